@@ -1,0 +1,51 @@
+#pragma once
+// Process configuration, read once at start-up from the environment (systemd's EnvironmentFile
+// in production, scripts/run in development). Every setting and its default is listed in
+// docs/configuration.md. A bad setting stops the process with a sentence saying what to fix.
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "common/log.h"
+
+namespace streambed {
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Config {
+    std::string api_key;     // STREAMBED_API_KEY
+    std::string api_secret;  // STREAMBED_API_SECRET, at least 32 bytes
+    bool dev_mode = false;   // STREAMBED_DEV: dev tokens, loopback push endpoints
+
+    std::string pg_conninfo;  // STREAMBED_PG: libpq connection string
+    std::string redis;        // STREAMBED_REDIS: "unix:/path/redis.sock" or "host:port"
+
+    int workers = 2;                  // STREAMBED_WORKERS: FastCGI worker processes
+    std::string fcgi_socket;          // STREAMBED_FCGI_SOCKET: unix socket path or 127.0.0.1:port
+    std::string gateway_listen;       // STREAMBED_GATEWAY_LISTEN: host:port of this gateway
+    std::string api_url;              // STREAMBED_API_URL: where a gateway reaches the REST workers
+    std::string sql_dir;              // STREAMBED_SQL_DIR: migrations
+    LogLevel log_level = LogLevel::kInfo;  // STREAMBED_LOG_LEVEL
+
+    int max_message_length = 5000;  // STREAMBED_MAX_MESSAGE_LENGTH (characters)
+    int ws_ticket_ttl = 600;        // STREAMBED_WS_TICKET_TTL (seconds)
+
+    // STREAMBED_ALLOWED_ORIGINS: comma-separated origins allowed to open a WebSocket
+    // ("https://chat.example.com"); "*" allows any. Requests without Origin (non-browsers) pass.
+    std::string allowed_origins = "*";
+    // STREAMBED_WS_OUTPUT_BUDGET: bytes a socket may have queued before it is cut off as a slow consumer.
+    int ws_output_budget = 1 << 20;
+
+    bool OriginAllowed(std::string_view origin) const;
+
+    static constexpr size_t kMinSecretBytes = 32;
+
+    // Throws ConfigError naming the variable and what to do.
+    static Config FromEnvironment();
+};
+
+}  // namespace streambed

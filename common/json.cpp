@@ -1,0 +1,125 @@
+#include "common/json.h"
+
+#include "common/clock.h"
+#include "common/errors.h"
+
+#include <rapidjson/error/en.h>
+
+namespace streambed {
+
+rapidjson::Document ParseJsonObject(std::string_view text, std::string_view what) {
+    rapidjson::Document doc;
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        doc.SetObject();
+        return doc;
+    }
+    // kParseStopWhenDoneFlag is not used: trailing garbage after the object is an error.
+    doc.Parse<rapidjson::kParseDefaultFlags>(text.data(), text.size());
+    if (doc.HasParseError()) {
+        throw BadRequest(std::string(what) + " is not valid JSON: " + rapidjson::GetParseError_En(doc.GetParseError()),
+                         std::string(what));
+    }
+    if (!doc.IsObject()) throw BadRequest(std::string(what) + " must be a JSON object", std::string(what));
+    return doc;
+}
+
+std::string ToJson(const JsonValue& value) {
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    value.Accept(w);
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+namespace json {
+
+const JsonValue* Find(const JsonValue& obj, std::string_view key) {
+    if (!obj.IsObject()) return nullptr;
+    auto it = obj.FindMember(JsonValue(rapidjson::StringRef(key.data(), key.size())));
+    return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+namespace {
+const JsonValue* Present(const JsonValue& obj, std::string_view key) {
+    const JsonValue* v = Find(obj, key);
+    return (v == nullptr || v->IsNull()) ? nullptr : v;
+}
+[[noreturn]] void WrongType(std::string_view field, std::string_view type) {
+    throw BadRequest(std::string(field) + " must be " + std::string(type), std::string(field));
+}
+}  // namespace
+
+std::optional<std::string_view> OptString(const JsonValue& obj, std::string_view key, std::string_view field) {
+    const JsonValue* v = Present(obj, key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsString()) WrongType(field, "a string");
+    return std::string_view(v->GetString(), v->GetStringLength());
+}
+
+std::optional<bool> OptBool(const JsonValue& obj, std::string_view key, std::string_view field) {
+    const JsonValue* v = Present(obj, key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsBool()) WrongType(field, "a boolean");
+    return v->GetBool();
+}
+
+std::optional<int64_t> OptInt(const JsonValue& obj, std::string_view key, std::string_view field) {
+    const JsonValue* v = Present(obj, key);
+    if (v == nullptr) return std::nullopt;
+    if (v->IsInt64()) return v->GetInt64();
+    // JavaScript numbers arrive as doubles when large; accept integral ones.
+    if (v->IsDouble()) {
+        double d = v->GetDouble();
+        if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9.0e15 && d < 9.0e15)
+            return static_cast<int64_t>(d);
+    }
+    WrongType(field, "an integer");
+}
+
+std::optional<double> OptNumber(const JsonValue& obj, std::string_view key, std::string_view field) {
+    const JsonValue* v = Present(obj, key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsNumber()) WrongType(field, "a number");
+    return v->GetDouble();
+}
+
+const JsonValue* OptObject(const JsonValue& obj, std::string_view key, std::string_view field) {
+    const JsonValue* v = Present(obj, key);
+    if (v != nullptr && !v->IsObject()) WrongType(field, "an object");
+    return v;
+}
+
+const JsonValue* OptArray(const JsonValue& obj, std::string_view key, std::string_view field) {
+    const JsonValue* v = Present(obj, key);
+    if (v != nullptr && !v->IsArray()) WrongType(field, "an array");
+    return v;
+}
+
+std::string_view RequireString(const JsonValue& obj, std::string_view key, std::string_view field) {
+    auto v = OptString(obj, key, field);
+    if (!v) throw BadRequest(std::string(field) + " is required", std::string(field));
+    return *v;
+}
+
+}  // namespace json
+
+void PutOptString(JsonWriter& w, std::string_view key, const std::optional<std::string>& value) {
+    if (value) {
+        PutString(w, key, *value);
+    } else {
+        PutNull(w, key);
+    }
+}
+
+void PutTime(JsonWriter& w, std::string_view key, int64_t unix_micros) {
+    PutString(w, key, FormatTimestamp(unix_micros));
+}
+
+void PutOptTime(JsonWriter& w, std::string_view key, const std::optional<int64_t>& unix_micros) {
+    if (unix_micros) {
+        PutTime(w, key, *unix_micros);
+    } else {
+        PutNull(w, key);
+    }
+}
+
+}  // namespace streambed

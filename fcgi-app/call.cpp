@@ -1,0 +1,14 @@
+#include "fcgi-app/call.h"
+
+#include "common/errors.h"
+
+namespace streambed {
+
+const std::string& Call::Param(std::string_view name) const {
+    for (const auto& [k, v] : params_) {
+        if (k == name) return v;
+    }
+    throw BadRequest("missing path parameter " + std::string(name));
+}
+
+}  // namespace streambed

@@ -1,0 +1,44 @@
+// GET /api/ws-auth/ (API.md §1): a short-lived ticket that opens /ws/<cid>/ or /api/connect.
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/jwt.h"
+#include "common/url.h"
+#include "fcgi-app/handlers/handlers.h"
+#include "common/ids.h"
+#include "fcgi-app/store/users.h"
+
+namespace streambed {
+
+Reply HandleWsAuth(Call& call) {
+    std::string user_id = call.caller().user_id;
+    if (call.caller().server) {
+        // A server token mints tickets for the user it names.
+        auto named = call.Query("user_id");
+        if (!named || !IsValidUserId(*named)) throw BadRequest("user_id is required with a server token", "user_id");
+        user_id = std::string(*named);
+    }
+    std::string cid;
+    if (auto q = call.Query("cid")) {
+        if (!ParseCid(*q)) throw BadRequest("cid must be type:id", "cid");
+        cid = std::string(*q);
+    }
+    int64_t now = NowSeconds();
+    int64_t expires = now + call.config().ws_ticket_ttl;
+    std::string ticket = SignWsTicket(user_id, cid, now, expires, call.config().api_secret);
+
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutString(w, "auth", ticket);
+    PutInt(w, "expires", expires);
+    if (!cid.empty()) {
+        const Request& req = call.request();
+        std::string scheme = req.scheme == "https" ? "wss" : "ws";
+        PutString(w, "url", scheme + "://" + req.host + "/ws/" + cid + "/?auth=" + PercentEncode(ticket));
+    }
+    w.EndObject();
+    return Reply::Json(std::string(buf.GetString(), buf.GetSize()));
+}
+
+}  // namespace streambed

@@ -1,0 +1,149 @@
+#pragma once
+// PostgreSQL through libpq: one connection per worker process, connected lazily and re-opened
+// after it breaks. Every query is a named statement (PgStatement), prepared on first use on each
+// connection and always run with bound parameters, never assembled from user input.
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace streambed {
+
+class PgError : public std::runtime_error {
+public:
+    PgError(std::string message, std::string sqlstate) : std::runtime_error(std::move(message)), sqlstate_(std::move(sqlstate)) {}
+    const std::string& sqlstate() const { return sqlstate_; }
+    bool IsUniqueViolation() const { return sqlstate_ == "23505"; }
+    bool IsSerializationFailure() const { return sqlstate_ == "40001" || sqlstate_ == "40P01"; }
+
+private:
+    std::string sqlstate_;
+};
+
+// The server cannot be reached or the connection broke: the request gets a retryable 503.
+class PgUnavailable : public PgError {
+public:
+    explicit PgUnavailable(std::string message) : PgError(std::move(message), "08000") {}
+};
+
+struct PgStatement {
+    const char* name;  // unique per statement, e.g. "user_upsert"
+    const char* sql;
+};
+
+class PgResult {
+public:
+    explicit PgResult(PGresult* result) : result_(result) {}
+    ~PgResult() {
+        if (result_ != nullptr) PQclear(result_);
+    }
+    PgResult(PgResult&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
+    PgResult& operator=(PgResult&& other) noexcept;
+    PgResult(const PgResult&) = delete;
+    PgResult& operator=(const PgResult&) = delete;
+
+    int rows() const { return PQntuples(result_); }
+    bool empty() const { return rows() == 0; }
+    int affected() const;
+
+    bool IsNull(int row, int col) const { return PQgetisnull(result_, row, col) != 0; }
+    std::string_view Str(int row, int col) const {
+        return std::string_view(PQgetvalue(result_, row, col), static_cast<size_t>(PQgetlength(result_, row, col)));
+    }
+    std::optional<std::string> OptStr(int row, int col) const;
+    int64_t Int(int row, int col) const;
+    std::optional<int64_t> OptInt(int row, int col) const;
+    bool Bool(int row, int col) const { return Str(row, col) == "t"; }
+    double Num(int row, int col) const;
+
+private:
+    PGresult* result_;
+};
+
+// Text-format parameters; nullopt is SQL NULL.
+class PgParams {
+public:
+    PgParams() = default;
+    PgParams& Add(std::string_view v) {
+        values_.emplace_back(std::string(v));
+        return *this;
+    }
+    PgParams& Add(const char* v) { return Add(std::string_view(v)); }
+    PgParams& Add(const std::string& v) { return Add(std::string_view(v)); }
+    PgParams& Add(int64_t v) {
+        values_.emplace_back(std::to_string(v));
+        return *this;
+    }
+    PgParams& Add(int v) { return Add(static_cast<int64_t>(v)); }
+    PgParams& Add(bool v) {
+        values_.emplace_back(v ? "t" : "f");
+        return *this;
+    }
+    PgParams& Add(const std::optional<std::string>& v) {
+        values_.push_back(v);
+        return *this;
+    }
+    PgParams& Add(const std::optional<int64_t>& v) {
+        values_.push_back(v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt);
+        return *this;
+    }
+    PgParams& AddNull() {
+        values_.emplace_back(std::nullopt);
+        return *this;
+    }
+    // A text[] literal: {"a","b"} with quoting.
+    PgParams& AddArray(const std::vector<std::string>& items);
+
+    const std::vector<std::optional<std::string>>& values() const { return values_; }
+
+private:
+    std::vector<std::optional<std::string>> values_;
+};
+
+class Pg {
+public:
+    explicit Pg(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+    ~Pg();
+    Pg(const Pg&) = delete;
+    Pg& operator=(const Pg&) = delete;
+
+    PgResult Run(const PgStatement& statement, const PgParams& params = {});
+    // Unprepared SQL without parameters: transaction control and migrations only.
+    void Exec(std::string_view sql);
+
+    bool InTransaction() const { return in_transaction_; }
+    // Drops the connection (used when a transaction could not be finished cleanly).
+    void Reset();
+
+private:
+    friend class PgTransaction;
+    PGconn* Connection();
+    [[noreturn]] void Fail(PGresult* result, std::string_view what);
+
+    std::string conninfo_;
+    PGconn* conn_ = nullptr;
+    std::unordered_set<std::string> prepared_;
+    bool in_transaction_ = false;
+};
+
+// Visible transactions (STYLE.md): BEGIN on construction, ROLLBACK unless Commit() was called.
+class PgTransaction {
+public:
+    explicit PgTransaction(Pg& pg);
+    ~PgTransaction();
+    PgTransaction(const PgTransaction&) = delete;
+    PgTransaction& operator=(const PgTransaction&) = delete;
+    void Commit();
+
+private:
+    Pg& pg_;
+    bool done_ = false;
+};
+
+}  // namespace streambed

@@ -1,0 +1,111 @@
+#include "fcgi-app/store/users.h"
+
+#include <array>
+
+#include "common/errors.h"
+
+namespace streambed {
+
+UserRow ReadUser(const PgResult& r, int row, int c) {
+    UserRow u;
+    u.id = std::string(r.Str(row, c + 0));
+    u.name = r.OptStr(row, c + 1);
+    u.image = r.OptStr(row, c + 2);
+    u.role = std::string(r.Str(row, c + 3));
+    u.custom_json = std::string(r.Str(row, c + 4));
+    u.teams_json = std::string(r.Str(row, c + 5));
+    u.language = std::string(r.Str(row, c + 6));
+    u.invisible = r.Bool(row, c + 7);
+    u.banned = r.Bool(row, c + 8);
+    u.ban_expires = r.OptInt(row, c + 9);
+    u.revoke_tokens_issued_before = r.OptInt(row, c + 10);
+    u.last_active = r.OptInt(row, c + 11);
+    u.created_at = r.Int(row, c + 12);
+    u.updated_at = r.Int(row, c + 13);
+    u.deactivated_at = r.OptInt(row, c + 14);
+    u.deleted_at = r.OptInt(row, c + 15);
+    return u;
+}
+
+bool IsValidUserId(std::string_view id) {
+    if (id.empty() || id.size() > 255) return false;
+    for (char ch : id) {
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '@' ||
+                  ch == '_' || ch == '-' || ch == '.' || ch == '!';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+bool IsReservedUserField(std::string_view key) {
+    static constexpr std::array<std::string_view, 30> kReserved = {
+        "id", "name", "image", "role", "online", "last_active", "created_at", "updated_at", "banned",
+        "ban_expires", "deactivated_at", "deleted_at", "teams", "language", "invisible", "shadow_banned",
+        "revoke_tokens_issued_before", "privacy_settings", "push_preferences", "mutes", "channel_mutes",
+        "devices", "total_unread_count", "unread_count", "unread_channels", "unread_threads", "blocked_user_ids",
+        "anon", "roles", "teams_role"};
+    for (auto r : kReserved) {
+        if (r == key) return true;
+    }
+    return false;
+}
+
+namespace users {
+
+namespace {
+const PgStatement kFind{"user_find", "SELECT " SB_USER_COLUMNS " FROM users u WHERE u.id = $1"};
+const PgStatement kFindMany{"user_find_many", "SELECT " SB_USER_COLUMNS " FROM users u WHERE u.id = ANY($1::text[])"};
+// $2 name, $3 image: NULL keeps the stored value; $4 custom is merged into the stored object.
+const PgStatement kUpsertOnConnect{
+    "user_upsert_on_connect",
+    "INSERT INTO users AS u (id, name, image, custom, role, last_active) "
+    "VALUES ($1, $2, $3, $4::jsonb, $5, now()) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    "  name = COALESCE(EXCLUDED.name, u.name), image = COALESCE(EXCLUDED.image, u.image), "
+    "  custom = u.custom || EXCLUDED.custom, last_active = now(), "
+    "  updated_at = CASE WHEN (EXCLUDED.name IS NOT NULL AND EXCLUDED.name IS DISTINCT FROM u.name) "
+    "                      OR (EXCLUDED.image IS NOT NULL AND EXCLUDED.image IS DISTINCT FROM u.image) "
+    "                      OR NOT (u.custom @> EXCLUDED.custom) THEN now() ELSE u.updated_at END "
+    "RETURNING " SB_USER_COLUMNS};
+}  // namespace
+
+std::optional<UserRow> Find(Pg& db, std::string_view id) {
+    PgResult r = db.Run(kFind, PgParams().Add(id));
+    if (r.empty()) return std::nullopt;
+    return ReadUser(r, 0, 0);
+}
+
+std::vector<UserRow> FindMany(Pg& db, const std::vector<std::string>& ids) {
+    std::vector<UserRow> out;
+    if (ids.empty()) return out;
+    PgResult r = db.Run(kFindMany, PgParams().AddArray(ids));
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadUser(r, i, 0));
+    return out;
+}
+
+UserRow UpsertOnConnect(Pg& db, std::string_view id, const JsonValue* details, std::string_view role) {
+    std::optional<std::string> name;
+    std::optional<std::string> image;
+    rapidjson::Document custom(rapidjson::kObjectType);
+    if (details != nullptr && details->IsObject()) {
+        if (auto v = json::OptString(*details, "name", "user_details.name")) name = std::string(*v);
+        if (auto v = json::OptString(*details, "image", "user_details.image")) image = std::string(*v);
+        for (auto it = details->MemberBegin(); it != details->MemberEnd(); ++it) {
+            std::string_view key(it->name.GetString(), it->name.GetStringLength());
+            if (IsReservedUserField(key)) continue;
+            custom.AddMember(JsonValue(it->name, custom.GetAllocator()), JsonValue(it->value, custom.GetAllocator()),
+                             custom.GetAllocator());
+        }
+    }
+    if (name && name->size() > 1000) throw BadRequest("user name is too long", "user.name");
+    if (image && image->size() > 2000) throw BadRequest("user image is too long", "user.image");
+    std::string custom_json = ToJson(custom);
+    if (custom_json.size() > 5000) throw BadRequest("user custom data is larger than 5 KB", "user");
+    PgResult r = db.Run(kUpsertOnConnect,
+                        PgParams().Add(id).Add(name).Add(image).Add(custom_json).Add(std::string(role)));
+    return ReadUser(r, 0, 0);
+}
+
+}  // namespace users
+}  // namespace streambed

@@ -1,0 +1,58 @@
+#pragma once
+// The users table.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/json.h"
+#include "fcgi-app/store/pg.h"
+
+namespace streambed {
+
+struct UserRow {
+    std::string id;
+    std::optional<std::string> name;
+    std::optional<std::string> image;
+    std::string role = "user";
+    std::string custom_json = "{}";  // custom fields, flattened on the wire
+    std::string teams_json = "[]";
+    std::string language;
+    bool invisible = false;
+    bool banned = false;
+    std::optional<int64_t> ban_expires;
+    std::optional<int64_t> revoke_tokens_issued_before;
+    std::optional<int64_t> last_active;
+    int64_t created_at = 0;
+    int64_t updated_at = 0;
+    std::optional<int64_t> deactivated_at;
+    std::optional<int64_t> deleted_at;
+};
+
+// The select list that ReadUser expects, for any query over `users u`.
+#define SB_USER_COLUMNS                                                                                          \
+    "u.id, u.name, u.image, u.role, u.custom::text, u.teams::text, u.language, u.invisible, u.banned, "         \
+    "sb_micros(u.ban_expires), sb_micros(u.revoke_tokens_issued_before), sb_micros(u.last_active), "            \
+    "sb_micros(u.created_at), sb_micros(u.updated_at), sb_micros(u.deactivated_at), sb_micros(u.deleted_at)"
+constexpr int kUserColumnCount = 16;
+
+UserRow ReadUser(const PgResult& result, int row, int first_column);
+
+// User ids: getstream.io's alphabet, and ASCII only (the SDK's token decoder is latin-1).
+bool IsValidUserId(std::string_view id);
+
+// Names that are part of the UserResponse itself and so can never be custom fields.
+bool IsReservedUserField(std::string_view key);
+
+namespace users {
+
+std::optional<UserRow> Find(Pg& db, std::string_view id);
+std::vector<UserRow> FindMany(Pg& db, const std::vector<std::string>& ids);
+
+// The connect handshake's upsert: creates the user, or updates name, image and custom fields
+// that `details` carries (absent fields are kept). `role` applies only on creation.
+UserRow UpsertOnConnect(Pg& db, std::string_view id, const JsonValue* details, std::string_view role);
+
+}  // namespace users
+}  // namespace streambed

@@ -1,0 +1,175 @@
+#include "fcgi-app/worker.h"
+
+#include <fcgiapp.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/log.h"
+#include "fcgi-app/auth.h"
+#include "fcgi-app/call.h"
+#include "fcgi-app/router.h"
+
+namespace streambed {
+
+namespace {
+
+void OnTerminate(int) {
+    // libfcgi retries accept() on EINTR; this flag is what makes FCGX_Accept_r give up.
+    FCGX_ShutdownPending();
+}
+
+void InstallWorkerSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = OnTerminate;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: a blocked accept() must return
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+std::string Param(FCGX_ParamArray env, const char* name) {
+    const char* v = FCGX_GetParam(name, env);
+    return v == nullptr ? std::string() : std::string(v);
+}
+
+// Fills `request`; returns an error reply instead when the body is too large.
+std::optional<Reply> ReadRequest(FCGX_Request& fcgi, Request& request) {
+    FCGX_ParamArray env = fcgi.envp;
+    request.method = Param(env, "REQUEST_METHOD");
+    std::string uri = Param(env, "REQUEST_URI");
+    size_t q = uri.find('?');
+    request.path = uri.substr(0, q);
+    std::string query = q == std::string::npos ? std::string() : uri.substr(q + 1);
+    request.authorization = Param(env, "HTTP_AUTHORIZATION");
+    request.auth_type = Param(env, "HTTP_STREAM_AUTH_TYPE");
+    request.content_type = Param(env, "CONTENT_TYPE");
+    request.request_id = Param(env, "REQUEST_ID");
+    request.remote_addr = Param(env, "REMOTE_ADDR");
+    request.host = Param(env, "REQUEST_HOST");  // the Host header with its port (HTTP_HOST is $host)
+    request.scheme = Param(env, "REQUEST_SCHEME");
+    if (request.scheme.empty()) request.scheme = Param(env, "HTTPS") == "on" ? "https" : "http";
+
+    auto params = QueryParams::Parse(query);
+    if (!params) return Reply::Json(ErrorEnvelope(BadRequest("malformed query string"), "0ms"), 400);
+    request.query = std::move(*params);
+
+    long long length = std::atoll(Param(env, "CONTENT_LENGTH").c_str());
+    if (length < 0 || static_cast<unsigned long long>(length) > kMaxBodyBytes) {
+        return Reply::Json(
+            ErrorEnvelope(ApiError(413, code::kPayloadTooBig, "request body is larger than 1 MiB"), "0ms"), 413);
+    }
+    request.body.resize(static_cast<size_t>(length));
+    size_t got = 0;
+    while (got < request.body.size()) {
+        int n = FCGX_GetStr(request.body.data() + got, static_cast<int>(request.body.size() - got), fcgi.in);
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+    }
+    request.body.resize(got);
+    return std::nullopt;
+}
+
+// Every successful reply carries "duration" (STREAM-PROTOCOL.md §0); error envelopes already have it.
+void AddDuration(Reply& reply, int64_t micros) {
+    if (reply.content_type.rfind("application/json", 0) != 0) return;
+    if (reply.body.size() < 2 || reply.body.back() != '}' || reply.body.find("\"duration\"") != std::string::npos)
+        return;
+    std::string field = "\"duration\":\"" + FormatDuration(micros) + "\"";
+    reply.body.insert(reply.body.size() - 1, reply.body.size() == 2 ? field : "," + field);
+}
+
+void WriteReply(FCGX_Request& fcgi, const Reply& reply) {
+    std::string head = "Status: " + std::to_string(reply.status) + " " + std::string(StatusText(reply.status)) +
+                       "\r\nContent-Type: " + reply.content_type + "\r\n";
+    for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
+    head += "Content-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n";
+    FCGX_PutStr(head.data(), static_cast<int>(head.size()), fcgi.out);
+    FCGX_PutStr(reply.body.data(), static_cast<int>(reply.body.size()), fcgi.out);
+}
+
+Reply ErrorReply(const ApiError& e, int64_t started) {
+    Reply r = Reply::Json(ErrorEnvelope(e, FormatDuration(NowMicros() - started)), e.http_status());
+    return r;
+}
+
+}  // namespace
+
+Reply Dispatch(App& app, const Request& request) {
+    int64_t started = NowMicros();
+    try {
+        RouteMatch match = AllRoutes().Match(request.method, request.path);
+        if (match.route == nullptr) {
+            if (!match.allowed.empty()) {
+                std::string allow;
+                for (const auto& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
+                Reply r = ErrorReply(ApiError(405, code::kInputError, request.method + " is not allowed on " +
+                                                                          request.path + " (allowed: " + allow + ")"),
+                                     started);
+                r.headers.emplace_back("Allow", allow);
+                return r;
+            }
+            if (match.bad_encoding) return ErrorReply(BadRequest("malformed percent-encoding in the path"), started);
+            return ErrorReply(NotFound("no route for " + request.method + " " + request.path), started);
+        }
+        Caller caller = Authenticate(request, match.route->access, app.config());
+        Call call(app, request, std::move(caller), std::move(match.params));
+        Reply reply = match.route->handler(call);
+        AddDuration(reply, NowMicros() - started);
+        return reply;
+    } catch (const ApiError& e) {
+        return ErrorReply(e, started);
+    } catch (const PgUnavailable& e) {
+        return ErrorReply(Unavailable("the database is temporarily unavailable, retry shortly"), started);
+    } catch (const RedisError& e) {
+        Log(LogLevel::kWarn, "redis.error").Str("error", e.what()).Str("request_id", request.request_id);
+        return ErrorReply(Unavailable("the event store is temporarily unavailable, retry shortly"), started);
+    } catch (const PgError& e) {
+        Log(LogLevel::kError, "pg.error").Str("error", e.what()).Str("sqlstate", e.sqlstate()).Str(
+            "request_id", request.request_id);
+        return ErrorReply(ApiError(500, code::kInternal, "internal error"), started);
+    } catch (const std::exception& e) {
+        Log(LogLevel::kError, "request.exception").Str("error", e.what()).Str("request_id", request.request_id);
+        return ErrorReply(ApiError(500, code::kInternal, "internal error"), started);
+    }
+}
+
+int RunWorker(const Config& config, int listen_fd) {
+    InstallWorkerSignals();
+    App app(config);
+    FCGX_Request fcgi;
+    if (FCGX_InitRequest(&fcgi, listen_fd, 0) != 0) {
+        Log(LogLevel::kError, "worker.init_failed");
+        return 1;
+    }
+    Log(LogLevel::kInfo, "worker.started");
+    while (FCGX_Accept_r(&fcgi) >= 0) {
+        int64_t started = NowMicros();
+        Request request;
+        Reply reply;
+        if (auto early = ReadRequest(fcgi, request)) {
+            reply = std::move(*early);
+        } else {
+            reply = Dispatch(app, request);
+        }
+        WriteReply(fcgi, reply);
+        FCGX_Finish_r(&fcgi);
+        if (LogEnabled(LogLevel::kInfo)) {
+            // The path only: query strings can carry tokens (WebSocket tickets) and never reach a log.
+            Log(LogLevel::kInfo, "request")
+                .Str("request_id", request.request_id)
+                .Str("method", request.method)
+                .Str("path", request.path)
+                .Int("status", reply.status)
+                .Int("micros", NowMicros() - started);
+        }
+    }
+    Log(LogLevel::kInfo, "worker.stopped");
+    return 0;
+}
+
+}  // namespace streambed

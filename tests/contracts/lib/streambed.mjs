@@ -1,0 +1,142 @@
+// What every contract test needs: the stack's address and keys (exported by scripts/test), SDK
+// clients wired the way README.md tells users to wire them, tokens, and raw HTTP/WebSocket helpers.
+
+import crypto from 'node:crypto';
+import { StreamChat } from 'stream-chat';
+import WebSocket from 'ws';
+
+export const BASE_URL = process.env.STREAMBED_URL;
+export const WS_URL = process.env.STREAMBED_WS_URL;
+export const API_KEY = process.env.STREAMBED_API_KEY;
+export const API_SECRET = process.env.STREAMBED_API_SECRET;
+if (!BASE_URL || !API_KEY || !API_SECRET) {
+  throw new Error('run the contract tests through scripts/test (STREAMBED_URL, _API_KEY, _API_SECRET unset)');
+}
+
+// The three-line interceptor from README.md: every REST route ends with a slash.
+export function addTrailingSlash(client) {
+  client.axiosInstance.interceptors.request.use((config) => {
+    const [path, query] = config.url.split('?');
+    if (!path.endsWith('/')) config.url = path + '/' + (query ? '?' + query : '');
+    return config;
+  });
+  return client;
+}
+
+export function serverClient() {
+  return addTrailingSlash(new StreamChat(API_KEY, API_SECRET, { baseURL: `${BASE_URL}/api`, timeout: 10000 }));
+}
+
+// A token signed here, independently of the SDK, so tests can forge every variant.
+export function signToken(payload, { secret = API_SECRET, header = { alg: 'HS256', typ: 'JWT' } } = {}) {
+  const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${enc(header)}.${enc(payload)}`;
+  return `${body}.${crypto.createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
+export function userToken(userId, extra = {}) {
+  return signToken({ user_id: userId, ...extra });
+}
+
+let counter = 0;
+// A user id that no other test uses (tests run in parallel against one stack).
+export function uniqueId(prefix = 'u') {
+  counter += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
+
+// A connected SDK client for `userId` (created on first connect, as getstream.io does).
+export async function connectUser(userId, { name, token } = {}) {
+  const client = addTrailingSlash(
+    new StreamChat(API_KEY, { baseURL: `${BASE_URL}/api`, timeout: 10000, allowServerSideConnect: true }),
+  );
+  try {
+    await client.connectUser({ id: userId, name: name ?? userId }, token ?? userToken(userId));
+  } catch (err) {
+    await client.disconnectUser().catch(() => {});
+    throw err;
+  }
+  return client;
+}
+
+// fetch against the stack with the Stream surface's query and headers.
+export async function api(method, path, { token, body, query = {}, headers = {}, redirect = 'manual' } = {}) {
+  const url = new URL(`${BASE_URL}${path}`);
+  url.searchParams.set('api_key', API_KEY);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+  const h = { 'content-type': 'application/json', ...headers };
+  if (token) {
+    h.authorization = token;
+    h['stream-auth-type'] = 'jwt';
+  }
+  const res = await fetch(url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), redirect });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+// Opens a raw WebSocket and collects its frames; resolves once open (or rejects on an HTTP refusal).
+export function openSocket(pathAndQuery, options = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${WS_URL}${pathAndQuery}`, options);
+    const frames = [];
+    const waiters = [];
+    ws.frames = frames;
+    ws.closeInfo = null;
+    ws.on('message', (data, isBinary) => {
+      const frame = isBinary ? { binary: true } : JSON.parse(data.toString());
+      frames.push(frame);
+      for (const w of [...waiters]) w();
+    });
+    ws.on('close', (code, reason) => {
+      ws.closeInfo = { code, reason: reason.toString() };
+      for (const w of [...waiters]) w();
+    });
+    // Waits (bounded) until a frame matching `predicate` has arrived.
+    ws.waitFor = (predicate, timeoutMs = 5000) =>
+      new Promise((res, rej) => {
+        const check = () => {
+          const found = frames.find(predicate);
+          if (found) {
+            waiters.splice(waiters.indexOf(check), 1);
+            clearTimeout(timer);
+            res(found);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(check), 1);
+          rej(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames).slice(0, 500)}`));
+        }, timeoutMs);
+        waiters.push(check);
+        check();
+      });
+    ws.waitClose = (timeoutMs = 5000) =>
+      new Promise((res, rej) => {
+        if (ws.closeInfo) return res(ws.closeInfo);
+        const timer = setTimeout(() => rej(new Error('socket did not close')), timeoutMs);
+        ws.once('close', () => {
+          clearTimeout(timer);
+          res(ws.closeInfo);
+        });
+      });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (req, res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body })));
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}
+
+// The /api/connect handshake as the SDK sends it.
+export function connectQuery(userId, token, { authType = 'jwt', apiKey = API_KEY, userDetails } = {}) {
+  const json = JSON.stringify({ user_id: userId, user_details: userDetails ?? { id: userId }, client_request_id: crypto.randomUUID() });
+  const params = new URLSearchParams({ json, api_key: apiKey, authorization: token ?? '', 'stream-auth-type': authType });
+  return `/api/connect?${params}`;
+}

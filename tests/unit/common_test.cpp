@@ -1,0 +1,116 @@
+// The shared pure pieces: base64, query strings, timestamps, snowflake ids, configuration.
+#define BOOST_TEST_MODULE common
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <set>
+
+#include "common/base64.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/ids.h"
+#include "common/snowflake.h"
+#include "common/url.h"
+
+using namespace streambed;
+
+BOOST_AUTO_TEST_CASE(base64url_round_trip_and_strictness) {
+    const std::string samples[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\xfe", 3)};
+    for (const std::string& s : samples) {
+        BOOST_TEST(*Base64UrlDecode(Base64UrlEncode(s)) == s);
+        BOOST_TEST(*Base64Decode(Base64Encode(s)) == s);
+    }
+    BOOST_TEST(Base64Encode("foobar") == "Zm9vYmFy");
+    BOOST_TEST(Base64Encode("fo") == "Zm8=");
+    BOOST_TEST(Base64UrlEncode("\xfb\xff") == "-_8");
+    BOOST_TEST(!Base64UrlDecode("a+b/").has_value());  // standard alphabet is not url-safe
+    BOOST_TEST(!Base64UrlDecode("abc!").has_value());
+    BOOST_TEST(!Base64UrlDecode("a").has_value());     // impossible length
+    BOOST_TEST(*Base64UrlDecode("Zm8=") == "fo");      // padding is tolerated
+    BOOST_TEST(!Base64UrlDecode("Zh").has_value());    // non-zero trailing bits
+}
+
+BOOST_AUTO_TEST_CASE(query_parsing) {
+    auto q = QueryParams::Parse("a=1&b=hello%20world&c=x+y&empty=&flag&a=2");
+    BOOST_REQUIRE(q.has_value());
+    BOOST_TEST(*q->Get("a") == "1");
+    BOOST_TEST(*q->Get("b") == "hello world");
+    BOOST_TEST(*q->Get("c") == "x y");
+    BOOST_TEST(*q->Get("empty") == "");
+    BOOST_TEST(q->Has("flag"));
+    BOOST_TEST(!q->Has("zzz"));
+    BOOST_TEST(!QueryParams::Parse("a=%zz").has_value());
+    BOOST_TEST(!QueryParams::Parse("a=%4").has_value());
+    BOOST_TEST(!QueryParams::Parse("a=%00").has_value());
+    BOOST_TEST(PercentEncode("a b/c:d~") == "a%20b%2Fc%3Ad~");
+}
+
+BOOST_AUTO_TEST_CASE(timestamps_round_trip_at_microseconds) {
+    int64_t t = 1795685895123456;
+    BOOST_TEST(FormatTimestamp(t) == "2026-11-26T09:38:15.123456Z");
+    BOOST_TEST(*ParseTimestamp("2026-11-26T09:38:15.123456Z") == t);
+    BOOST_TEST(*ParseTimestamp("2026-11-26T09:38:15.123Z") == t - 456);
+    BOOST_TEST(*ParseTimestamp("2026-11-26T10:38:15.123456+01:00") == t);
+    BOOST_TEST(*ParseTimestamp("2026-11-26T09:38:15Z") == t - 123456);
+    BOOST_TEST(!ParseTimestamp("2026-11-26 09:38:15").has_value());  // zone-less: ambiguous
+    BOOST_TEST(!ParseTimestamp("yesterday").has_value());
+    BOOST_TEST(!ParseTimestamp("2026-13-01T00:00:00Z").has_value());
+    BOOST_TEST(FormatTimestamp(0) == "1970-01-01T00:00:00.000000Z");
+}
+
+BOOST_AUTO_TEST_CASE(snowflake_layout_and_order) {
+    Snowflake ids(5);
+    int64_t ms = Snowflake::kEpochMillis + 1000;
+    uint64_t a = ids.NextAt(ms);
+    uint64_t b = ids.NextAt(ms);
+    BOOST_TEST(b == a + 1);
+    BOOST_TEST(Snowflake::NodeOf(a) == 5);
+    BOOST_TEST(Snowflake::MillisOf(a) == ms);
+    BOOST_TEST((a >> 22) == 1000u);
+    // 4096 ids in one millisecond borrow the next one instead of repeating.
+    std::set<uint64_t> seen{a, b};
+    for (int i = 0; i < 5000; ++i) BOOST_TEST(seen.insert(ids.NextAt(ms)).second);
+    // A clock that goes back never makes an id go back.
+    uint64_t before = ids.NextAt(ms + 10);
+    BOOST_TEST(ids.NextAt(ms) > before);
+    // Different nodes never collide in the same millisecond.
+    Snowflake other(6);
+    BOOST_TEST(other.NextAt(ms + 20) != Snowflake(5).NextAt(ms + 20));
+}
+
+BOOST_AUTO_TEST_CASE(cid_rules) {
+    BOOST_TEST(ParseCid("messaging:general").has_value());
+    BOOST_TEST(ParseCid("messaging:!members-abc").has_value());
+    BOOST_TEST(!ParseCid("messaging").has_value());
+    BOOST_TEST(!ParseCid("messaging:").has_value());
+    BOOST_TEST(!ParseCid(":general").has_value());
+    BOOST_TEST(!ParseCid("a:b:c").has_value());
+    BOOST_TEST(!ParseCid("bad type:x").has_value());
+    BOOST_TEST(!ParseCid("t:" + std::string(65, 'x')).has_value());
+    BOOST_TEST(!IsValidChannelType("a!b"));
+}
+
+BOOST_AUTO_TEST_CASE(secret_must_be_32_bytes) {
+    setenv("STREAMBED_API_KEY", "key", 1);
+    setenv("STREAMBED_API_SECRET", "short", 1);
+    BOOST_CHECK_EXCEPTION(Config::FromEnvironment(), ConfigError, [](const ConfigError& e) {
+        return std::string(e.what()).find("at least 32 bytes") != std::string::npos &&
+               std::string(e.what()).find("short") == std::string::npos;  // never echo the secret
+    });
+    setenv("STREAMBED_API_SECRET", std::string(32, 's').c_str(), 1);
+    BOOST_CHECK_NO_THROW(Config::FromEnvironment());
+    setenv("STREAMBED_WORKERS", "0", 1);
+    BOOST_CHECK_THROW(Config::FromEnvironment(), ConfigError);
+    unsetenv("STREAMBED_WORKERS");
+}
+
+BOOST_AUTO_TEST_CASE(origin_allow_list) {
+    Config c;
+    BOOST_TEST(c.OriginAllowed("https://anything"));
+    c.allowed_origins = "https://chat.example.com, http://localhost:5173";
+    BOOST_TEST(c.OriginAllowed("https://chat.example.com"));
+    BOOST_TEST(c.OriginAllowed("http://localhost:5173"));
+    BOOST_TEST(c.OriginAllowed(""));  // not a browser
+    BOOST_TEST(!c.OriginAllowed("https://evil.example"));
+    BOOST_TEST(!c.OriginAllowed("https://chat.example.com.evil.example"));
+}

@@ -1,0 +1,107 @@
+#pragma once
+// One client WebSocket, owned by the event loop. It reads frames without ever blocking, and
+// writes already-encoded frames shared by every recipient of an event; what the kernel will not
+// take yet waits in a queue with a byte budget. A client that lets the queue outgrow the budget is
+// cut off (RFC 6455 close 1013 when there is room to say so), so it can never hold unbounded
+// memory or slow the loop down for anyone else.
+
+#include <Poco/Net/StreamSocket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ws-gateway/event_loop.h"
+#include "ws-gateway/ws_codec.h"
+
+namespace streambed {
+
+class Gateway;
+
+// An encoded frame shared by all the sockets it goes to: serialised once per event.
+using SharedFrame = std::shared_ptr<const std::string>;
+
+// What a user's connections on this gateway share.
+struct UserSession {
+    std::string user_id;
+    std::string user_json;  // UserResponse, for the events this gateway emits about the user
+    bool anonymous = false;
+    std::vector<class Connection*> connections;
+};
+
+enum class ConnectionKind {
+    kStream,  // /api/connect: getstream.io's protocol
+    kRoom,    // /ws/<cid>/: the room socket of API.md §9
+};
+
+class Connection final : public IoHandler {
+public:
+    Connection(Gateway& gateway, Poco::Net::StreamSocket socket, ConnectionKind kind, std::string id,
+               std::shared_ptr<UserSession> user, std::string room_cid);
+    ~Connection() override;
+
+    void OnIo(uint32_t events) override;
+
+    // Queues a frame; false when the connection is closed (or was just cut for its budget).
+    bool Send(const SharedFrame& frame);
+    bool SendText(std::string_view json);
+    // Sends a close frame, then shuts the socket once it is flushed.
+    void Close(uint16_t code, std::string_view reason);
+    // Closes at once without a handshake.
+    void Abort(std::string_view reason);
+
+    const std::string& id() const { return id_; }
+    ConnectionKind kind() const { return kind_; }
+    const std::shared_ptr<UserSession>& user() const { return user_; }
+    const std::string& room_cid() const { return room_cid_; }
+    int fd() const { return fd_; }
+    bool open() const { return state_ == State::kOpen; }
+    int64_t last_received_ms() const { return last_received_ms_; }
+    size_t queued_bytes() const { return queued_bytes_; }
+
+    // True at most once per `min_gap_ms`: ping replies are rate-limited so a ping flood costs the
+    // flooder, not the loop.
+    bool TakePingReply(int64_t now_ms, int64_t min_gap_ms) {
+        if (now_ms - last_ping_reply_ms_ < min_gap_ms) return false;
+        last_ping_reply_ms_ = now_ms;
+        return true;
+    }
+
+    // Topics (channel and presence) this connection is subscribed to, for cleanup on close.
+    std::vector<std::string>& topics() { return topics_; }
+
+private:
+    enum class State { kOpen, kClosing, kClosed };
+    struct Pending {
+        SharedFrame frame;
+        size_t offset;
+    };
+
+    void ReadSome();
+    void Flush();
+    void WantWrite(bool on);
+    void HalfClose();
+    void Finish();
+
+    Gateway& gateway_;
+    Poco::Net::StreamSocket socket_;
+    int fd_;
+    ConnectionKind kind_;
+    std::string id_;
+    std::shared_ptr<UserSession> user_;
+    std::string room_cid_;
+    ws::Reader reader_;
+    std::vector<Pending> queue_;
+    size_t queue_head_ = 0;
+    size_t queued_bytes_ = 0;
+    bool want_write_ = false;
+    State state_ = State::kOpen;
+    bool peer_closed_ = false;  // the peer sent its close frame first
+    int64_t last_received_ms_;
+    int64_t last_ping_reply_ms_ = -1000000;
+    std::vector<std::string> topics_;
+};
+
+}  // namespace streambed

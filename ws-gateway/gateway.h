@@ -1,0 +1,115 @@
+#pragma once
+// The gateway's state, all owned by the event loop thread: its connections, the users they belong
+// to, and the Redis topics they need. Workers publish events to Redis topics; the gateway
+// subscribes to a topic while at least one local socket needs it, encodes each event into a frame
+// once, and writes that frame to every local socket subscribed to the topic.
+
+#include <Poco/Net/StreamSocket.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/config.h"
+#include "common/snowflake.h"
+#include "ws-gateway/async_redis.h"
+#include "ws-gateway/connection.h"
+#include "ws-gateway/event_loop.h"
+
+namespace streambed {
+
+// A socket that passed the handshake, handed from a handshake thread to the loop.
+struct Handoff {
+    Poco::Net::StreamSocket socket;
+    ConnectionKind kind = ConnectionKind::kStream;
+    std::string user_id;
+    std::string user_json;  // UserResponse
+    std::string me_json;    // OwnUserResponse (stream) / UserResponse (room)
+    bool anonymous = false;
+    std::string cid;  // the room, for kRoom
+};
+
+// Counters read by the metrics endpoint; written by the loop thread only.
+struct GatewayStats {
+    std::atomic<int64_t> connections_opened{0};
+    std::atomic<int64_t> connections_closed{0};
+    std::atomic<int64_t> events_received{0};
+    std::atomic<int64_t> frames_delivered{0};
+    std::atomic<int64_t> slow_consumers_cut{0};
+    std::atomic<int64_t> protocol_errors{0};
+    std::atomic<int64_t> open_connections{0};
+    std::atomic<int64_t> topics{0};
+};
+
+// Lets maps keyed by std::string be searched with a string_view (no copy per Redis message).
+struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+class Gateway {
+public:
+    Gateway(const Config& config, EventLoop& loop, uint16_t node_id, NodeLease lease);
+    ~Gateway();
+
+    // Connects to Redis and starts the timers (loop thread).
+    void Start();
+    // Closes every socket with 1001 so clients move to another gateway, and cleans up Redis.
+    void Shutdown();
+
+    void Adopt(Handoff handoff);
+    // After the loop stopped: gives the node id back (blocking is fine then).
+    void ReleaseLease(RedisClient& redis);
+
+    // From connections.
+    void OnText(Connection& connection, std::string_view text);
+    void OnBinary(Connection& connection);
+    void OnConnectionClosing(Connection& connection);
+    void OnConnectionClosed(Connection& connection);
+    void CountSlowConsumer() { stats_.slow_consumers_cut++; }
+    void CountProtocolError() { stats_.protocol_errors++; }
+
+    const Config& config() const { return config_; }
+    EventLoop& loop() { return loop_; }
+    const GatewayStats& stats() const { return stats_; }
+    uint16_t node_id() const { return node_id_; }
+
+private:
+    struct Topic {
+        std::vector<Connection*> subscribers;
+        bool confirmed = false;
+    };
+
+    void OnBusMessage(std::string_view topic, std::string_view payload);
+    void OnBusReady();
+    void OnBusLost();
+
+    // Adds `connection` to `topics`, subscribing in Redis where needed; `ready` runs once every
+    // topic is confirmed, so no event published after it can be missed.
+    void Join(Connection& connection, const std::vector<std::string>& topics, std::function<void()> ready);
+    void Leave(Connection& connection, const std::string& topic);
+
+    void RegisterConnection(Connection& connection);
+    void UnregisterConnection(Connection& connection);
+    void Heartbeat();
+    void SweepIdle();
+    std::string HealthCheckFrame(const Connection& connection, const std::string* me_json) const;
+
+    const Config& config_;
+    EventLoop& loop_;
+    uint16_t node_id_;
+    NodeLease lease_;
+    Snowflake ids_;
+    AsyncRedis bus_;  // subscriber connection
+    AsyncRedis cmd_;  // command connection
+    std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;
+    std::unordered_map<std::string, std::shared_ptr<UserSession>> users_;
+    std::unordered_map<std::string, Topic, StringHash, std::equal_to<>> topics_;
+    GatewayStats stats_;
+    bool shutting_down_ = false;
+};
+
+}  // namespace streambed

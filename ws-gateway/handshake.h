@@ -1,0 +1,29 @@
+#pragma once
+// The WebSocket handshakes, on Poco's HTTP server threads: /api/connect (getstream.io's, §2 of
+// STREAM-PROTOCOL.md) and /ws/<cid>/ (API.md §9). A handshake authenticates, asks the workers
+// for the user, upgrades, and hands the socket to the event loop; it never keeps the socket.
+
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+
+#include "common/config.h"
+#include "ws-gateway/backend.h"
+#include "ws-gateway/event_loop.h"
+
+namespace streambed {
+
+class Gateway;
+
+class HandshakeFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+public:
+    HandshakeFactory(const Config& config, EventLoop& loop, Gateway& gateway, Backend& backend)
+        : config_(config), loop_(loop), gateway_(gateway), backend_(backend) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
+
+private:
+    const Config& config_;
+    EventLoop& loop_;
+    Gateway& gateway_;
+    Backend& backend_;
+};
+
+}  // namespace streambed

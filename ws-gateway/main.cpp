@@ -1,0 +1,118 @@
+// streambed-gateway: the WebSocket gateway. Poco's HTTP server threads do the handshakes; one
+// epoll loop (this thread) owns every upgraded socket and the Redis connections.
+
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/redis.h"
+#include "common/snowflake.h"
+#include "ws-gateway/backend.h"
+#include "ws-gateway/event_loop.h"
+#include "ws-gateway/gateway.h"
+#include "ws-gateway/handshake.h"
+
+namespace {
+
+// SIGTERM/SIGINT arrive on a signalfd watched by the loop, so shutdown runs on the loop thread.
+class SignalHandler final : public streambed::IoHandler {
+public:
+    SignalHandler(int fd, streambed::EventLoop& loop, streambed::Gateway& gateway)
+        : fd_(fd), loop_(loop), gateway_(gateway) {}
+    void OnIo(uint32_t) override {
+        struct signalfd_siginfo info;
+        ssize_t n = read(fd_, &info, sizeof info);
+        (void)n;
+        if (stopping_) return;
+        stopping_ = true;
+        streambed::Log(streambed::LogLevel::kInfo, "gateway.stopping");
+        gateway_.Shutdown();
+        // A moment for close frames to flush, then stop.
+        loop_.After(500, [this] { loop_.Stop(); });
+    }
+
+private:
+    int fd_;
+    streambed::EventLoop& loop_;
+    streambed::Gateway& gateway_;
+    bool stopping_ = false;
+};
+
+}  // namespace
+
+int main() {
+    using namespace streambed;
+    Config config;
+    try {
+        config = Config::FromEnvironment();
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "streambed-gateway: configuration error: %s\n", e.what());
+        return 2;
+    }
+    InitLogging("gateway", config.log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    // Block the stop signals before any thread starts, so only the signalfd receives them.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    int signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    try {
+        // The node id makes connection ids unique across gateways and routes control messages.
+        RedisClient redis(config.redis);
+        NodeLease lease = [&] {
+            for (int attempt = 0;; ++attempt) {
+                try {
+                    return NodeLease::Acquire(redis, "gateway");
+                } catch (const RedisError& e) {
+                    if (attempt >= 50) throw;
+                    Log(LogLevel::kWarn, "gateway.waiting_for_redis").Str("error", e.what());
+                    usleep(200000);
+                }
+            }
+        }();
+        uint16_t node_id = lease.id();
+
+        EventLoop loop;
+        Gateway gateway(config, loop, node_id, std::move(lease));
+        Backend backend(config);
+        SignalHandler signals(signal_fd, loop, gateway);
+        loop.Watch(signal_fd, EPOLLIN, &signals);
+        gateway.Start();
+
+        Poco::Net::ServerSocket listener(Poco::Net::SocketAddress(config.gateway_listen), 4096);
+        auto* params = new Poco::Net::HTTPServerParams;
+        params->setMaxThreads(16);
+        params->setMaxQueued(4096);
+        params->setKeepAlive(false);
+        params->setTimeout(Poco::Timespan(10, 0));
+        Poco::ThreadPool handshake_threads(2, 16);
+        Poco::Net::HTTPServer server(new HandshakeFactory(config, loop, gateway, backend), handshake_threads, listener,
+                                     params);
+        server.start();
+        Log(LogLevel::kInfo, "gateway.started").Str("listen", config.gateway_listen).Int("node", node_id);
+
+        loop.Run();
+
+        server.stopAll(true);
+        gateway.ReleaseLease(redis);
+        Log(LogLevel::kInfo, "gateway.stopped");
+    } catch (const std::exception& e) {
+        Log(LogLevel::kError, "gateway.failed").Str("error", e.what());
+        return 1;
+    }
+    return 0;
+}
