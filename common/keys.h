@@ -12,9 +12,56 @@ namespace streambed::keys {
 constexpr const char* kGateways = "sb:gateways";
 constexpr int kGatewayTtl = 15;
 
-// Pub/sub topics.
+// SET of user ids with at least one live socket on any gateway (presence). Maintained by the
+// gateways' connection scripts (ws-gateway/registry.cpp); read by workers for `online`.
+constexpr const char* kOnlineUsers = "sb:online";
+
+// --- Connections and watchers (registry.h holds the scripts that change them atomically) ---
+// HASH per live socket: user, gw (gateway node id), kind (stream|room), user_json.
+inline std::string Connection(std::string_view connection_id) { return "sb:conn:" + std::string(connection_id); }
+// SET of the connection ids on one gateway (cleaned up by another gateway when it dies).
+inline std::string GatewayConnections(int node_id) { return "sb:gwconns:" + std::to_string(node_id); }
+// SET of one user's connection ids, on every gateway.
+inline std::string UserConnections(std::string_view user_id) { return "sb:uconns:" + std::string(user_id); }
+// HASH user id -> number of that user's connections watching the channel. HLEN = watcher_count.
+constexpr std::string_view kWatchersPrefix = "sb:watchers:";
+inline std::string Watchers(std::string_view cid) { return std::string(kWatchersPrefix) + std::string(cid); }
+// SET of the cids one connection watches (to undo them when it closes).
+inline std::string ConnectionWatches(std::string_view connection_id) { return "sb:cwatch:" + std::string(connection_id); }
+// SET of a channel's member ids: a cache of PostgreSQL's members, dropped on every membership
+// change and rebuilt on demand. It lets a send compute "members not watching" inside Redis.
+inline std::string ChannelMembers(std::string_view cid) { return "sb:members:" + std::string(cid); }
+// LIST a worker waits on until a gateway has subscribed a socket (see realtime.cpp).
+inline std::string Ack(std::string_view token) { return "sb:ack:" + std::string(token); }
+// One gateway at a time cleans up after a dead one.
+inline std::string JanitorClaim(int node_id) { return "sb:janitor:" + std::to_string(node_id); }
+
+// --- Drafts (fcgi-app/drafts.cpp) ---
+// One draft per (user, channel, parent message id or ""), expiring after 30 days untouched.
+inline std::string Draft(std::string_view user_id, std::string_view cid, std::string_view parent_id) {
+    return "sb:draft:" + std::string(user_id) + ":" + std::string(cid) + ":" + std::string(parent_id);
+}
+// ZSET of a user's draft keys by update time, for POST /api/drafts/query/.
+inline std::string UserDrafts(std::string_view user_id) { return "sb:drafts:" + std::string(user_id); }
+
+// --- Connection ids of the room surface (GET /api/connection-id/, API.md §2) ---
+// (user, session) -> connection id, refreshed by each call and by the socket's heartbeats.
+inline std::string Session(std::string_view user_id, std::string_view session) {
+    return "sb:session:" + std::string(user_id) + ":" + std::string(session);
+}
+// connection id -> its session key, so a gateway can refresh the mapping on a heartbeat.
+constexpr std::string_view kSessionOfPrefix = "sb:session-of:";
+constexpr int kSessionTtl = 90;
+constexpr int kSessionHeartbeat = 30;
+
+// --- Pub/sub topics ---
+// Channel events for the sockets watching the channel.
 inline std::string ChannelTopic(std::string_view cid) { return "sb:ch:" + std::string(cid); }
+// Events for all of one user's sockets.
 inline std::string UserTopic(std::string_view user_id) { return "sb:u:" + std::string(user_id); }
+// A user's presence changes, for the sockets that asked for it (presence: true).
+inline std::string PresenceTopic(std::string_view user_id) { return "sb:p:" + std::string(user_id); }
+// Control messages for one gateway (join/leave topics for a socket).
 inline std::string GatewayTopic(int node_id) { return "sb:gw:" + std::to_string(node_id); }
 
 }  // namespace streambed::keys

@@ -8,15 +8,86 @@ namespace streambed {
 
 namespace {
 Router BuildRoutes() {
+    constexpr Access kStream = Access::kStream;
+    constexpr Access kRoom = Access::kRoom;
     Router r;
-    // Operations
+    // --- Operations
     r.Add("GET", "/api/health/", Access::kPublic, HandleHealth);
 
-    // Room surfaces (API.md)
-    r.Add("GET", "/api/ws-auth/", Access::kRoom, HandleWsAuth);
+    // --- getstream.io's surface (STREAM-PROTOCOL.md §4)
+    r.Add("GET", "/api/app/", kStream, HandleGetApp);
+    r.Add("POST", "/api/sync/", kStream, HandleSync);
+    // Channels
+    r.Add("POST", "/api/channels/", kStream, HandleQueryChannels);
+    r.Add("POST", "/api/channels/read/", kStream, HandleMarkAllRead);
+    r.Add("POST", "/api/channels/{type}/query/", kStream, HandleDistinctChannelQuery);
+    r.Add("POST", "/api/channels/{type}/{id}/query/", kStream, HandleChannelQuery);
+    r.Add("POST", "/api/channels/{type}/{id}/stop-watching/", kStream, HandleStopWatching);
+    r.Add("POST", "/api/channels/{type}/{id}/", kStream, HandleUpdateChannel);
+    r.Add("PATCH", "/api/channels/{type}/{id}/", kStream, HandlePartialUpdateChannel);
+    r.Add("DELETE", "/api/channels/{type}/{id}/", kStream, HandleDeleteChannel);
+    r.Add("POST", "/api/channels/{type}/{id}/truncate/", kStream, HandleTruncateChannel);
+    r.Add("POST", "/api/channels/{type}/{id}/hide/", kStream, HandleHideChannel);
+    r.Add("POST", "/api/channels/{type}/{id}/show/", kStream, HandleShowChannel);
+    r.Add("PATCH", "/api/channels/{type}/{id}/member/{user_id}/", kStream, HandleUpdateMember);
+    r.Add("GET", "/api/members/", kStream, HandleQueryMembers);
+    // Messages
+    r.Add("POST", "/api/channels/{type}/{id}/message/", kStream, HandleSendMessage);
+    r.Add("GET", "/api/channels/{type}/{id}/messages/", kStream, HandleGetManyMessages);
+    r.Add("GET", "/api/messages/{id}/", kStream, HandleGetMessage);
+    r.Add("POST", "/api/messages/{id}/", kStream, HandleUpdateMessage);
+    r.Add("PUT", "/api/messages/{id}/", kStream, HandlePartialUpdateMessage);
+    r.Add("DELETE", "/api/messages/{id}/", kStream, HandleDeleteMessage);
+    r.Add("GET", "/api/messages/{id}/replies/", kStream, HandleGetReplies);
+    // Reactions
+    r.Add("POST", "/api/messages/{id}/reaction/", kStream, HandleSendReaction);
+    r.Add("DELETE", "/api/messages/{id}/reaction/{type}/", kStream, HandleDeleteReaction);
+    r.Add("POST", "/api/messages/{id}/reactions/", kStream, HandleQueryReactions);
+    r.Add("GET", "/api/messages/{id}/reactions/", kStream, HandleGetReactions);
+    // Read state and events
+    r.Add("POST", "/api/channels/{type}/{id}/read/", kStream, HandleMarkRead);
+    r.Add("POST", "/api/channels/{type}/{id}/unread/", kStream, HandleMarkUnread);
+    r.Add("POST", "/api/channels/{type}/{id}/event/", kStream, HandleSendEvent);
+    r.Add("GET", "/api/unread/", kStream, HandleGetUnread);
+    // Users
+    r.Add("GET", "/api/users/", kStream, HandleQueryUsers);
+    r.Add("POST", "/api/users/", kStream, HandleUpsertUsers);
+    r.Add("PATCH", "/api/users/", kStream, HandlePartialUpdateUsers);
+    r.Add("POST", "/api/guest/", kStream, HandleCreateGuest);
+    // Moderation
+    r.Add("POST", "/api/moderation/mute/", kStream, HandleMuteUser);
+    r.Add("POST", "/api/moderation/unmute/", kStream, HandleUnmuteUser);
+    r.Add("POST", "/api/moderation/mute/channel/", kStream, HandleMuteChannel);
+    r.Add("POST", "/api/moderation/unmute/channel/", kStream, HandleUnmuteChannel);
+    r.Add("POST", "/api/users/block/", kStream, HandleBlockUser);
+    r.Add("POST", "/api/users/unblock/", kStream, HandleUnblockUser);
+    r.Add("GET", "/api/users/block/", kStream, HandleGetBlocks);
+    r.Add("POST", "/api/moderation/flag/", kStream, HandleFlag);
+    r.Add("POST", "/api/moderation/ban/", kStream, HandleBan);
+    r.Add("DELETE", "/api/moderation/ban/", kStream, HandleUnban);
+    // Drafts
+    r.Add("POST", "/api/channels/{type}/{id}/draft/", kStream, HandleSaveDraft);
+    r.Add("GET", "/api/channels/{type}/{id}/draft/", kStream, HandleGetDraft);
+    r.Add("DELETE", "/api/channels/{type}/{id}/draft/", kStream, HandleDeleteDraft);
+    r.Add("POST", "/api/drafts/query/", kStream, HandleQueryDrafts);
 
-    // Gateway to worker
+    // --- The room surfaces (API.md); every /rooms/ route is also served under /api/rooms/
+    r.Add("GET", "/api/ws-auth/", kRoom, HandleWsAuth);
+    r.Add("GET", "/api/connection-id/", kRoom, HandleConnectionId);
+    for (const char* prefix : {"/rooms/", "/api/rooms/"}) {
+        std::string p(prefix);
+        r.Add("GET", p + "{cid}/config/", kRoom, HandleRoomConfig);
+        r.Add("GET", p + "{cid}/messages/", kRoom, HandleRoomMessages);
+        r.Add("GET", p + "{cid}/members/", kRoom, HandleRoomMembers);
+        r.Add("POST", p + "{cid}/draft/", kRoom, HandleRoomSaveDraft);
+        r.Add("GET", p + "{cid}/draft/", kRoom, HandleRoomGetDraft);
+        r.Add("DELETE", p + "{cid}/draft/", kRoom, HandleRoomDeleteDraft);
+    }
+
+    // --- Gateway to worker
     r.Add("POST", "/internal/connect/", Access::kInternal, HandleInternalConnect);
+    r.Add("POST", "/internal/rooms/{cid}/messages/", Access::kInternal, HandleInternalRoomSend);
+    r.Add("POST", "/internal/rooms/{cid}/typing/", Access::kInternal, HandleInternalRoomTyping);
     return r;
 }
 }  // namespace

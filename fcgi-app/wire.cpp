@@ -1,5 +1,7 @@
 #include "fcgi-app/wire.h"
 
+#include <array>
+
 namespace streambed {
 
 void WriteCustomFields(JsonWriter& w, std::string_view custom_json, bool (*reserved)(std::string_view)) {
@@ -40,6 +42,16 @@ void WriteUser(JsonWriter& w, const UserRow& user, bool online) {
     w.EndObject();
 }
 
+void WriteUserById(JsonWriter& w, const UserDirectory& users, const std::string& user_id) {
+    if (const UserRow* u = users.Find(user_id)) {
+        WriteUser(w, *u, users.Online(user_id));
+        return;
+    }
+    w.StartObject();
+    PutString(w, "id", user_id);
+    w.EndObject();
+}
+
 void WriteOwnUser(JsonWriter& w, const UserRow& user, bool online, const OwnUserExtras& extras) {
     w.StartObject();
     WriteUserFields(w, user, online);
@@ -52,6 +64,280 @@ void WriteOwnUser(JsonWriter& w, const UserRow& user, bool online, const OwnUser
     PutInt(w, "unread_count", extras.unread.total_unread_count);
     PutInt(w, "unread_channels", extras.unread.unread_channels);
     PutInt(w, "unread_threads", extras.unread.unread_threads);
+    w.EndObject();
+}
+
+}  // namespace streambed
+
+namespace streambed {
+
+namespace {
+
+bool IsReservedChannelField(std::string_view key) {
+    static constexpr std::array<std::string_view, 28> kReserved = {
+        "id", "type", "cid", "name", "image", "created_by", "created_by_id", "created_at", "updated_at",
+        "deleted_at", "last_message_at", "frozen", "disabled", "member_count", "members", "cooldown", "hidden",
+        "truncated_at", "team", "config", "own_capabilities", "messages", "watchers", "watcher_count", "read",
+        "membership", "pinned_messages", "blocked"};
+    for (auto r : kReserved) {
+        if (r == key) return true;
+    }
+    return false;
+}
+
+bool IsReservedMessageField(std::string_view key) {
+    static constexpr std::array<std::string_view, 44> kReserved = {
+        "id", "text", "html", "type", "cid", "user", "user_id", "attachments", "mentioned_users",
+        "mentioned_channel", "mentioned_here", "mentioned_roles", "mentioned_group_ids", "parent_id",
+        "show_in_channel", "quoted_message_id", "quoted_message", "reply_count", "deleted_reply_count",
+        "thread_participants", "latest_reactions", "own_reactions", "reaction_groups", "reaction_counts",
+        "reaction_scores", "silent", "shadowed", "pinned", "pinned_at", "pinned_by", "pin_expires",
+        "restricted_visibility", "created_at", "updated_at", "deleted_at", "message_text_updated_at", "i18n",
+        "command", "args", "status", "channel", "poll_id", "before_message_send_failed", "error"};
+    for (auto r : kReserved) {
+        if (r == key) return true;
+    }
+    return false;
+}
+
+void WriteReactionList(JsonWriter& w, std::string_view key, const std::vector<ReactionRow>* reactions,
+                       const UserDirectory& users) {
+    PutKey(w, key);
+    w.StartArray();
+    if (reactions != nullptr) {
+        for (const auto& r : *reactions) WriteReaction(w, r, users);
+    }
+    w.EndArray();
+}
+
+// reaction_counts and reaction_scores, derived from reaction_groups so the three always agree.
+void WriteReactionTotals(JsonWriter& w, const std::string& groups_json) {
+    rapidjson::Document d;
+    d.Parse(groups_json.c_str());
+    PutRaw(w, "reaction_groups", d.IsObject() ? groups_json : std::string("{}"));
+    constexpr std::pair<const char*, const char*> kTotals[] = {{"reaction_counts", "count"},
+                                                               {"reaction_scores", "sum_scores"}};
+    for (const auto& [key, field] : kTotals) {
+        PutKey(w, key);
+        w.StartObject();
+        if (d.IsObject()) {
+            for (auto it = d.MemberBegin(); it != d.MemberEnd(); ++it) {
+                auto v = it->value.FindMember(field);
+                if (v == it->value.MemberEnd() || !v->value.IsInt64()) continue;
+                PutInt(w, std::string_view(it->name.GetString(), it->name.GetStringLength()), v->value.GetInt64());
+            }
+        }
+        w.EndObject();
+    }
+}
+
+void WriteMessageFields(JsonWriter& w, const MessageRow& m, const MessageContext& ctx, bool with_quote) {
+    PutString(w, "id", m.id);
+    PutString(w, "text", m.text);
+    PutString(w, "html", m.html);
+    PutString(w, "type", m.type);
+    PutString(w, "cid", m.cid);
+    PutKey(w, "user");
+    WriteUserById(w, ctx.users, m.user_id);
+    PutRaw(w, "attachments", m.attachments_json);
+    PutKey(w, "mentioned_users");
+    w.StartArray();
+    for (const auto& id : m.mentioned_users) WriteUserById(w, ctx.users, id);
+    w.EndArray();
+    PutOptString(w, "parent_id", m.parent_id);
+    PutBool(w, "show_in_channel", m.show_in_channel);
+    PutOptString(w, "quoted_message_id", m.quoted_message_id);
+    if (with_quote && m.quoted_message_id) {
+        auto q = ctx.quoted.find(*m.quoted_message_id);
+        if (q != ctx.quoted.end()) {
+            // The quote is embedded without its own quote: one level, as getstream.io does.
+            PutKey(w, "quoted_message");
+            w.StartObject();
+            WriteMessageFields(w, q->second, ctx, false);
+            w.EndObject();
+        }
+    }
+    PutInt(w, "reply_count", m.reply_count);
+    PutInt(w, "deleted_reply_count", m.deleted_reply_count);
+    PutKey(w, "thread_participants");
+    w.StartArray();
+    for (const auto& id : m.thread_participants) WriteUserById(w, ctx.users, id);
+    w.EndArray();
+    auto latest = ctx.latest_reactions.find(m.pk);
+    WriteReactionList(w, "latest_reactions", latest == ctx.latest_reactions.end() ? nullptr : &latest->second, ctx.users);
+    auto own = ctx.own_reactions.find(m.pk);
+    WriteReactionList(w, "own_reactions", own == ctx.own_reactions.end() ? nullptr : &own->second, ctx.users);
+    WriteReactionTotals(w, m.reaction_groups_json);
+    PutBool(w, "silent", m.silent);
+    PutBool(w, "shadowed", m.shadowed);
+    PutBool(w, "pinned", m.pinned);
+    PutOptTime(w, "pinned_at", m.pinned_at);
+    if (m.pinned_by) {
+        PutKey(w, "pinned_by");
+        WriteUserById(w, ctx.users, *m.pinned_by);
+    } else {
+        PutNull(w, "pinned_by");
+    }
+    PutOptTime(w, "pin_expires", m.pin_expires);
+    PutKey(w, "restricted_visibility");
+    w.StartArray();
+    w.EndArray();
+    PutTime(w, "created_at", m.created_at);
+    PutTime(w, "updated_at", m.updated_at);
+    PutOptTime(w, "deleted_at", m.deleted_at);
+    PutOptTime(w, "message_text_updated_at", m.message_text_updated_at);
+    WriteCustomFields(w, m.custom_json, IsReservedMessageField);
+}
+
+}  // namespace
+
+void WriteChannelConfig(JsonWriter& w, const ChannelTypeRow& type) {
+    w.StartObject();
+    PutString(w, "name", type.name);
+    rapidjson::Document d;
+    d.Parse(type.config_json.c_str());
+    if (d.IsObject()) {
+        for (auto it = d.MemberBegin(); it != d.MemberEnd(); ++it) {
+            PutKey(w, std::string_view(it->name.GetString(), it->name.GetStringLength()));
+            it->value.Accept(w);
+        }
+    }
+    PutTime(w, "created_at", type.created_at);
+    PutTime(w, "updated_at", type.updated_at);
+    w.EndObject();
+}
+
+void WriteChannel(JsonWriter& w, const ChannelRow& c, const ChannelTypeRow& type, const UserDirectory& users,
+                  const std::vector<std::string_view>* caps, const bool* hidden) {
+    w.StartObject();
+    PutString(w, "id", c.id);
+    PutString(w, "type", c.type);
+    PutString(w, "cid", c.cid);
+    if (c.name) PutString(w, "name", *c.name);
+    if (c.image) PutString(w, "image", *c.image);
+    if (c.created_by) {
+        PutKey(w, "created_by");
+        WriteUserById(w, users, *c.created_by);
+    }
+    PutTime(w, "created_at", c.created_at);
+    PutTime(w, "updated_at", c.updated_at);
+    PutOptTime(w, "last_message_at", c.last_message_at);
+    PutBool(w, "frozen", c.frozen);
+    PutBool(w, "disabled", c.disabled);
+    PutInt(w, "member_count", c.member_count);
+    PutInt(w, "cooldown", c.cooldown);
+    if (hidden != nullptr) PutBool(w, "hidden", *hidden);
+    PutOptTime(w, "truncated_at", c.truncated_at);
+    if (c.team) PutString(w, "team", *c.team);
+    PutKey(w, "config");
+    WriteChannelConfig(w, type);
+    if (caps != nullptr) {
+        PutKey(w, "own_capabilities");
+        w.StartArray();
+        for (auto cap : *caps) WriteString(w, cap);
+        w.EndArray();
+    }
+    WriteCustomFields(w, c.custom_json, IsReservedChannelField);
+    w.EndObject();
+}
+
+void WriteMember(JsonWriter& w, const MemberRow& m, const UserDirectory& users) {
+    w.StartObject();
+    PutString(w, "user_id", m.user_id);
+    PutKey(w, "user");
+    WriteUserById(w, users, m.user_id);
+    // getstream.io's legacy `role` next to channel_role.
+    std::string_view role = m.channel_role == "owner"               ? "owner"
+                            : m.channel_role == "channel_moderator" ? "moderator"
+                                                                    : "member";
+    PutString(w, "role", role);
+    PutString(w, "channel_role", m.channel_role);
+    PutBool(w, "is_moderator", m.channel_role != "channel_member");
+    PutTime(w, "created_at", m.created_at);
+    PutTime(w, "updated_at", m.updated_at);
+    PutBool(w, "banned", m.banned);
+    PutBool(w, "shadow_banned", m.shadow_banned);
+    if (m.ban_expires) PutTime(w, "ban_expires", *m.ban_expires);
+    PutBool(w, "notifications_muted", m.notifications_muted);
+    PutString(w, "status", m.invited && !m.invite_accepted_at ? "pending" : "member");
+    PutBool(w, "invited", m.invited);
+    if (m.invite_accepted_at) PutTime(w, "invite_accepted_at", *m.invite_accepted_at);
+    if (m.invite_rejected_at) PutTime(w, "invite_rejected_at", *m.invite_rejected_at);
+    PutOptTime(w, "pinned_at", m.pinned_at);
+    PutOptTime(w, "archived_at", m.archived_at);
+    w.EndObject();
+}
+
+void WriteRead(JsonWriter& w, const MemberRow& m, const UserDirectory& users) {
+    w.StartObject();
+    PutKey(w, "user");
+    WriteUserById(w, users, m.user_id);
+    PutTime(w, "last_read", m.last_read_at);
+    PutOptString(w, "last_read_message_id", m.last_read_message_id);
+    PutInt(w, "unread_messages", m.unread_messages);
+    w.EndObject();
+}
+
+void WriteReaction(JsonWriter& w, const ReactionRow& r, const UserDirectory& users) {
+    w.StartObject();
+    PutString(w, "message_id", r.message_id);
+    PutString(w, "user_id", r.user_id);
+    PutKey(w, "user");
+    WriteUserById(w, users, r.user_id);
+    PutString(w, "type", r.type);
+    PutInt(w, "score", r.score);
+    PutTime(w, "created_at", r.created_at);
+    PutTime(w, "updated_at", r.updated_at);
+    WriteCustomFields(w, r.custom_json, [](std::string_view k) {
+        return k == "message_id" || k == "user_id" || k == "user" || k == "type" || k == "score" ||
+               k == "created_at" || k == "updated_at";
+    });
+    w.EndObject();
+}
+
+void WriteMessage(JsonWriter& w, const MessageRow& message, const MessageContext& context) {
+    w.StartObject();
+    WriteMessageFields(w, message, context, true);
+    w.EndObject();
+}
+
+void WriteChannelState(JsonWriter& w, const ChannelState& s, const MessageContext& ctx) {
+    w.StartObject();
+    PutKey(w, "channel");
+    bool hidden = s.membership != nullptr && s.membership->hidden;
+    WriteChannel(w, *s.channel, *s.type, ctx.users, &s.caps, &hidden);
+    PutKey(w, "messages");
+    w.StartArray();
+    for (const MessageRow* m : s.messages) WriteMessage(w, *m, ctx);
+    w.EndArray();
+    PutKey(w, "pinned_messages");
+    w.StartArray();
+    for (const MessageRow* m : s.pinned) WriteMessage(w, *m, ctx);
+    w.EndArray();
+    PutKey(w, "members");
+    w.StartArray();
+    for (const MemberRow* m : s.members) WriteMember(w, *m, ctx.users);
+    w.EndArray();
+    PutKey(w, "membership");
+    if (s.membership != nullptr) {
+        WriteMember(w, *s.membership, ctx.users);
+    } else {
+        w.Null();
+    }
+    PutKey(w, "read");
+    w.StartArray();
+    for (const MemberRow* m : s.reads) WriteRead(w, *m, ctx.users);
+    w.EndArray();
+    PutInt(w, "watcher_count", s.watcher_count);
+    PutKey(w, "watchers");
+    w.StartArray();
+    for (const auto& id : s.watchers) WriteUserById(w, ctx.users, id);
+    w.EndArray();
+    PutKey(w, "pending_messages");
+    w.StartArray();
+    w.EndArray();
+    PutBool(w, "hidden", hidden);
+    if (!s.draft_json.empty()) PutRaw(w, "draft", s.draft_json);
     w.EndObject();
 }
 

@@ -5,7 +5,12 @@
 
 #include <cstdint>
 
+#include <string_view>
+#include <vector>
+
 #include "common/json.h"
+#include "fcgi-app/hydrate.h"
+#include "fcgi-app/model.h"
 #include "fcgi-app/store/users.h"
 
 namespace streambed {
@@ -30,6 +35,42 @@ struct OwnUserExtras {
     std::string blocked_user_ids_json = "[]";
 };
 void WriteOwnUser(JsonWriter& w, const UserRow& user, bool online, const OwnUserExtras& extras);
+
+// A user by id from the directory; a user missing from it (deleted) is written as {"id": id}.
+void WriteUserById(JsonWriter& w, const UserDirectory& users, const std::string& user_id);
+
+// ChannelConfig (§3.2): the type's flags plus its name and times.
+void WriteChannelConfig(JsonWriter& w, const ChannelTypeRow& type);
+
+// ChannelResponse (§3.2). `caps` is written as own_capabilities unless null (events that replace
+// the client's copy wholesale must omit it, so the client keeps its own). `hidden` likewise.
+void WriteChannel(JsonWriter& w, const ChannelRow& channel, const ChannelTypeRow& type, const UserDirectory& users,
+                  const std::vector<std::string_view>* caps, const bool* hidden);
+
+// ChannelMemberResponse (§3.3).
+void WriteMember(JsonWriter& w, const MemberRow& member, const UserDirectory& users);
+// ReadResponse (§3.4).
+void WriteRead(JsonWriter& w, const MemberRow& member, const UserDirectory& users);
+// ReactionResponse (§3.6).
+void WriteReaction(JsonWriter& w, const ReactionRow& reaction, const UserDirectory& users);
+// MessageResponse (§3.5), with quoted message, reactions and users from the context.
+void WriteMessage(JsonWriter& w, const MessageRow& message, const MessageContext& context);
+
+// ChannelAPIResponse (§3.7): one channel's state for the caller.
+struct ChannelState {
+    const ChannelRow* channel = nullptr;
+    const ChannelTypeRow* type = nullptr;
+    std::vector<std::string_view> caps;
+    std::vector<const MessageRow*> messages;  // ascending
+    std::vector<const MemberRow*> members;
+    const MemberRow* membership = nullptr;
+    std::vector<const MemberRow*> reads;
+    std::vector<std::string> watchers;  // user ids
+    int64_t watcher_count = 0;
+    std::vector<const MessageRow*> pinned;
+    std::string draft_json;  // DraftResponse, or empty
+};
+void WriteChannelState(JsonWriter& w, const ChannelState& state, const MessageContext& context);
 
 // Writes the members of a stored JSON object as fields of the object being written, skipping
 // names for which `reserved` returns true.

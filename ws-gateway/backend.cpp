@@ -13,7 +13,47 @@
 
 namespace streambed {
 
-Backend::Backend(const Config& config) : config_(config), server_token_(SignServerToken(config.api_secret)) {}
+namespace {
+constexpr int kBackendThreads = 4;
+constexpr size_t kMaxQueuedTasks = 10000;
+}  // namespace
+
+Backend::Backend(const Config& config) : config_(config), server_token_(SignServerToken(config.api_secret)) {
+    for (int i = 0; i < kBackendThreads; ++i) threads_.emplace_back([this] { Work(); });
+}
+
+Backend::~Backend() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+bool Backend::Submit(std::function<void()> task) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_ || queue_.size() >= kMaxQueuedTasks) return false;
+        queue_.push_back(std::move(task));
+    }
+    ready_.notify_one();
+    return true;
+}
+
+void Backend::Work() {
+    while (true) {
+        std::function<void()> task;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping and drained
+            task = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        task();
+    }
+}
 
 BackendReply Backend::Post(std::string_view path, std::string_view json) const {
     // One keep-alive session per thread: handshake threads and pool threads each reuse theirs.

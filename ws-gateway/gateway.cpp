@@ -2,10 +2,14 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
+
 #include "common/clock.h"
+#include "common/events.h"
 #include "common/json.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/registry.h"
 
 namespace streambed {
 
@@ -20,12 +24,25 @@ constexpr int64_t kIdleDeadMs = 75000;
 constexpr int64_t kCloseGraceMs = 5000;
 // The SDK pings every ~25 s; answering more than one ping a second only feeds a flood.
 constexpr int64_t kMinPingReplyGapMs = 1000;
+// Room-socket limits: frames a socket may have in flight to the workers, and the text size.
+constexpr size_t kMaxRoomText = 20000;
+
+std::string Frame(JsonBuffer& buf) { return std::string(buf.GetString(), buf.GetSize()); }
+
+std::vector<std::string> ArgvOf(std::string_view script, std::vector<std::string> keys, std::vector<std::string> args) {
+    std::vector<std::string> argv{"EVAL", std::string(script), std::to_string(keys.size())};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
 }  // namespace
 
-Gateway::Gateway(const Config& config, EventLoop& loop, uint16_t node_id, NodeLease lease)
+Gateway::Gateway(const Config& config, EventLoop& loop, Backend& backend, uint16_t node_id, NodeLease lease)
     : config_(config),
       loop_(loop),
+      backend_(backend),
       node_id_(node_id),
+      control_topic_(keys::GatewayTopic(node_id)),
       lease_(std::move(lease)),
       ids_(node_id),
       bus_(loop, config.redis, "bus"),
@@ -38,7 +55,10 @@ void Gateway::Start() {
     bus_.Start([this] { OnBusReady(); }, [this] { OnBusLost(); });
     cmd_.Start([this] { Heartbeat(); }, nullptr);
     loop_.Every(kHeartbeatMs, [this] { Heartbeat(); });
-    loop_.Every(kSweepMs, [this] { SweepIdle(); });
+    loop_.Every(kSweepMs, [this] {
+        SweepIdle();
+        SweepDeadGateways();
+    });
     loop_.Every(kLeaseRefreshMs, [this] {
         cmd_.Command(lease_.RefreshCommand(), [this](redisReply* reply) {
             if (reply == nullptr) return;  // Redis is down; retried on the next tick
@@ -95,31 +115,80 @@ void Gateway::Adopt(Handoff handoff) {
 
     std::vector<std::string> topics{keys::UserTopic(handoff.user_id)};
     if (handoff.kind == ConnectionKind::kRoom) topics.push_back(keys::ChannelTopic(handoff.cid));
-    std::string me_json = std::move(handoff.me_json);
-    Join(connection, topics, [this, id, me_json = std::move(me_json)] {
+    Join(connection, topics, [this, id, me = std::move(handoff.me_json)]() mutable { Register(id, std::move(me)); });
+}
+
+void Gateway::Register(const std::string& id, std::string me_json) {
+    auto it = connections_.find(id);
+    if (it == connections_.end() || !it->second->open()) return;
+    Connection& c = *it->second;
+    const UserSession& user = *c.user();
+    auto open = ArgvOf(registry::kOpenScript,
+                       {keys::Connection(id), keys::UserConnections(user.user_id), keys::kOnlineUsers,
+                        keys::GatewayConnections(node_id_)},
+                       {user.user_id, id, std::to_string(node_id_), c.kind() == ConnectionKind::kStream ? "stream" : "room",
+                        user.user_json});
+    cmd_.Command(open, [this, id, me_json = std::move(me_json)](redisReply* reply) {
+        auto found = connections_.find(id);
+        if (found == connections_.end() || !found->second->open()) return;
+        Connection& socket = *found->second;
+        std::string user_id = socket.user()->user_id;
+        std::string user_json = socket.user()->user_json;
+        if (reply != nullptr && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+            PublishPresence(user_id, user_json, true);
+        if (socket.kind() == ConnectionKind::kStream) {
+            SendFirstFrame(socket, me_json);
+            return;
+        }
+        // The room socket watches its room, like a channel query with watch: true.
+        std::string cid = socket.room_cid();
+        cmd_.Command(ArgvOf(registry::kWatchScript, {keys::Connection(id), keys::ConnectionWatches(id)},
+                            {user_id, std::string(keys::kWatchersPrefix), cid}),
+                     [this, id, cid, user_json, me_json](redisReply* watched) {
+                         if (watched != nullptr && watched->type == REDIS_REPLY_ARRAY && watched->elements == 2) {
+                             const redisReply* list = watched->element[1];
+                             if (list->elements >= 3 && list->element[1]->integer == 1)
+                                 PublishWatching("user.watching.start", cid, user_json, list->element[2]->integer);
+                         }
+                         auto it2 = connections_.find(id);
+                         if (it2 != connections_.end() && it2->second->open()) SendFirstFrame(*it2->second, me_json);
+                     });
+    });
+}
+
+void Gateway::SendFirstFrame(Connection& c, const std::string& me_json) {
+    if (c.kind() == ConnectionKind::kStream) {
+        // The first frame resolves connectUser; connection_id and a complete `me` are required.
+        c.SendText(HealthCheckFrame(c, &me_json));
+        return;
+    }
+    std::string id = c.id();
+    std::string cid = c.room_cid();
+    cmd_.Command({"HKEYS", keys::Watchers(cid)}, [this, id, cid, me_json](redisReply* reply) {
         auto it = connections_.find(id);
         if (it == connections_.end() || !it->second->open()) return;
-        Connection& c = *it->second;
-        RegisterConnection(c);
-        if (c.kind() == ConnectionKind::kStream) {
-            // The first frame resolves connectUser; connection_id and a complete `me` are required.
-            c.SendText(HealthCheckFrame(c, &me_json));
-        } else {
-            JsonBuffer buf;
-            JsonWriter w(buf);
-            w.StartObject();
-            PutString(w, "type", "connection.ok");
-            PutString(w, "connection_id", c.id());
-            PutString(w, "cid", c.room_cid());
-            PutRaw(w, "me", me_json);
-            PutKey(w, "watchers");
-            w.StartArray();
-            w.EndArray();
-            PutInt(w, "watcher_count", 0);
-            PutTime(w, "created_at", NowMicros());
-            w.EndObject();
-            c.SendText(std::string_view(buf.GetString(), buf.GetSize()));
+        JsonBuffer buf;
+        JsonWriter w(buf);
+        w.StartObject();
+        PutString(w, "type", "connection.ok");
+        PutString(w, "connection_id", id);
+        PutString(w, "cid", cid);
+        PutRaw(w, "me", me_json);
+        PutKey(w, "watchers");
+        w.StartArray();
+        size_t count = 0;
+        if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
+            for (size_t i = 0; i < reply->elements; ++i) {
+                if (reply->element[i]->type != REDIS_REPLY_STRING) continue;
+                w.String(reply->element[i]->str, static_cast<rapidjson::SizeType>(reply->element[i]->len));
+                ++count;
+            }
         }
+        w.EndArray();
+        PutInt(w, "watcher_count", static_cast<int64_t>(count));
+        PutTime(w, "created_at", NowMicros());
+        w.EndObject();
+        it->second->SendText(Frame(buf));
     });
 }
 
@@ -133,24 +202,60 @@ std::string Gateway::HealthCheckFrame(const Connection& connection, const std::s
     PutTime(w, "created_at", NowMicros());
     if (me_json != nullptr) PutRaw(w, "me", *me_json);
     w.EndObject();
-    return std::string(buf.GetString(), buf.GetSize());
+    return Frame(buf);
 }
 
-void Gateway::RegisterConnection(Connection& c) {
-    const std::string& user = c.user()->user_id;
-    std::string key = "sb:conn:" + c.id();
-    cmd_.Command({"HSET", key, "user", user, "gw", std::to_string(node_id_), "kind",
-                  c.kind() == ConnectionKind::kStream ? "stream" : "room"},
-                 nullptr);
-    cmd_.Command({"SADD", "sb:gwconns:" + std::to_string(node_id_), c.id()}, nullptr);
-    cmd_.Command({"SADD", "sb:uconns:" + user, c.id()}, nullptr);
+void Gateway::Unregister(Connection& c) {
+    std::string user_id = c.user()->user_id;
+    std::string user_json = c.user()->user_json;
+    auto close = ArgvOf(registry::kCloseScript,
+                        {keys::Connection(c.id()), keys::ConnectionWatches(c.id()), keys::UserConnections(user_id),
+                         keys::kOnlineUsers, keys::GatewayConnections(node_id_)},
+                        {user_id, c.id(), std::string(keys::kWatchersPrefix)});
+    cmd_.Command(close, [this, user_id, user_json](redisReply* reply) { PublishStopped(reply, user_id, user_json); });
 }
 
-void Gateway::UnregisterConnection(Connection& c) {
-    const std::string& user = c.user()->user_id;
-    cmd_.Command({"DEL", "sb:conn:" + c.id()}, nullptr);
-    cmd_.Command({"SREM", "sb:gwconns:" + std::to_string(node_id_), c.id()}, nullptr);
-    cmd_.Command({"SREM", "sb:uconns:" + user, c.id()}, nullptr);
+// The close script's answer: channels the user stopped watching, and whether they went offline.
+void Gateway::PublishStopped(const redisReply* reply, const std::string& user_id, const std::string& user_json) {
+    if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return;
+    const redisReply* stopped = reply->element[1];
+    for (size_t i = 0; i + 1 < stopped->elements; i += 2) {
+        PublishWatching("user.watching.stop", std::string(stopped->element[i]->str, stopped->element[i]->len), user_json,
+                        stopped->element[i + 1]->integer);
+    }
+    if (reply->element[0]->integer == 1) PublishPresence(user_id, user_json, false);
+}
+
+void Gateway::PublishPresence(const std::string& user_id, const std::string& user_json, bool online) {
+    rapidjson::Document user;
+    user.Parse(user_json.c_str());
+    if (!user.IsObject()) return;
+    auto& a = user.GetAllocator();
+    user.RemoveMember("online");
+    user.AddMember("online", online, a);
+    std::string now = FormatTimestamp(NowMicros());
+    user.RemoveMember("last_active");
+    user.AddMember("last_active", rapidjson::Value(now.c_str(), a), a);
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    WriteEventStart(w, "user.presence.changed", "", NowMicros());
+    PutKey(w, "user");
+    user.Accept(w);
+    w.EndObject();
+    cmd_.Command({"PUBLISH", keys::PresenceTopic(user_id), Frame(buf)}, nullptr);
+}
+
+void Gateway::PublishWatching(const std::string& type, const std::string& cid, const std::string& user_json,
+                              int64_t count) {
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    WriteEventStart(w, type, cid, NowMicros());
+    PutRaw(w, "user", user_json);
+    PutInt(w, "watcher_count", count);
+    w.EndObject();
+    cmd_.Command({"PUBLISH", keys::ChannelTopic(cid), Frame(buf)}, nullptr);
 }
 
 void Gateway::OnConnectionClosing(Connection& c) {
@@ -158,7 +263,7 @@ void Gateway::OnConnectionClosing(Connection& c) {
     auto topics = c.topics();
     for (const auto& topic : topics) Leave(c, topic);
     c.topics().clear();
-    UnregisterConnection(c);
+    Unregister(c);
     std::string id = c.id();
     loop_.After(kCloseGraceMs, [this, id] {
         auto it = connections_.find(id);
@@ -195,6 +300,51 @@ void Gateway::SweepIdle() {
     for (Connection* c : dead) c->Abort("idle");
 }
 
+void Gateway::SweepDeadGateways() {
+    std::string cutoff = std::to_string(NowSeconds() - keys::kGatewayTtl);
+    cmd_.Command({"ZRANGEBYSCORE", keys::kGateways, "-inf", "(" + cutoff}, [this](redisReply* reply) {
+        if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return;
+        for (size_t i = 0; i < reply->elements; ++i) {
+            int node = std::atoi(reply->element[i]->str);
+            if (node == node_id_) continue;
+            // One gateway claims the cleanup; the claim outlives it, so it is done once.
+            cmd_.Command({"SET", keys::JanitorClaim(node), std::to_string(node_id_), "NX", "EX", "60"},
+                         [this, node](redisReply* claimed) {
+                             if (claimed == nullptr || claimed->type != REDIS_REPLY_STATUS) return;
+                             Log(LogLevel::kWarn, "gateway.cleaning_dead_gateway").Int("node", node);
+                             cmd_.Command({"SMEMBERS", keys::GatewayConnections(node)}, [this, node](redisReply* conns) {
+                                 if (conns == nullptr || conns->type != REDIS_REPLY_ARRAY) return;
+                                 for (size_t k = 0; k < conns->elements; ++k) {
+                                     std::string id(conns->element[k]->str, conns->element[k]->len);
+                                     cmd_.Command({"HMGET", keys::Connection(id), "user", "user_json"},
+                                                  [this, node, id](redisReply* fields) {
+                                                      if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY ||
+                                                          fields->elements != 2 ||
+                                                          fields->element[0]->type != REDIS_REPLY_STRING)
+                                                          return;
+                                                      std::string user(fields->element[0]->str, fields->element[0]->len);
+                                                      std::string user_json =
+                                                          fields->element[1]->type == REDIS_REPLY_STRING
+                                                              ? std::string(fields->element[1]->str, fields->element[1]->len)
+                                                              : "{\"id\":\"" + user + "\"}";
+                                                      auto close = ArgvOf(
+                                                          registry::kCloseScript,
+                                                          {keys::Connection(id), keys::ConnectionWatches(id),
+                                                           keys::UserConnections(user), keys::kOnlineUsers,
+                                                           keys::GatewayConnections(node)},
+                                                          {user, id, std::string(keys::kWatchersPrefix)});
+                                                      cmd_.Command(close, [this, user, user_json](redisReply* r) {
+                                                          PublishStopped(r, user, user_json);
+                                                      });
+                                                  });
+                                 }
+                                 cmd_.Command({"ZREM", keys::kGateways, std::to_string(node)}, nullptr);
+                             });
+                         });
+        }
+    });
+}
+
 void Gateway::Shutdown() {
     if (shutting_down_) return;
     shutting_down_ = true;
@@ -221,26 +371,99 @@ void Gateway::OnText(Connection& c, std::string_view text) {
     std::string_view type;
     if (frame != nullptr) {
         auto it = frame->FindMember("type");
-        if (it != frame->MemberEnd() && it->value.IsString()) type = std::string_view(it->value.GetString(), it->value.GetStringLength());
+        if (it != frame->MemberEnd() && it->value.IsString())
+            type = std::string_view(it->value.GetString(), it->value.GetStringLength());
     }
     if (type == "health.check") {
         if (c.TakePingReply(loop_.now_ms(), kMinPingReplyGapMs)) c.SendText(HealthCheckFrame(c, nullptr));
         return;
     }
     if (c.kind() == ConnectionKind::kStream) return;  // the SDK sends nothing else; ignore noise
-    JsonBuffer buf;
-    JsonWriter w(buf);
-    w.StartObject();
-    PutString(w, "type", "error");
-    PutInt(w, "code", 4);
-    PutString(w, "message", frame == nullptr ? "frame must be a JSON object" : "unknown frame type");
-    w.EndObject();
-    c.SendText(std::string_view(buf.GetString(), buf.GetSize()));
+    if (frame == nullptr) {
+        SendError(c, 4, "frame must be a JSON object with a type");
+        return;
+    }
+    OnRoomFrame(c, *frame, type);
 }
 
 void Gateway::OnBinary(Connection& c) {
     if (c.kind() == ConnectionKind::kStream) return;
-    c.SendText(R"({"type":"error","code":4,"message":"binary frames are not supported; send JSON text"})");
+    SendError(c, 4, "binary frames are not supported; send JSON text");
+}
+
+void Gateway::SendError(Connection& c, int code, std::string_view message, const std::string& id) {
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutString(w, "type", "error");
+    PutInt(w, "code", code);
+    PutString(w, "message", message);
+    if (!id.empty()) PutString(w, "id", id);
+    w.EndObject();
+    c.SendText(Frame(buf));
+}
+
+void Gateway::OnRoomFrame(Connection& c, const rapidjson::Value& frame, std::string_view type) {
+    std::string path;
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    std::string message_id;
+    w.StartObject();
+    PutString(w, "user_id", c.user()->user_id);
+    if (type == "message.send") {
+        auto text = frame.FindMember("text");
+        if (text == frame.MemberEnd() || !text->value.IsString()) {
+            w.EndObject();
+            SendError(c, 4, "message.send needs text (a string)");
+            return;
+        }
+        if (text->value.GetStringLength() > kMaxRoomText) {
+            w.EndObject();
+            SendError(c, 20, "message is too long");
+            return;
+        }
+        PutKey(w, "message");
+        w.StartObject();
+        PutString(w, "text", std::string_view(text->value.GetString(), text->value.GetStringLength()));
+        auto id = frame.FindMember("id");
+        if (id != frame.MemberEnd() && id->value.IsString()) {
+            message_id = id->value.GetString();
+            PutString(w, "id", message_id);
+        }
+        auto parent = frame.FindMember("parent_id");
+        if (parent != frame.MemberEnd() && parent->value.IsString()) PutString(w, "parent_id", parent->value.GetString());
+        w.EndObject();
+        path = "/internal/rooms/" + c.room_cid() + "/messages/";
+    } else if (type == "typing.start" || type == "typing.stop") {
+        PutString(w, "type", type);
+        auto parent = frame.FindMember("parent_id");
+        if (parent != frame.MemberEnd() && parent->value.IsString()) PutString(w, "parent_id", parent->value.GetString());
+        path = "/internal/rooms/" + c.room_cid() + "/typing/";
+    } else {
+        w.EndObject();
+        SendError(c, 4, type.empty() ? "frame has no type" : "unknown frame type " + std::string(type));
+        return;
+    }
+    w.EndObject();
+    // The write goes through the workers, off the loop; the answer comes back with Post().
+    std::string id = c.id();
+    std::string body = Frame(buf);
+    bool queued = backend_.Submit([this, id, path, body, message_id] {
+        BackendReply reply = backend_.Post(path, body);
+        if (reply.status == 200) return;  // message.new / typing reach the socket through its room topic
+        loop_.Post([this, id, reply, message_id] {
+            auto it = connections_.find(id);
+            if (it == connections_.end() || !it->second->open()) return;
+            rapidjson::Document err;
+            err.Parse(reply.body.c_str());
+            int code = (err.IsObject() && err.HasMember("code") && err["code"].IsInt()) ? err["code"].GetInt() : -1;
+            std::string message = (err.IsObject() && err.HasMember("message") && err["message"].IsString())
+                                      ? err["message"].GetString()
+                                      : "the workers are unavailable, retry";
+            SendError(*it->second, code, message, message_id);
+        });
+    });
+    if (!queued) SendError(c, 9, "the gateway is overloaded, retry", message_id);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,10 +473,12 @@ void Gateway::OnBinary(Connection& c) {
 void Gateway::Join(Connection& connection, const std::vector<std::string>& topics, std::function<void()> ready) {
     std::vector<std::string> fresh;
     for (const auto& name : topics) {
+        auto& mine = connection.topics();
+        if (std::find(mine.begin(), mine.end(), name) != mine.end()) continue;  // already joined
         Topic& topic = topics_[name];
         if (topic.subscribers.empty() && !topic.confirmed) fresh.push_back(name);
         topic.subscribers.push_back(&connection);
-        connection.topics().push_back(name);
+        mine.push_back(name);
     }
     stats_.topics = static_cast<int64_t>(topics_.size());
     if (fresh.empty()) {
@@ -281,7 +506,48 @@ void Gateway::Leave(Connection& connection, const std::string& name) {
     }
 }
 
+void Gateway::OnControl(std::string_view payload) {
+    rapidjson::Document doc;
+    doc.Parse(payload.data(), payload.size());
+    if (!doc.IsObject() || !doc.HasMember("op") || !doc["op"].IsString() || !doc.HasMember("conn") ||
+        !doc["conn"].IsString())
+        return;
+    std::string op = doc["op"].GetString();
+    std::string ack = doc.HasMember("ack") && doc["ack"].IsString() ? doc["ack"].GetString() : "";
+    auto acknowledge = [this, ack](const char* value) {
+        if (ack.empty()) return;
+        cmd_.Command({"LPUSH", ack, value}, nullptr);
+        cmd_.Command({"EXPIRE", ack, "10"}, nullptr);
+    };
+    std::vector<std::string> topics;
+    if (doc.HasMember("topics") && doc["topics"].IsArray()) {
+        for (const auto& t : doc["topics"].GetArray()) {
+            if (t.IsString()) topics.emplace_back(t.GetString());
+        }
+    }
+    auto it = connections_.find(std::string(doc["conn"].GetString()));
+    if (it == connections_.end() || !it->second->open()) {
+        acknowledge("0");
+        return;
+    }
+    Connection& c = *it->second;
+    if (op == "join") {
+        Join(c, topics, [acknowledge] { acknowledge("1"); });
+    } else if (op == "leave") {
+        for (const auto& t : topics) {
+            Leave(c, t);
+            auto& mine = c.topics();
+            mine.erase(std::remove(mine.begin(), mine.end(), t), mine.end());
+        }
+        acknowledge("1");
+    }
+}
+
 void Gateway::OnBusMessage(std::string_view topic, std::string_view payload) {
+    if (topic == control_topic_) {
+        OnControl(payload);
+        return;
+    }
     stats_.events_received++;
     auto it = topics_.find(topic);
     if (it == topics_.end() || it->second.subscribers.empty()) return;
@@ -295,7 +561,8 @@ void Gateway::OnBusMessage(std::string_view topic, std::string_view payload) {
 }
 
 void Gateway::OnBusReady() {
-    // After a reconnect every topic must be subscribed again.
+    // After a (re)connect every topic must be subscribed again, the control topic first.
+    bus_.Subscribe({control_topic_}, nullptr);
     std::vector<std::string> names;
     for (auto& [name, topic] : topics_) {
         topic.confirmed = false;

@@ -5,6 +5,7 @@
 // once, and writes that frame to every local socket subscribed to the topic.
 
 #include <Poco/Net/StreamSocket.h>
+#include <rapidjson/document.h>
 
 #include <atomic>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "common/config.h"
 #include "common/snowflake.h"
 #include "ws-gateway/async_redis.h"
+#include "ws-gateway/backend.h"
 #include "ws-gateway/connection.h"
 #include "ws-gateway/event_loop.h"
 
@@ -52,7 +54,7 @@ struct StringHash {
 
 class Gateway {
 public:
-    Gateway(const Config& config, EventLoop& loop, uint16_t node_id, NodeLease lease);
+    Gateway(const Config& config, EventLoop& loop, Backend& backend, uint16_t node_id, NodeLease lease);
     ~Gateway();
 
     // Connects to Redis and starts the timers (loop thread).
@@ -92,15 +94,33 @@ private:
     void Join(Connection& connection, const std::vector<std::string>& topics, std::function<void()> ready);
     void Leave(Connection& connection, const std::string& topic);
 
-    void RegisterConnection(Connection& connection);
-    void UnregisterConnection(Connection& connection);
+    // The socket is registered (presence, registry) before its first frame goes out, so a query
+    // the client sends after that frame always finds it.
+    void Register(const std::string& connection_id, std::string me_json);
+    void SendFirstFrame(Connection& connection, const std::string& me_json);
+    void Unregister(Connection& connection);
+    // Presence and watcher events the gateway itself emits.
+    void PublishPresence(const std::string& user_id, const std::string& user_json, bool online);
+    void PublishWatching(const std::string& type, const std::string& cid, const std::string& user_json, int64_t count);
+    void PublishStopped(const redisReply* close_reply, const std::string& user_id, const std::string& user_json);
+
+    // Control messages from workers (realtime.cpp): join/leave topics for one socket.
+    void OnControl(std::string_view payload);
+    // Frames of the room socket (API.md §9).
+    void OnRoomFrame(Connection& connection, const rapidjson::Value& frame, std::string_view type);
+    void SendError(Connection& connection, int code, std::string_view message, const std::string& id = {});
+
     void Heartbeat();
     void SweepIdle();
+    // Cleans up after gateways that stopped heartbeating (their sockets are gone).
+    void SweepDeadGateways();
     std::string HealthCheckFrame(const Connection& connection, const std::string* me_json) const;
 
     const Config& config_;
     EventLoop& loop_;
+    Backend& backend_;
     uint16_t node_id_;
+    std::string control_topic_;
     NodeLease lease_;
     Snowflake ids_;
     AsyncRedis bus_;  // subscriber connection

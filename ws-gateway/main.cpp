@@ -87,8 +87,8 @@ int main() {
         uint16_t node_id = lease.id();
 
         EventLoop loop;
-        Gateway gateway(config, loop, node_id, std::move(lease));
         Backend backend(config);
+        Gateway gateway(config, loop, backend, node_id, std::move(lease));
         SignalHandler signals(signal_fd, loop, gateway);
         loop.Watch(signal_fd, EPOLLIN, &signals);
         gateway.Start();

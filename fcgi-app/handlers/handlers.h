@@ -12,7 +12,82 @@ Reply HandleHealth(Call& call);
 // handlers/ws_auth.cpp
 Reply HandleWsAuth(Call& call);
 
+// handlers/channels.cpp
+Reply HandleQueryChannels(Call& call);
+Reply HandleChannelQuery(Call& call);
+Reply HandleDistinctChannelQuery(Call& call);
+Reply HandleStopWatching(Call& call);
+Reply HandleUpdateChannel(Call& call);
+Reply HandlePartialUpdateChannel(Call& call);
+Reply HandleDeleteChannel(Call& call);
+Reply HandleTruncateChannel(Call& call);
+Reply HandleHideChannel(Call& call);
+Reply HandleShowChannel(Call& call);
+Reply HandleUpdateMember(Call& call);
+Reply HandleQueryMembers(Call& call);
+
+// handlers/messages.cpp
+Reply HandleSendMessage(Call& call);
+Reply HandleGetMessage(Call& call);
+Reply HandleGetManyMessages(Call& call);
+Reply HandleUpdateMessage(Call& call);
+Reply HandlePartialUpdateMessage(Call& call);
+Reply HandleDeleteMessage(Call& call);
+Reply HandleGetReplies(Call& call);
+
+// handlers/reactions.cpp
+Reply HandleSendReaction(Call& call);
+Reply HandleDeleteReaction(Call& call);
+Reply HandleQueryReactions(Call& call);
+Reply HandleGetReactions(Call& call);
+
+// handlers/reads.cpp
+Reply HandleMarkRead(Call& call);
+Reply HandleMarkUnread(Call& call);
+Reply HandleMarkAllRead(Call& call);
+Reply HandleSendEvent(Call& call);
+Reply HandleGetUnread(Call& call);
+
+// handlers/users.cpp
+Reply HandleQueryUsers(Call& call);
+Reply HandleUpsertUsers(Call& call);
+Reply HandlePartialUpdateUsers(Call& call);
+Reply HandleCreateGuest(Call& call);
+
+// handlers/moderation.cpp
+Reply HandleMuteUser(Call& call);
+Reply HandleUnmuteUser(Call& call);
+Reply HandleMuteChannel(Call& call);
+Reply HandleUnmuteChannel(Call& call);
+Reply HandleBlockUser(Call& call);
+Reply HandleUnblockUser(Call& call);
+Reply HandleGetBlocks(Call& call);
+Reply HandleFlag(Call& call);
+Reply HandleBan(Call& call);
+Reply HandleUnban(Call& call);
+
+// handlers/drafts.cpp
+Reply HandleSaveDraft(Call& call);
+Reply HandleGetDraft(Call& call);
+Reply HandleDeleteDraft(Call& call);
+Reply HandleQueryDrafts(Call& call);
+Reply HandleRoomSaveDraft(Call& call);
+Reply HandleRoomGetDraft(Call& call);
+Reply HandleRoomDeleteDraft(Call& call);
+
+// handlers/rooms.cpp
+Reply HandleConnectionId(Call& call);
+Reply HandleRoomConfig(Call& call);
+Reply HandleRoomMessages(Call& call);
+Reply HandleRoomMembers(Call& call);
+
+// handlers/app.cpp
+Reply HandleGetApp(Call& call);
+Reply HandleSync(Call& call);
+
 // handlers/internal.cpp (the gateway's calls; never routed by nginx from outside)
 Reply HandleInternalConnect(Call& call);
+Reply HandleInternalRoomSend(Call& call);
+Reply HandleInternalRoomTyping(Call& call);
 
 }  // namespace streambed

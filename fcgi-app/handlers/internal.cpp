@@ -1,17 +1,25 @@
-// Routes the gateway calls with a server token. nginx serves /internal/ to loopback only.
+// Routes the gateway calls with a server token. nginx serves /internal/ to loopback (the gateway
+// hosts) only; the token requirement holds regardless.
 
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/json.h"
+#include "common/keys.h"
+#include "fcgi-app/event.h"
 #include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/handlers/own_user.h"
+#include "fcgi-app/handlers/send.h"
+#include "fcgi-app/handlers/support.h"
+#include "fcgi-app/outbox.h"
 #include "fcgi-app/store/users.h"
 #include "fcgi-app/wire.h"
 
 namespace streambed {
 
-// POST /internal/connect/ {"user_id", "user_details"?, "anonymous"?, "token_issued_at"?}
-// The /api/connect handshake's database half: upsert the user from user_details (as getstream.io
-// does) and answer {"me": OwnUserResponse, "user": UserResponse} for the first health.check.
+// POST /internal/connect/ {"user_id", "user_details"?, "anonymous"?, "token_issued_at"?, "cid"?}
+// The database half of a WebSocket handshake: upsert the user from user_details (as
+// getstream.io does on connect) and answer {"me": OwnUserResponse, "user": UserResponse}. With
+// `cid` (the room socket) the user must be allowed to read that room: 403 or 404 otherwise.
 Reply HandleInternalConnect(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     std::string user_id(json::RequireString(body, "user_id", "user_id"));
@@ -28,21 +36,73 @@ Reply HandleInternalConnect(Call& call) {
     } else {
         user = users::UpsertOnConnect(call.db(), user_id, details, "user");
         auto issued_at = json::OptInt(body, "token_issued_at", "token_issued_at");
-        if (user.revoke_tokens_issued_before && issued_at &&
-            *issued_at * 1000000 < *user.revoke_tokens_issued_before) {
+        if (user.revoke_tokens_issued_before && issued_at && *issued_at * 1000000 < *user.revoke_tokens_issued_before)
             throw Unauthorized(code::kTokenBeforeRevocation, "token was issued before the user's tokens were revoked");
-        }
+        if (user.deactivated_at) throw Unauthorized(code::kAuthFailed, "the user is deactivated");
+    }
+    if (auto cid = json::OptString(body, "cid", "cid")) {
+        Actor actor;
+        actor.user = user;
+        actor.anonymous = anonymous;
+        OpenForActor(call, *cid, actor);  // throws 403/404
     }
 
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
     PutKey(w, "me");
-    WriteOwnUser(w, user, true, OwnUserExtras{});
+    if (anonymous) {
+        WriteOwnUser(w, user, true, OwnUserExtras{});
+    } else {
+        WriteOwnUserFor(w, call, user, true);
+    }
     PutKey(w, "user");
     WriteUser(w, user, true);
     w.EndObject();
-    return Reply::Json(std::string(buf.GetString(), buf.GetSize()));
+    return Reply::Json(JsonText(buf));
+}
+
+namespace {
+Actor InternalActor(Call& call, const JsonValue& body) {
+    return LoadActor(call, json::RequireString(body, "user_id", "user_id"), true);
+}
+}  // namespace
+
+// POST /internal/rooms/{cid}/messages/ {"user_id", "message": {"id"?, "text", "parent_id"?}}
+// A room socket's message.send: the very write path of POST /api/channels/{type}/{id}/message/.
+Reply HandleInternalRoomSend(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = InternalActor(call, body);
+    OpenChannel open = OpenForActor(call, call.Param("cid"), actor);
+    const JsonValue* message = json::OptObject(body, "message", "message");
+    if (message == nullptr) throw BadRequest("message is required", "message");
+    SentMessage sent = SendMessage(call, actor, open, *message, SendOptions{});
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "message");
+    WriteMessage(w, sent.message, sent.context);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// POST /internal/rooms/{cid}/typing/ {"user_id", "type": "typing.start"|"typing.stop", "parent_id"?}
+Reply HandleInternalRoomTyping(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = InternalActor(call, body);
+    OpenChannel open = OpenForActor(call, call.Param("cid"), actor);
+    std::string type(json::RequireString(body, "type", "type"));
+    if (type != "typing.start" && type != "typing.stop") throw BadRequest("type must be typing.start or typing.stop", "type");
+    RequireCapability(open.caps, "send-typing-events");
+    UserDirectory users;
+    users.Put(actor.user, true);
+    Event e(type, open.channel.cid, NowMicros());
+    e.User(users, actor.id());
+    if (auto parent = json::OptString(body, "parent_id", "parent_id")) PutString(e.w(), "parent_id", *parent);
+    Outbox outbox;
+    outbox.Publish(keys::ChannelTopic(open.channel.cid), e.Done());
+    outbox.Flush(call.redis());
+    return EmptyReply();
 }
 
 }  // namespace streambed

@@ -29,6 +29,7 @@ int ApplyMigrations(Pg& pg, const std::string& sql_dir) {
     std::sort(files.begin(), files.end());
     if (files.empty()) throw std::runtime_error("no migrations found in " + sql_dir);
 
+    pg.Exec("SET client_min_messages = warning");  // no NOTICE noise from IF NOT EXISTS
     pg.Exec(kLock);
     int applied = 0;
     try {

@@ -122,6 +122,18 @@ PgResult Pg::Run(const PgStatement& statement, const PgParams& params) {
     return PgResult(result);
 }
 
+PgResult Pg::RunDynamic(const std::string& sql, const PgParams& params) {
+    PGconn* conn = Connection();
+    std::vector<const char*> values;
+    values.reserve(params.values().size());
+    for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
+    PGresult* result = PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                                    nullptr, 0);
+    ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) Fail(result, "dynamic query");
+    return PgResult(result);
+}
+
 void Pg::Exec(std::string_view sql) {
     PGconn* conn = Connection();
     std::string text(sql);

@@ -114,6 +114,9 @@ public:
     Pg& operator=(const Pg&) = delete;
 
     PgResult Run(const PgStatement& statement, const PgParams& params = {});
+    // SQL assembled at run time from whitelisted fragments (filters.h), with every value bound.
+    // Not prepared: its text differs from call to call.
+    PgResult RunDynamic(const std::string& sql, const PgParams& params);
     // Unprepared SQL without parameters: transaction control and migrations only.
     void Exec(std::string_view sql);
 

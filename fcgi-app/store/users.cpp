@@ -109,3 +109,60 @@ UserRow UpsertOnConnect(Pg& db, std::string_view id, const JsonValue* details, s
 
 }  // namespace users
 }  // namespace streambed
+
+namespace streambed::users {
+
+namespace {
+const PgStatement kUpsert{
+    "user_upsert",
+    "INSERT INTO users AS u (id, name, image, custom, role, teams) VALUES ($1, $2, $3, $4::jsonb, coalesce($5, 'user'), "
+    "coalesce($6::jsonb, '[]')) "
+    "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, image = EXCLUDED.image, custom = EXCLUDED.custom, "
+    "role = coalesce($5, u.role), teams = coalesce($6::jsonb, u.teams), updated_at = now() "
+    "RETURNING " SB_USER_COLUMNS};
+const PgStatement kUpdate{
+    "user_update",
+    "UPDATE users u SET "
+    "  name = CASE WHEN $2 THEN $3 ELSE name END, image = CASE WHEN $4 THEN $5 ELSE image END, "
+    "  role = coalesce($6, role), teams = coalesce($7::jsonb, teams), language = coalesce($8, language), "
+    "  invisible = coalesce($9, invisible), "
+    "  revoke_tokens_issued_before = CASE WHEN $10 THEN sb_time($11) ELSE revoke_tokens_issued_before END, "
+    "  custom = (custom || $12::jsonb) - $13::text[], updated_at = now() "
+    "WHERE id = $1 RETURNING " SB_USER_COLUMNS};
+const PgStatement kCreateGuest{
+    "user_create_guest",
+    "INSERT INTO users AS u (id, name, image, custom, role) VALUES ($1, $2, $3, $4::jsonb, 'guest') "
+    "ON CONFLICT (id) DO UPDATE SET name = coalesce(EXCLUDED.name, u.name), image = coalesce(EXCLUDED.image, u.image), "
+    "updated_at = now() WHERE u.role = 'guest' "
+    "RETURNING " SB_USER_COLUMNS};
+}  // namespace
+
+UserRow Upsert(Pg& db, std::string_view id, const std::optional<std::string>& name,
+               const std::optional<std::string>& image, const std::string& custom_json,
+               const std::optional<std::string>& role, const std::optional<std::string>& teams_json) {
+    PgResult r = db.Run(kUpsert, PgParams().Add(id).Add(name).Add(image).Add(custom_json).Add(role).Add(teams_json));
+    return ReadUser(r, 0, 0);
+}
+
+std::optional<UserRow> Update(Pg& db, std::string_view id, const UserChange& c) {
+    PgParams p;
+    p.Add(id);
+    p.Add(c.name.has_value()).Add(c.name.value_or(std::nullopt));
+    p.Add(c.image.has_value()).Add(c.image.value_or(std::nullopt));
+    p.Add(c.role).Add(c.teams_json).Add(c.language);
+    c.invisible ? p.Add(*c.invisible) : p.AddNull();
+    p.Add(c.revoke_tokens_issued_before.has_value()).Add(c.revoke_tokens_issued_before.value_or(std::nullopt));
+    p.Add(c.custom_set_json).AddArray(c.custom_unset);
+    PgResult r = db.Run(kUpdate, p);
+    if (r.empty()) return std::nullopt;
+    return ReadUser(r, 0, 0);
+}
+
+std::optional<UserRow> CreateGuest(Pg& db, std::string_view id, const std::optional<std::string>& name,
+                                   const std::optional<std::string>& image, const std::string& custom_json) {
+    PgResult r = db.Run(kCreateGuest, PgParams().Add(id).Add(name).Add(image).Add(custom_json));
+    if (r.empty()) return std::nullopt;
+    return ReadUser(r, 0, 0);
+}
+
+}  // namespace streambed::users

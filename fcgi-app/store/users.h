@@ -56,3 +56,28 @@ UserRow UpsertOnConnect(Pg& db, std::string_view id, const JsonValue* details, s
 
 }  // namespace users
 }  // namespace streambed
+
+namespace streambed::users {
+
+// Full upsert (POST /users): replaces name, image, custom and, when `role` is set, the role.
+UserRow Upsert(Pg& db, std::string_view id, const std::optional<std::string>& name,
+               const std::optional<std::string>& image, const std::string& custom_json,
+               const std::optional<std::string>& role, const std::optional<std::string>& teams_json);
+// Partial update (PATCH /users): set/unset fields; custom keys merged or removed.
+struct UserChange {
+    std::optional<std::optional<std::string>> name;
+    std::optional<std::optional<std::string>> image;
+    std::optional<std::string> role;
+    std::optional<std::string> teams_json;
+    std::optional<std::string> language;
+    std::optional<bool> invisible;
+    std::optional<std::optional<int64_t>> revoke_tokens_issued_before;
+    std::string custom_set_json = "{}";
+    std::vector<std::string> custom_unset;
+};
+std::optional<UserRow> Update(Pg& db, std::string_view id, const UserChange& change);
+// A guest: created with role "guest"; nullopt when the id belongs to someone else.
+std::optional<UserRow> CreateGuest(Pg& db, std::string_view id, const std::optional<std::string>& name,
+                                   const std::optional<std::string>& image, const std::string& custom_json);
+
+}  // namespace streambed::users

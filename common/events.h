@@ -1,0 +1,17 @@
+#pragma once
+// The fields every event starts with (STREAM-PROTOCOL.md §5): type, and for channel events cid,
+// channel_id and channel_type (the client routes events by cid alone), then created_at. Workers
+// and gateways both start their events here.
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/json.h"
+
+namespace streambed {
+
+// Writes "type", the channel fields when `cid` is not empty, and "created_at". The caller has
+// opened the object and adds the rest (user, message, ...).
+void WriteEventStart(JsonWriter& w, std::string_view type, std::string_view cid, int64_t created_at);
+
+}  // namespace streambed

@@ -1,0 +1,103 @@
+#pragma once
+// The Lua scripts that keep the connection registry, presence and watcher sets consistent. Each
+// runs atomically in Redis, so a socket that closes while a worker subscribes it can never leave
+// a watcher behind: whichever script runs second sees the other's result. Workers and gateways
+// run the same scripts; key names come from keys.h.
+//
+// The scripts touch keys derived from their arguments (sb:watchers:<cid>), which a Redis Cluster
+// would refuse; streambed uses one Redis primary (with Sentinel for failover), see docs/ha.md.
+
+#include <string_view>
+
+namespace streambed::registry {
+
+// Registers a socket. KEYS: conn hash, user's connections, online set, gateway's connections.
+// ARGV: user id, connection id, gateway node, kind, user_json.
+// Returns 1 when this is the user's first socket (the user just came online), else 0.
+constexpr std::string_view kOpenScript = R"(
+redis.call('HSET', KEYS[1], 'user', ARGV[1], 'gw', ARGV[3], 'kind', ARGV[4], 'user_json', ARGV[5])
+redis.call('SADD', KEYS[4], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[2])
+return redis.call('SADD', KEYS[3], ARGV[1]))";
+
+// Unregisters a socket and undoes its watches. KEYS: conn hash, its watches, user's connections,
+// online set, gateway's connections. ARGV: user id, connection id, watchers key prefix.
+// Returns {went_offline (0|1), {cid, watcher_count, ...} for channels the user stopped watching}.
+constexpr std::string_view kCloseScript = R"(
+local user = ARGV[1]
+local stopped = {}
+for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local key = ARGV[3] .. cid
+  if redis.call('HINCRBY', key, user, -1) <= 0 then
+    redis.call('HDEL', key, user)
+    stopped[#stopped + 1] = cid
+    stopped[#stopped + 1] = redis.call('HLEN', key)
+  end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[2])
+redis.call('SREM', KEYS[5], ARGV[2])
+local offline = 0
+if redis.call('SCARD', KEYS[3]) == 0 then
+  redis.call('SREM', KEYS[4], user)
+  offline = 1
+end
+return {offline, stopped})";
+
+// Makes a socket watch channels. KEYS: conn hash, its watches. ARGV: user id, watchers key
+// prefix, cid... Returns {gateway node, {cid, started (0|1), watcher_count, ...}}, or {-1} when
+// the socket is not this user's (or no longer exists).
+constexpr std::string_view kWatchScript = R"(
+local user = ARGV[1]
+if redis.call('HGET', KEYS[1], 'user') ~= user then return {-1} end
+local out = {}
+for i = 3, #ARGV do
+  local cid = ARGV[i]
+  local key = ARGV[2] .. cid
+  local started = 0
+  if redis.call('SADD', KEYS[2], cid) == 1 then
+    if redis.call('HINCRBY', key, user, 1) == 1 then started = 1 end
+  end
+  out[#out + 1] = cid
+  out[#out + 1] = started
+  out[#out + 1] = redis.call('HLEN', key)
+end
+return {tonumber(redis.call('HGET', KEYS[1], 'gw')), out})";
+
+// Stops a socket watching channels. KEYS: conn hash, its watches. ARGV: user id, watchers key
+// prefix, cid... Returns {gateway node, {cid, watcher_count, ...} for channels the user stopped
+// watching altogether}, or {-1}.
+constexpr std::string_view kUnwatchScript = R"(
+local user = ARGV[1]
+if redis.call('HGET', KEYS[1], 'user') ~= user then return {-1} end
+local stopped = {}
+for i = 3, #ARGV do
+  local cid = ARGV[i]
+  local key = ARGV[2] .. cid
+  if redis.call('SREM', KEYS[2], cid) == 1 then
+    if redis.call('HINCRBY', key, user, -1) <= 0 then
+      redis.call('HDEL', key, user)
+      stopped[#stopped + 1] = cid
+      stopped[#stopped + 1] = redis.call('HLEN', key)
+    end
+  end
+end
+return {tonumber(redis.call('HGET', KEYS[1], 'gw')), stopped})";
+
+// Members of a channel to notify about a new message, split by presence. KEYS: the channel's
+// member cache, its watchers, the online set. ARGV: sender id. Returns {online members who do not
+// watch, offline members}; the sender is never included.
+constexpr std::string_view kAudienceScript = R"(
+local online, offline = {}, {}
+for _, u in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if u ~= ARGV[1] and redis.call('HEXISTS', KEYS[2], u) == 0 then
+    if redis.call('SISMEMBER', KEYS[3], u) == 1 then
+      online[#online + 1] = u
+    else
+      offline[#offline + 1] = u
+    end
+  end
+end
+return {online, offline})";
+
+}  // namespace streambed::registry

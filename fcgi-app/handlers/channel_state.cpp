@@ -1,0 +1,243 @@
+#include "fcgi-app/handlers/channel_state.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "fcgi-app/drafts.h"
+#include "fcgi-app/realtime.h"
+#include "fcgi-app/store/channels.h"
+
+namespace streambed {
+
+namespace {
+
+std::optional<int64_t> TimeField(const JsonValue& o, std::string_view key) {
+    auto text = json::OptString(o, key, "messages." + std::string(key));
+    if (!text) return std::nullopt;
+    auto t = ParseTimestamp(*text);
+    if (!t) throw BadRequest("messages." + std::string(key) + " must be an RFC 3339 time", std::string(key));
+    return t;
+}
+
+std::optional<std::string> IdField(const JsonValue& o, std::string_view key) {
+    auto v = json::OptString(o, key, "messages." + std::string(key));
+    if (!v || v->empty()) return std::nullopt;
+    return std::string(*v);
+}
+
+std::optional<int64_t> QueryTime(const Call& call, std::string_view key) {
+    auto text = call.Query(key);
+    if (!text || text->empty()) return std::nullopt;
+    auto t = ParseTimestamp(*text);
+    if (!t) throw BadRequest(std::string(key) + " must be an RFC 3339 time", std::string(key));
+    return t;
+}
+
+std::optional<std::string> QueryId(const Call& call, std::string_view key) {
+    auto v = call.Query(key);
+    if (!v || v->empty()) return std::nullopt;
+    return std::string(*v);
+}
+
+using Bound = messages::Bound;
+
+// The (created_at, pk) of a cursor message, which must belong to the same list.
+Bound BoundAt(Call& call, const std::string& id, Bound::Kind kind, int64_t channel_pk,
+              const std::optional<std::string>& parent_id) {
+    auto m = messages::Find(call.db(), id);
+    if (!m || m->channel_pk != channel_pk || (parent_id && m->parent_id != parent_id))
+        throw BadRequest("message " + id + " is not in this list", "id");
+    Bound b;
+    b.kind = kind;
+    b.created_at = m->created_at;
+    b.pk = m->pk;
+    return b;
+}
+
+// A time bound: (t, 0) sorts before every message at t, (t, max) after every one.
+Bound BoundAtTime(int64_t t, Bound::Kind kind) {
+    Bound b;
+    b.kind = kind;
+    b.created_at = t;
+    b.pk = (kind == Bound::Kind::kBefore || kind == Bound::Kind::kAtOrAfter) ? 0 : std::numeric_limits<int64_t>::max();
+    return b;
+}
+
+template <typename Fetch>
+std::vector<MessageRow> Page(Call& call, const Paging& p, int64_t channel_pk, const std::optional<std::string>& parent,
+                             Fetch fetch) {
+    using K = Bound::Kind;
+    if (p.id_around || p.created_at_around) {
+        // Half the page before the pivot, the pivot and the rest after it.
+        Bound before = p.id_around ? BoundAt(call, *p.id_around, K::kBefore, channel_pk, parent)
+                                   : BoundAtTime(*p.created_at_around, K::kBefore);
+        Bound after = before;
+        after.kind = K::kAtOrAfter;
+        if (!p.id_around) after = BoundAtTime(*p.created_at_around, K::kAtOrAfter);
+        int half = p.limit / 2;
+        auto older = fetch(before, half);
+        auto newer = fetch(after, p.limit - half);
+        older.insert(older.end(), std::make_move_iterator(newer.begin()), std::make_move_iterator(newer.end()));
+        return older;
+    }
+    if (p.id_lt) return fetch(BoundAt(call, *p.id_lt, K::kBefore, channel_pk, parent), p.limit);
+    if (p.id_lte) return fetch(BoundAt(call, *p.id_lte, K::kBeforeOrAt, channel_pk, parent), p.limit);
+    if (p.id_gt) return fetch(BoundAt(call, *p.id_gt, K::kAfter, channel_pk, parent), p.limit);
+    if (p.id_gte) return fetch(BoundAt(call, *p.id_gte, K::kAtOrAfter, channel_pk, parent), p.limit);
+    if (p.created_at_before) return fetch(BoundAtTime(*p.created_at_before, K::kBefore), p.limit);
+    if (p.created_at_before_or_equal) return fetch(BoundAtTime(*p.created_at_before_or_equal, K::kBeforeOrAt), p.limit);
+    if (p.created_at_after) return fetch(BoundAtTime(*p.created_at_after, K::kAfter), p.limit);
+    if (p.created_at_after_or_equal) return fetch(BoundAtTime(*p.created_at_after_or_equal, K::kAtOrAfter), p.limit);
+    // Replies default to the oldest first page (the thread opens at its start); channels to the newest.
+    if (parent) return fetch(BoundAtTime(0, K::kAtOrAfter), p.limit);
+    return fetch(Bound::Newest(), p.limit);
+}
+
+}  // namespace
+
+Paging Paging::FromJson(const JsonValue* o, int default_limit, int max_limit) {
+    Paging p;
+    p.limit = default_limit;
+    if (o == nullptr || !o->IsObject()) return p;
+    p.limit = BodyInt(*o, "limit", "messages.limit", default_limit, 0, max_limit);
+    p.id_lt = IdField(*o, "id_lt");
+    p.id_lte = IdField(*o, "id_lte");
+    p.id_gt = IdField(*o, "id_gt");
+    p.id_gte = IdField(*o, "id_gte");
+    p.id_around = IdField(*o, "id_around");
+    p.created_at_before = TimeField(*o, "created_at_before");
+    p.created_at_before_or_equal = TimeField(*o, "created_at_before_or_equal");
+    p.created_at_after = TimeField(*o, "created_at_after");
+    p.created_at_after_or_equal = TimeField(*o, "created_at_after_or_equal");
+    p.created_at_around = TimeField(*o, "created_at_around");
+    return p;
+}
+
+Paging Paging::FromQuery(const Call& call, int default_limit, int max_limit) {
+    Paging p;
+    p.limit = QueryInt(call, "limit", default_limit, 0, max_limit);
+    p.id_lt = QueryId(call, "id_lt");
+    p.id_lte = QueryId(call, "id_lte");
+    p.id_gt = QueryId(call, "id_gt");
+    p.id_gte = QueryId(call, "id_gte");
+    p.id_around = QueryId(call, "id_around");
+    p.created_at_before = QueryTime(call, "created_at_before");
+    p.created_at_before_or_equal = QueryTime(call, "created_at_before_or_equal");
+    p.created_at_after = QueryTime(call, "created_at_after");
+    p.created_at_after_or_equal = QueryTime(call, "created_at_after_or_equal");
+    p.created_at_around = QueryTime(call, "created_at_around");
+    return p;
+}
+
+std::optional<int64_t> VisibleAfter(const ChannelRow& channel, const std::optional<MemberRow>& membership) {
+    std::optional<int64_t> after = channel.truncated_at;
+    if (membership && membership->history_cleared_at && (!after || *membership->history_cleared_at > *after))
+        after = membership->history_cleared_at;
+    return after;
+}
+
+std::vector<MessageRow> PageOfChannel(Call& call, const ChannelRow& channel, std::optional<int64_t> visible_after,
+                                      const Paging& paging) {
+    if (paging.limit == 0) return {};
+    return Page(call, paging, channel.pk, std::nullopt, [&](const Bound& b, int limit) {
+        if (limit <= 0) return std::vector<MessageRow>{};
+        return messages::ChannelPage(call.db(), channel.pk, visible_after, b, limit);
+    });
+}
+
+std::vector<MessageRow> PageOfThread(Call& call, const MessageRow& parent, const Paging& paging) {
+    if (paging.limit == 0) return {};
+    return Page(call, paging, parent.channel_pk, parent.id, [&](const Bound& b, int limit) {
+        if (limit <= 0) return std::vector<MessageRow>{};
+        return messages::ThreadPage(call.db(), parent.id, b, limit);
+    });
+}
+
+void ChannelStates::Load(Call& call, const Actor& actor, std::vector<OpenChannel> channels,
+                         const StateOptions& options) {
+    channels_ = std::move(channels);
+    std::vector<int64_t> pks;
+    std::vector<std::string> cids;
+    std::vector<std::pair<int64_t, std::optional<int64_t>>> latest;
+    for (const auto& c : channels_) {
+        pks.push_back(c.channel.pk);
+        cids.push_back(c.channel.cid);
+        latest.emplace_back(c.channel.pk, VisibleAfter(c.channel, c.membership));
+    }
+
+    // Messages: a cursor page for one channel, or the newest of each channel in one query.
+    if (options.paging && channels_.size() == 1) {
+        messages_ = PageOfChannel(call, channels_[0].channel, latest[0].second, *options.paging);
+    } else if (options.message_limit > 0) {
+        messages_ = messages::LatestForChannels(call.db(), latest, options.message_limit);
+    }
+    pinned_ = messages::PinnedForChannels(call.db(), pks, 10);
+
+    // Members, and the read state of each of them.
+    if (channels_.size() == 1 && options.member_offset > 0) {
+        members::MemberQuery q;
+        q.limit = options.member_limit;
+        q.offset = options.member_offset;
+        members_ = members::List(call.db(), pks[0], q);
+    } else if (options.member_limit > 0) {
+        members_ = members::ListForChannels(call.db(), pks, options.member_limit);
+    }
+    // The caller's own row, with its unread count, even when beyond the member page.
+    for (const auto& c : channels_) {
+        if (c.membership) {
+            auto own = members::Find(call.db(), c.channel.pk, actor.id());
+            if (own) memberships_.push_back(std::move(*own));
+        }
+    }
+
+    auto watchers = Watchers(call.redis(), cids, options.watcher_limit);
+    auto draft_list = drafts::LoadChannelDrafts(call.redis(), actor.id(), cids);
+
+    std::unordered_map<int64_t, size_t> index;
+    states_.resize(channels_.size());
+    for (size_t i = 0; i < channels_.size(); ++i) {
+        index[channels_[i].channel.pk] = i;
+        ChannelState& s = states_[i];
+        s.channel = &channels_[i].channel;
+        s.type = channels_[i].type;
+        s.caps = channels_[i].caps;
+        auto& w = watchers[cids[i]];
+        s.watchers = w.user_ids;
+        s.watcher_count = w.count;
+        context_.users.Want(w.user_ids);
+        if (s.channel->created_by) context_.users.Want(*s.channel->created_by);
+        if (draft_list[i]) {
+            JsonBuffer buf;
+            JsonWriter dw(buf);
+            drafts::WriteStreamDraft(dw, *draft_list[i]);
+            s.draft_json = JsonText(buf);
+        }
+    }
+    for (const auto& m : messages_) states_[index[m.channel_pk]].messages.push_back(&m);
+    for (const auto& m : pinned_) states_[index[m.channel_pk]].pinned.push_back(&m);
+    for (const auto& m : memberships_) states_[index[m.channel_pk]].membership = &m;
+    for (const auto& m : members_) {
+        ChannelState& s = states_[index[m.channel_pk]];
+        s.members.push_back(&m);
+        context_.users.Want(m.user_id);
+    }
+    // Read rows: every listed member's, and the caller's (its row seeds the unread badge).
+    for (auto& s : states_) {
+        s.reads = s.members;
+        if (s.membership != nullptr) {
+            auto same = [&](const MemberRow* r) { return r->user_id == s.membership->user_id; };
+            std::replace_if(s.reads.begin(), s.reads.end(), same, s.membership);
+            if (std::none_of(s.reads.begin(), s.reads.end(), same)) s.reads.push_back(s.membership);
+            context_.users.Want(s.membership->user_id);
+        }
+    }
+
+    std::vector<const MessageRow*> all;
+    for (const auto& m : messages_) all.push_back(&m);
+    for (const auto& m : pinned_) all.push_back(&m);
+    context_.Load(call.db(), call.redis(), all, actor.id());
+}
+
+}  // namespace streambed

@@ -1,0 +1,330 @@
+// Message routes (STREAM-PROTOCOL.md §4.2): send, get, get many, edit, partial update (pin),
+// delete, and thread replies.
+
+#include <unordered_set>
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/keys.h"
+#include "fcgi-app/event.h"
+#include "fcgi-app/handlers/channel_state.h"
+#include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/handlers/send.h"
+#include "fcgi-app/handlers/support.h"
+#include "fcgi-app/outbox.h"
+#include "fcgi-app/store/channels.h"
+#include "fcgi-app/store/messages.h"
+
+namespace streambed {
+
+namespace {
+
+// The message named in the path and the actor's standing in its channel (404 / 403).
+struct MessageAccess {
+    MessageRow message;
+    OpenChannel channel;
+};
+
+MessageAccess OpenMessage(Call& call, const Actor& actor, const std::string& message_id) {
+    auto message = messages::Find(call.db(), message_id);
+    if (!message) throw NotFound("message " + message_id + " does not exist");
+    auto view = channels::FindViewByPk(call.db(), message->channel_pk, actor.id());
+    if (!view) throw NotFound("message " + message_id + " does not exist");
+    MessageAccess access{std::move(*message), StandingIn(call, std::move(*view), actor)};
+    return access;
+}
+
+Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
+    MessageContext ctx;
+    ctx.Load(call.db(), call.redis(), {&message}, actor.id());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "message");
+    WriteMessage(w, message, ctx);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// message.updated (or .deleted) to watchers, in the caller's transaction.
+void QueueMessageEvent(Call& call, const std::string& type, const OpenChannel& open, const MessageRow& message,
+                       const Actor& actor, Outbox& outbox, bool hard_delete = false) {
+    MessageContext ctx;
+    if (actor.acting) ctx.users.Put(actor.user, true);
+    ctx.Load(call.db(), call.redis(), {&message}, "");
+    int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
+    Event e(type, open.channel.cid, NowMicros());
+    if (actor.acting) e.User(ctx.users, actor.id());
+    PutKey(e.w(), "message");
+    WriteMessage(e.w(), message, ctx);
+    if (type == "message.deleted") PutBool(e.w(), "hard_delete", hard_delete);
+    e.Seq(seq);
+    outbox.Channel(open.channel.pk, open.channel.cid, seq, type, e.Done());
+}
+
+bool IsReadOnlyMessageKey(std::string_view k) {
+    static const std::unordered_set<std::string_view> kKeys = {
+        "id", "text", "html", "type", "cid", "user", "user_id", "attachments", "mentioned_users", "mentioned_channel",
+        "mentioned_here", "mentioned_roles", "mentioned_group_ids", "parent_id", "show_in_channel", "quoted_message_id",
+        "quoted_message", "reply_count", "deleted_reply_count", "thread_participants", "latest_reactions",
+        "own_reactions", "reaction_groups", "reaction_counts", "reaction_scores", "silent", "shadowed", "pinned",
+        "pinned_at", "pinned_by", "pin_expires", "restricted_visibility", "created_at", "updated_at", "deleted_at",
+        "message_text_updated_at", "i18n", "command", "args", "status", "channel", "poll_id", "poll",
+        "before_message_send_failed", "error", "errorStatusCode", "__html", "member", "channel_role"};
+    return kKeys.count(k) > 0;
+}
+
+std::string CustomOf(const JsonValue& m) {
+    rapidjson::Document custom(rapidjson::kObjectType);
+    for (auto it = m.MemberBegin(); it != m.MemberEnd(); ++it) {
+        std::string_view key(it->name.GetString(), it->name.GetStringLength());
+        if (IsReadOnlyMessageKey(key)) continue;
+        custom.AddMember(JsonValue(it->name, custom.GetAllocator()), JsonValue(it->value, custom.GetAllocator()),
+                         custom.GetAllocator());
+    }
+    std::string text = ToJson(custom);
+    if (text.size() > 5 * 1024) throw BadRequest("message custom data is larger than 5 KB", "message");
+    return text;
+}
+
+void RequireEditRights(const MessageAccess& a, const Actor& actor) {
+    RequireCapability(a.channel.caps, a.message.user_id == actor.id() ? "update-own-message" : "update-any-message");
+    if (a.message.type == "deleted") throw BadRequest("a deleted message cannot be edited", "id");
+}
+
+// Fields an edit or a `set` may change, read from `m`; read-only keys are ignored, not refused.
+void ApplyEditable(Call& call, const MessageAccess& a, const JsonValue& m, std::string_view prefix, messages::Edit& edit,
+                   const Actor& actor) {
+    auto field = [&](std::string_view k) { return std::string(prefix) + std::string(k); };
+    if (auto text = json::OptString(m, "text", field("text"))) {
+        size_t max_length = static_cast<size_t>(std::min(a.channel.type->max_message_length, call.config().max_message_length));
+        if (CountCharacters(*text) > max_length)
+            throw ApiError(400, code::kMessageTooLong, "message is too long", field("text"));
+        edit.text = std::string(*text);
+        edit.html = RenderHtml(*text);
+    }
+    if (const JsonValue* att = json::OptArray(m, "attachments", field("attachments"))) {
+        if (att->Size() > 30) throw BadRequest("at most 30 attachments", field("attachments"));
+        edit.attachments_json = ToJson(*att);
+    }
+    if (const JsonValue* mentions = json::OptArray(m, "mentioned_users", field("mentioned_users"))) {
+        std::vector<std::string> ids;
+        for (const auto& v : mentions->GetArray()) {
+            if (v.IsString()) ids.emplace_back(v.GetString());
+            else if (v.IsObject() && v.HasMember("id") && v["id"].IsString()) ids.emplace_back(v["id"].GetString());
+        }
+        if (ids.size() > 100) throw BadRequest("at most 100 mentioned users", field("mentioned_users"));
+        edit.mentioned_users = ids;
+    }
+    if (json::Find(m, "quoted_message_id")) {
+        auto q = json::OptString(m, "quoted_message_id", field("quoted_message_id"));
+        if (q && !q->empty()) {
+            auto quoted = messages::Find(call.db(), *q);
+            if (!quoted || quoted->channel_pk != a.message.channel_pk)
+                throw BadRequest("quoted message is not in this channel", field("quoted_message_id"));
+            edit.quoted_message_id = std::optional<std::string>(std::string(*q));
+        } else {
+            edit.quoted_message_id = std::optional<std::string>();
+        }
+    }
+    edit.silent = json::OptBool(m, "silent", field("silent"));
+    if (auto pinned = json::OptBool(m, "pinned", field("pinned")); pinned && *pinned != a.message.pinned) {
+        RequireCapability(a.channel.caps, "pin-message");
+        edit.pinned = pinned;
+        edit.pinned_by = actor.acting ? actor.id() : a.message.user_id;
+    }
+    if (json::Find(m, "pin_expires")) {
+        auto text = json::OptString(m, "pin_expires", field("pin_expires"));
+        if (text) {
+            auto t = ParseTimestamp(*text);
+            if (!t) throw BadRequest("pin_expires must be an RFC 3339 time", field("pin_expires"));
+            edit.pin_expires = std::optional<int64_t>(*t);
+        } else {
+            edit.pin_expires = std::optional<int64_t>();
+        }
+    }
+}
+
+}  // namespace
+
+// POST /api/channels/{type}/{id}/message/
+Reply HandleSendMessage(Call& call) {
+    auto [type, id] = ChannelPath(call);
+    auto body = ParseJsonObject(call.request().body);
+    const JsonValue* message = json::OptObject(body, "message", "message");
+    if (message == nullptr) throw BadRequest("message is required", "message");
+    Actor actor = LoadActor(call, NamedUser(*message) ? NamedUser(*message) : NamedUser(body), true);
+    OpenChannel open = OpenForActor(call, type, id, actor);
+    SendOptions options;
+    options.skip_push = json::OptBool(body, "skip_push", "skip_push").value_or(false);
+    options.keep_channel_hidden = json::OptBool(body, "keep_channel_hidden", "keep_channel_hidden").value_or(false);
+    SentMessage sent = SendMessage(call, actor, open, *message, options);
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "message");
+    WriteMessage(w, sent.message, sent.context);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// GET /api/messages/{id}/
+Reply HandleGetMessage(Call& call) {
+    Actor actor = LoadActor(call, call.Query("user_id"), false);
+    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    return MessageReply(call, actor, a.message);
+}
+
+// GET /api/channels/{type}/{id}/messages/?ids=a,b
+Reply HandleGetManyMessages(Call& call) {
+    auto [type, id] = ChannelPath(call);
+    Actor actor = LoadActor(call, call.Query("user_id"), false);
+    OpenChannel open = OpenForActor(call, type, id, actor);
+    std::vector<std::string> ids;
+    std::string_view list = call.Query("ids").value_or("");
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        if (!list.substr(0, comma).empty()) ids.emplace_back(list.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    if (ids.empty()) throw BadRequest("ids is required", "ids");
+    if (ids.size() > 100) throw BadRequest("at most 100 ids", "ids");
+    auto rows = messages::FindInChannel(call.db(), open.channel.pk, ids);
+    std::vector<const MessageRow*> refs;
+    for (const auto& r : rows) refs.push_back(&r);
+    MessageContext ctx;
+    ctx.Load(call.db(), call.redis(), refs, actor.id());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "messages");
+    w.StartArray();
+    for (const auto& r : rows) WriteMessage(w, r, ctx);
+    w.EndArray();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// POST /api/messages/{id}/: edit. The SDK sends the whole local message back; keys the server
+// manages are ignored (STREAM-PROTOCOL.md §9, item 16).
+Reply HandleUpdateMessage(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    const JsonValue* m = json::OptObject(body, "message", "message");
+    if (m == nullptr) throw BadRequest("message is required", "message");
+    Actor actor = LoadActor(call, NamedUser(*m) ? NamedUser(*m) : NamedUser(body), false);
+    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    RequireEditRights(a, actor);
+    messages::Edit edit;
+    ApplyEditable(call, a, *m, "message.", edit, actor);
+    edit.custom_json = CustomOf(*m);  // an edit replaces the custom fields
+    Outbox outbox;
+    PgTransaction tx(call.db());
+    MessageRow updated = messages::Update(call.db(), a.message.pk, edit);
+    QueueMessageEvent(call, "message.updated", a.channel, updated, actor, outbox);
+    outbox.Persist(call.db());
+    tx.Commit();
+    outbox.Flush(call.redis());
+    return MessageReply(call, actor, updated);
+}
+
+// PUT /api/messages/{id}/: {"set": {...}, "unset": [...]}; the message list's pin action.
+Reply HandlePartialUpdateMessage(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), false);
+    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    const JsonValue* set = json::OptObject(body, "set", "set");
+    const JsonValue* unset = json::OptArray(body, "unset", "unset");
+    messages::Edit edit;
+    bool only_pin = true;
+    if (set != nullptr) {
+        for (auto it = set->MemberBegin(); it != set->MemberEnd(); ++it) {
+            std::string_view k = it->name.GetString();
+            if (k != "pinned" && k != "pin_expires" && k != "pinned_at") only_pin = false;
+        }
+        ApplyEditable(call, a, *set, "set.", edit, actor);
+        edit.custom_set_json = CustomOf(*set);
+    }
+    if (unset != nullptr) {
+        for (const auto& k : unset->GetArray()) {
+            if (!k.IsString()) throw BadRequest("unset must list field names", "unset");
+            std::string_view key = k.GetString();
+            if (key == "pinned") {
+                RequireCapability(a.channel.caps, "pin-message");
+                edit.pinned = false;
+            } else if (key == "pin_expires") {
+                edit.pin_expires = std::optional<int64_t>();
+            } else {
+                only_pin = false;
+                if (!IsReadOnlyMessageKey(key)) edit.custom_unset.emplace_back(key);
+            }
+        }
+    }
+    // Pinning someone else's message needs pin-message only; anything else is an edit.
+    if (!only_pin) RequireEditRights(a, actor);
+    Outbox outbox;
+    PgTransaction tx(call.db());
+    MessageRow updated = messages::Update(call.db(), a.message.pk, edit);
+    QueueMessageEvent(call, "message.updated", a.channel, updated, actor, outbox);
+    outbox.Persist(call.db());
+    tx.Commit();
+    outbox.Flush(call.redis());
+    return MessageReply(call, actor, updated);
+}
+
+// DELETE /api/messages/{id}/?hard=true
+Reply HandleDeleteMessage(Call& call) {
+    Actor actor = LoadActor(call, call.Query("deleted_by") ? call.Query("deleted_by") : call.Query("user_id"), false);
+    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    bool hard = call.Query("hard").value_or("") == "true" || call.Query("hard").value_or("") == "1";
+    if (call.Query("delete_for_me").value_or("") == "true")
+        throw BadRequest("delete_for_me is not supported; delete the message for everyone", "delete_for_me");
+    RequireCapability(a.channel.caps, a.message.user_id == actor.id() ? "delete-own-message" : "delete-any-message");
+    Outbox outbox;
+    MessageRow deleted;
+    {
+        PgTransaction tx(call.db());
+        deleted = messages::SoftDelete(call.db(), a.message.pk);
+        QueueMessageEvent(call, "message.deleted", a.channel, deleted, actor, outbox, hard);
+        if (a.message.parent_id) {
+            if (auto parent = messages::RemoveReply(call.db(), *a.message.parent_id, hard))
+                QueueMessageEvent(call, "message.updated", a.channel, *parent, actor, outbox);
+        }
+        if (hard) messages::HardDelete(call.db(), a.message.pk);
+        outbox.Persist(call.db());
+        tx.Commit();
+    }
+    outbox.Flush(call.redis());
+    MessageContext ctx;
+    ctx.Load(call.db(), call.redis(), {&deleted}, actor.id());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "message");
+    WriteMessage(w, deleted, ctx);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// GET /api/messages/{parent_id}/replies/?limit=25&id_lt=...
+Reply HandleGetReplies(Call& call) {
+    Actor actor = LoadActor(call, call.Query("user_id"), false);
+    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    Paging paging = Paging::FromQuery(call, 25, 300);
+    auto rows = PageOfThread(call, a.message, paging);
+    std::vector<const MessageRow*> refs;
+    for (const auto& r : rows) refs.push_back(&r);
+    MessageContext ctx;
+    ctx.Load(call.db(), call.redis(), refs, actor.id());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "messages");
+    w.StartArray();
+    for (const auto& r : rows) WriteMessage(w, r, ctx);
+    w.EndArray();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+}  // namespace streambed

@@ -1,0 +1,335 @@
+// Mutes, blocks, flags and bans (STREAM-PROTOCOL.md §4.7).
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/ids.h"
+#include "common/keys.h"
+#include "fcgi-app/event.h"
+#include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/handlers/own_user.h"
+#include "fcgi-app/handlers/support.h"
+#include "fcgi-app/outbox.h"
+#include "fcgi-app/store/channels.h"
+#include "fcgi-app/store/messages.h"
+#include "fcgi-app/store/moderation.h"
+
+namespace streambed {
+
+namespace {
+
+std::vector<std::string> TargetIds(const JsonValue& body, std::string_view single, std::string_view many) {
+    std::vector<std::string> out;
+    if (auto one = json::OptString(body, single, single)) out.emplace_back(*one);
+    if (const JsonValue* list = json::OptArray(body, many, many)) {
+        if (list->Size() > 100) throw BadRequest(std::string(many) + " lists at most 100 values", std::string(many));
+        for (const auto& v : list->GetArray()) {
+            if (!v.IsString()) throw BadRequest(std::string(many) + " must list strings", std::string(many));
+            out.emplace_back(v.GetString());
+        }
+    }
+    if (out.empty()) throw BadRequest(std::string(single) + " is required", std::string(single));
+    return out;
+}
+
+// notification.mutes_updated / channel_mutes_updated: the user's sockets get the new `me`.
+void AnnounceOwnUser(Call& call, const Actor& actor, const std::string& type, const std::string& me) {
+    Outbox outbox;
+    Event e(type, "", NowMicros());
+    PutRaw(e.w(), "me", me);
+    outbox.Publish(keys::UserTopic(actor.id()), e.Done());
+    outbox.Flush(call.redis());
+}
+
+void WriteMute(JsonWriter& w, const MuteRow& m, const UserDirectory& users) {
+    w.StartObject();
+    PutKey(w, "user");
+    WriteUserById(w, users, m.user_id);
+    PutKey(w, "target");
+    WriteUserById(w, users, m.target);
+    PutTime(w, "created_at", m.created_at);
+    PutTime(w, "updated_at", m.updated_at);
+    if (m.expires) PutTime(w, "expires", *m.expires);
+    w.EndObject();
+}
+
+std::optional<int64_t> MinutesFromNow(const JsonValue& body, std::string_view key) {
+    auto minutes = json::OptInt(body, key, key);
+    if (!minutes) return std::nullopt;
+    if (*minutes <= 0 || *minutes > 525600 * 10) throw BadRequest(std::string(key) + " must be 1 minute to 10 years", std::string(key));
+    return NowMicros() + *minutes * 60 * 1000000;
+}
+
+}  // namespace
+
+// POST /api/moderation/mute/ {"target_id" | "target_ids", "timeout"? (minutes)}
+Reply HandleMuteUser(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    auto targets = TargetIds(body, "target_id", "target_ids");
+    auto expires = MinutesFromNow(body, "timeout");
+    std::vector<MuteRow> rows;
+    UserDirectory users;
+    users.Put(actor.user, true);
+    for (const auto& t : targets) {
+        if (t == actor.id()) throw BadRequest("you cannot mute yourself", "target_id");
+        if (!users::Find(call.db(), t)) throw NotFound("user " + t + " does not exist");
+        rows.push_back(moderation::MuteUser(call.db(), actor.id(), t, expires));
+        users.Want(t);
+    }
+    users.Load(call.db(), call.redis());
+    std::string me = OwnUserJson(call, actor.user, true);
+    AnnounceOwnUser(call, actor, "notification.mutes_updated", me);
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "mute");
+    WriteMute(w, rows.front(), users);
+    PutKey(w, "mutes");
+    w.StartArray();
+    for (const auto& m : rows) WriteMute(w, m, users);
+    w.EndArray();
+    PutRaw(w, "own_user", me);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// POST /api/moderation/unmute/ {"target_id" | "target_ids"}
+Reply HandleUnmuteUser(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    for (const auto& t : TargetIds(body, "target_id", "target_ids")) moderation::UnmuteUser(call.db(), actor.id(), t);
+    AnnounceOwnUser(call, actor, "notification.mutes_updated", OwnUserJson(call, actor.user, true));
+    return EmptyReply();
+}
+
+// POST /api/moderation/mute/channel/ {"channel_cid" | "channel_cids", "expiration"? (ms)}
+Reply HandleMuteChannel(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    auto cids = TargetIds(body, "channel_cid", "channel_cids");
+    std::optional<int64_t> expires;
+    if (auto ms = json::OptInt(body, "expiration", "expiration")) {
+        if (*ms <= 0) throw BadRequest("expiration must be positive (milliseconds)", "expiration");
+        expires = NowMicros() + *ms * 1000;
+    }
+    std::vector<MuteRow> rows;
+    for (const auto& cid : cids) {
+        OpenChannel open = OpenForActor(call, cid, actor);
+        RequireCapability(open.caps, "mute-channel");
+        rows.push_back(moderation::MuteChannel(call.db(), actor.id(), open.channel.pk, expires));
+    }
+    std::string me = OwnUserJson(call, actor.user, true);
+    AnnounceOwnUser(call, actor, "notification.channel_mutes_updated", me);
+    UserDirectory users;
+    users.Put(actor.user, true);
+    auto write_mute = [&](JsonWriter& w, const MuteRow& m) {
+        w.StartObject();
+        PutKey(w, "user");
+        WriteUserById(w, users, m.user_id);
+        PutKey(w, "channel");
+        w.StartObject();
+        PutString(w, "cid", m.target);
+        w.EndObject();
+        PutTime(w, "created_at", m.created_at);
+        PutTime(w, "updated_at", m.updated_at);
+        if (m.expires) PutTime(w, "expires", *m.expires);
+        w.EndObject();
+    };
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "channel_mute");
+    write_mute(w, rows.front());
+    PutKey(w, "channel_mutes");
+    w.StartArray();
+    for (const auto& m : rows) write_mute(w, m);
+    w.EndArray();
+    PutRaw(w, "own_user", me);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// POST /api/moderation/unmute/channel/ {"channel_cid" | "channel_cids"}
+Reply HandleUnmuteChannel(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    for (const auto& cid : TargetIds(body, "channel_cid", "channel_cids")) {
+        if (!ParseCid(cid)) throw BadRequest("channel_cid must be <type>:<id>", "channel_cid");
+        if (auto channel = channels::Find(call.db(), cid)) moderation::UnmuteChannel(call.db(), actor.id(), channel->pk);
+    }
+    AnnounceOwnUser(call, actor, "notification.channel_mutes_updated", OwnUserJson(call, actor.user, true));
+    return EmptyReply();
+}
+
+// POST /api/users/block/ {"blocked_user_id"}
+Reply HandleBlockUser(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    std::string target(json::RequireString(body, "blocked_user_id", "blocked_user_id"));
+    if (target == actor.id()) throw BadRequest("you cannot block yourself", "blocked_user_id");
+    if (!users::Find(call.db(), target)) throw NotFound("user " + target + " does not exist");
+    BlockRow b = moderation::Block(call.db(), actor.id(), target);
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutTime(w, "blocked_at", b.created_at);
+    PutString(w, "blocked_by_user_id", b.user_id);
+    PutString(w, "blocked_user_id", b.blocked_user_id);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// POST /api/users/unblock/ {"blocked_user_id"}
+Reply HandleUnblockUser(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    moderation::Unblock(call.db(), actor.id(), json::RequireString(body, "blocked_user_id", "blocked_user_id"));
+    return EmptyReply();
+}
+
+// GET /api/users/block/
+Reply HandleGetBlocks(Call& call) {
+    Actor actor = LoadActor(call, call.Query("user_id"), true);
+    auto blocks = moderation::Blocks(call.db(), actor.id());
+    UserDirectory users;
+    users.Put(actor.user, true);
+    for (const auto& b : blocks) users.Want(b.blocked_user_id);
+    users.Load(call.db(), call.redis());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "blocks");
+    w.StartArray();
+    for (const auto& b : blocks) {
+        w.StartObject();
+        PutString(w, "user_id", b.user_id);
+        PutKey(w, "user");
+        WriteUserById(w, users, b.user_id);
+        PutString(w, "blocked_user_id", b.blocked_user_id);
+        PutKey(w, "blocked_user");
+        WriteUserById(w, users, b.blocked_user_id);
+        PutTime(w, "created_at", b.created_at);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// POST /api/moderation/flag/ {"target_message_id" | "target_user_id", "reason"?}
+Reply HandleFlag(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    auto message_id = json::OptString(body, "target_message_id", "target_message_id");
+    auto user_id = json::OptString(body, "target_user_id", "target_user_id");
+    if (message_id.has_value() == user_id.has_value())
+        throw BadRequest("give exactly one of target_message_id and target_user_id", "target_message_id");
+    std::optional<std::string> reason;
+    if (auto r = json::OptString(body, "reason", "reason")) {
+        if (r->size() > 500) throw BadRequest("reason is longer than 500 characters", "reason");
+        reason = std::string(*r);
+    }
+    if (message_id) {
+        auto m = messages::Find(call.db(), *message_id);
+        if (!m) throw NotFound("message does not exist");
+        auto view = channels::FindViewByPk(call.db(), m->channel_pk, actor.id());
+        if (!view) throw NotFound("message does not exist");
+        OpenChannel open = StandingIn(call, std::move(*view), actor);
+        RequireCapability(open.caps, "flag-message");
+    } else if (!users::Find(call.db(), *user_id)) {
+        throw NotFound("user does not exist");
+    }
+    FlagRow f = moderation::Flag(call.db(), actor.id(),
+                                 message_id ? std::optional<std::string>(std::string(*message_id)) : std::nullopt,
+                                 user_id ? std::optional<std::string>(std::string(*user_id)) : std::nullopt, reason);
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "flag");
+    w.StartObject();
+    PutString(w, "created_by_id", f.user_id);
+    PutOptString(w, "target_message_id", f.target_message_id);
+    PutOptString(w, "target_user_id", f.target_user_id);
+    PutOptString(w, "reason", f.reason);
+    PutTime(w, "created_at", f.created_at);
+    PutTime(w, "updated_at", f.created_at);
+    w.EndObject();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+namespace {
+// user.banned / user.unbanned to the channel's watchers.
+void AnnounceBan(Call& call, const OpenChannel& open, const Actor& actor, const std::string& target, bool banned,
+                 const JsonValue* body) {
+    UserDirectory users;
+    users.Want(target);
+    users.Want(actor.id());
+    users.Load(call.db(), call.redis());
+    Outbox outbox;
+    int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
+    Event e(banned ? "user.banned" : "user.unbanned", open.channel.cid, NowMicros());
+    e.User(users, target);
+    if (actor.acting) {
+        PutKey(e.w(), "created_by");
+        WriteUserById(e.w(), users, actor.id());
+    }
+    if (banned && body != nullptr) {
+        PutBool(e.w(), "shadow", json::OptBool(*body, "shadow", "shadow").value_or(false));
+        if (auto r = json::OptString(*body, "reason", "reason")) PutString(e.w(), "reason", *r);
+    }
+    e.Seq(seq);
+    outbox.Channel(open.channel.pk, open.channel.cid, seq, banned ? "user.banned" : "user.unbanned", e.Done());
+    outbox.Persist(call.db());
+    outbox.Flush(call.redis());
+}
+}  // namespace
+
+// POST /api/moderation/ban/ {"target_user_id", "type"?, "id"?, "reason"?, "timeout"? (minutes), "shadow"?}
+Reply HandleBan(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, json::OptString(body, "banned_by_id", "banned_by_id")
+                                      ? json::OptString(body, "banned_by_id", "banned_by_id")
+                                      : NamedUser(body),
+                            false);
+    std::string target(json::RequireString(body, "target_user_id", "target_user_id"));
+    if (target == actor.id()) throw BadRequest("you cannot ban yourself", "target_user_id");
+    if (!users::Find(call.db(), target)) throw NotFound("user " + target + " does not exist");
+    auto expires = MinutesFromNow(body, "timeout");
+    std::optional<std::string> reason;
+    if (auto r = json::OptString(body, "reason", "reason")) reason = std::string(r->substr(0, 500));
+    auto type = json::OptString(body, "type", "type");
+    auto id = json::OptString(body, "id", "id");
+    if (type && id) {
+        OpenChannel open = OpenForActor(call, *type, *id, actor);
+        RequireCapability(open.caps, "ban-channel-members");
+        bans::Ban(call.db(), open.channel.pk, target, actor.acting ? actor.id() : std::string(), reason,
+                  json::OptBool(body, "shadow", "shadow").value_or(false), expires);
+        AnnounceBan(call, open, actor, target, true, &body);
+    } else {
+        // An app-wide ban is the app's decision: admins and server tokens only.
+        if (!actor.admin()) throw Forbidden("only admins ban users from the whole app");
+        moderation::BanUser(call.db(), target, expires);
+    }
+    return EmptyReply();
+}
+
+// DELETE /api/moderation/ban/?target_user_id=&type=&id=
+Reply HandleUnban(Call& call) {
+    Actor actor = LoadActor(call, call.Query("user_id"), false);
+    auto target = call.Query("target_user_id");
+    if (!target || target->empty()) throw BadRequest("target_user_id is required", "target_user_id");
+    auto type = call.Query("type");
+    auto id = call.Query("id");
+    if (type && id && !type->empty() && !id->empty()) {
+        OpenChannel open = OpenForActor(call, *type, *id, actor);
+        RequireCapability(open.caps, "ban-channel-members");
+        if (bans::Unban(call.db(), open.channel.pk, *target)) AnnounceBan(call, open, actor, std::string(*target), false, nullptr);
+    } else {
+        if (!actor.admin()) throw Forbidden("only admins lift app-wide bans");
+        moderation::UnbanUser(call.db(), *target);
+    }
+    return EmptyReply();
+}
+
+}  // namespace streambed

@@ -1,0 +1,81 @@
+#include "fcgi-app/handlers/own_user.h"
+
+#include "fcgi-app/hydrate.h"
+#include "fcgi-app/store/channels.h"
+#include "fcgi-app/store/moderation.h"
+#include "fcgi-app/wire.h"
+
+namespace streambed {
+
+void WriteOwnUserFor(JsonWriter& w, Call& call, const UserRow& user, bool online) {
+    OwnUserExtras extras;
+    auto summary = members::Unread(call.db(), user.id);
+    extras.unread.total_unread_count = summary.total_unread_count;
+    extras.unread.unread_channels = summary.unread_channels;
+
+    auto mutes = moderation::UserMutes(call.db(), user.id);
+    auto channel_mutes = moderation::ChannelMutes(call.db(), user.id);
+    auto blocks = moderation::Blocks(call.db(), user.id);
+    UserDirectory users;
+    users.Put(user, online);
+    for (const auto& m : mutes) users.Want(m.target);
+    users.Load(call.db(), call.redis());
+
+    JsonBuffer buf;
+    JsonWriter mw(buf);
+    mw.StartArray();
+    for (const auto& m : mutes) {
+        mw.StartObject();
+        PutKey(mw, "user");
+        WriteUserById(mw, users, m.user_id);
+        PutKey(mw, "target");
+        WriteUserById(mw, users, m.target);
+        PutTime(mw, "created_at", m.created_at);
+        PutTime(mw, "updated_at", m.updated_at);
+        if (m.expires) PutTime(mw, "expires", *m.expires);
+        mw.EndObject();
+    }
+    mw.EndArray();
+    extras.mutes_json.assign(buf.GetString(), buf.GetSize());
+
+    JsonBuffer cbuf;
+    JsonWriter cw(cbuf);
+    cw.StartArray();
+    for (const auto& m : channel_mutes) {
+        cw.StartObject();
+        PutKey(cw, "user");
+        WriteUserById(cw, users, m.user_id);
+        // The client matches channel mutes on channel.cid.
+        PutKey(cw, "channel");
+        cw.StartObject();
+        PutString(cw, "cid", m.target);
+        size_t colon = m.target.find(':');
+        PutString(cw, "type", m.target.substr(0, colon));
+        PutString(cw, "id", m.target.substr(colon + 1));
+        cw.EndObject();
+        PutTime(cw, "created_at", m.created_at);
+        PutTime(cw, "updated_at", m.updated_at);
+        if (m.expires) PutTime(cw, "expires", *m.expires);
+        cw.EndObject();
+    }
+    cw.EndArray();
+    extras.channel_mutes_json.assign(cbuf.GetString(), cbuf.GetSize());
+
+    JsonBuffer bbuf;
+    JsonWriter bw(bbuf);
+    bw.StartArray();
+    for (const auto& b : blocks) WriteString(bw, b.blocked_user_id);
+    bw.EndArray();
+    extras.blocked_user_ids_json.assign(bbuf.GetString(), bbuf.GetSize());
+
+    WriteOwnUser(w, user, online, extras);
+}
+
+std::string OwnUserJson(Call& call, const UserRow& user, bool online) {
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    WriteOwnUserFor(w, call, user, online);
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace streambed

@@ -1,0 +1,195 @@
+// Reaction routes (STREAM-PROTOCOL.md §4.3).
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "fcgi-app/event.h"
+#include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/handlers/support.h"
+#include "fcgi-app/outbox.h"
+#include "fcgi-app/store/channels.h"
+#include "fcgi-app/store/messages.h"
+
+namespace streambed {
+
+namespace {
+
+struct Target {
+    MessageRow message;
+    OpenChannel channel;
+};
+
+Target OpenTarget(Call& call, const Actor& actor) {
+    const std::string& id = call.Param("id");
+    auto message = messages::Find(call.db(), id);
+    if (!message) throw NotFound("message " + id + " does not exist");
+    auto view = channels::FindViewByPk(call.db(), message->channel_pk, actor.id());
+    if (!view) throw NotFound("message " + id + " does not exist");
+    return Target{std::move(*message), StandingIn(call, std::move(*view), actor)};
+}
+
+bool IsValidReactionType(std::string_view type) {
+    if (type.empty() || type.size() > 64) return false;
+    for (char c : type) {
+        bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '+';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// reaction.new / .updated / .deleted with the full updated message, and the REST reply
+// {"message", "reaction"} (the UI applies response.message wholesale).
+Reply ReactionChange(Call& call, const Actor& actor, const Target& t, const MessageRow& updated,
+                     const ReactionRow& reaction, const std::string& type) {
+    MessageContext ctx;
+    ctx.users.Put(actor.user, true);
+    ctx.Load(call.db(), call.redis(), {&updated}, "");
+    Outbox outbox;
+    {
+        PgTransaction tx(call.db());
+        int64_t seq = channels::ReserveEventSeq(call.db(), t.channel.channel.pk, 1);
+        Event e(type, t.channel.channel.cid, NowMicros());
+        e.User(ctx.users, actor.id());
+        PutKey(e.w(), "message");
+        WriteMessage(e.w(), updated, ctx);
+        PutKey(e.w(), "reaction");
+        WriteReaction(e.w(), reaction, ctx.users);
+        e.Seq(seq);
+        outbox.Channel(t.channel.channel.pk, t.channel.channel.cid, seq, type, e.Done());
+        outbox.Persist(call.db());
+        tx.Commit();
+    }
+    outbox.Flush(call.redis());
+    // The reply personalises own_reactions for the caller.
+    MessageContext mine;
+    mine.Load(call.db(), call.redis(), {&updated}, actor.id());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "message");
+    WriteMessage(w, updated, mine);
+    PutKey(w, "reaction");
+    WriteReaction(w, reaction, mine.users);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+}  // namespace
+
+// POST /api/messages/{id}/reaction/
+Reply HandleSendReaction(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    const JsonValue* r = json::OptObject(body, "reaction", "reaction");
+    if (r == nullptr) throw BadRequest("reaction is required", "reaction");
+    Actor actor = LoadActor(call, NamedUser(*r) ? NamedUser(*r) : NamedUser(body), true);
+    Target t = OpenTarget(call, actor);
+    RequireCapability(t.channel.caps, "send-reaction");
+    std::string type(json::RequireString(*r, "type", "reaction.type"));
+    if (!IsValidReactionType(type)) throw BadRequest("reaction.type must match [A-Za-z0-9_+-]{1,64}", "reaction.type");
+    int score = BodyInt(*r, "score", "reaction.score", 1, 1, 1000);
+    bool enforce_unique = json::OptBool(body, "enforce_unique", "enforce_unique").value_or(false);
+    rapidjson::Document custom(rapidjson::kObjectType);
+    for (auto it = r->MemberBegin(); it != r->MemberEnd(); ++it) {
+        std::string_view k = it->name.GetString();
+        if (k == "type" || k == "score" || k == "user" || k == "user_id" || k == "message_id" || k == "created_at" ||
+            k == "updated_at")
+            continue;
+        custom.AddMember(JsonValue(it->name, custom.GetAllocator()), JsonValue(it->value, custom.GetAllocator()),
+                         custom.GetAllocator());
+    }
+    std::string custom_json = ToJson(custom);
+    if (custom_json.size() > 1024) throw BadRequest("reaction custom data is larger than 1 KB", "reaction");
+    if (t.message.type == "deleted") throw BadRequest("cannot react to a deleted message", "id");
+
+    reactions::Upserted up;
+    MessageRow updated;
+    {
+        PgTransaction tx(call.db());
+        up = reactions::Upsert(call.db(), t.message.pk, actor.id(), type, score, custom_json, enforce_unique);
+        updated = reactions::RefreshGroups(call.db(), t.message.pk);
+        tx.Commit();
+    }
+    return ReactionChange(call, actor, t, updated, up.reaction,
+                          enforce_unique && up.replaced ? "reaction.updated" : "reaction.new");
+}
+
+// DELETE /api/messages/{id}/reaction/{type}/
+Reply HandleDeleteReaction(Call& call) {
+    Actor actor = LoadActor(call, call.Query("user_id"), true);
+    Target t = OpenTarget(call, actor);
+    const std::string& type = call.Param("type");
+    std::optional<ReactionRow> removed;
+    MessageRow updated;
+    {
+        PgTransaction tx(call.db());
+        removed = reactions::Remove(call.db(), t.message.pk, actor.id(), type);
+        if (!removed) throw NotFound("you have no " + type + " reaction on this message");
+        updated = reactions::RefreshGroups(call.db(), t.message.pk);
+        tx.Commit();
+    }
+    return ReactionChange(call, actor, t, updated, *removed, "reaction.deleted");
+}
+
+namespace {
+Reply ReactionList(Call& call, const Actor& actor, const Target& t, const std::optional<std::string>& type,
+                   const std::optional<std::string>& user_id, int limit, int offset, bool with_next) {
+    // One more than asked tells whether another page exists.
+    auto rows = reactions::List(call.db(), t.message.pk, type, user_id, limit + 1, offset);
+    bool more = static_cast<int>(rows.size()) > limit;
+    if (more) rows.pop_back();
+    UserDirectory users;
+    for (const auto& r : rows) users.Want(r.user_id);
+    users.Load(call.db(), call.redis());
+    (void)actor;
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "reactions");
+    w.StartArray();
+    for (const auto& r : rows) WriteReaction(w, r, users);
+    w.EndArray();
+    // The reaction list loops while `next` is set: only when another page exists.
+    if (with_next && more) PutString(w, "next", std::to_string(offset + limit));
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+}  // namespace
+
+// POST /api/messages/{id}/reactions/ {"filter": {"type"?, "user_id"?}, "sort", "limit", "next"}
+Reply HandleQueryReactions(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), false);
+    Target t = OpenTarget(call, actor);
+    std::optional<std::string> type, user_id;
+    if (const JsonValue* f = json::OptObject(body, "filter", "filter")) {
+        for (auto it = f->MemberBegin(); it != f->MemberEnd(); ++it) {
+            std::string_view k = it->name.GetString();
+            const JsonValue& v = it->value;
+            const JsonValue* value = &v;
+            if (v.IsObject() && v.HasMember("$eq")) value = &v["$eq"];
+            if (!value->IsString()) throw BadRequest("filter." + std::string(k) + " must be a string", "filter");
+            if (k == "type") type = value->GetString();
+            else if (k == "user_id") user_id = value->GetString();
+            else throw BadRequest("cannot filter reactions on " + std::string(k), "filter");
+        }
+    }
+    int limit = BodyInt(body, "limit", "limit", 25, 1, 100);
+    int offset = 0;
+    if (auto next = json::OptString(body, "next", "next"); next && !next->empty()) {
+        char* end = nullptr;
+        std::string copy(*next);
+        long v = std::strtol(copy.c_str(), &end, 10);
+        if (*end != '\0' || v < 0 || v > 100000) throw BadRequest("next is not a cursor this server issued", "next");
+        offset = static_cast<int>(v);
+    }
+    return ReactionList(call, actor, t, type, user_id, limit, offset, true);
+}
+
+// GET /api/messages/{id}/reactions/?limit=&offset=
+Reply HandleGetReactions(Call& call) {
+    Actor actor = LoadActor(call, call.Query("user_id"), false);
+    Target t = OpenTarget(call, actor);
+    return ReactionList(call, actor, t, std::nullopt, std::nullopt, QueryInt(call, "limit", 25, 1, 300),
+                        QueryInt(call, "offset", 0, 0, 100000), false);
+}
+
+}  // namespace streambed

@@ -1,0 +1,277 @@
+// Read state, typing and custom events (STREAM-PROTOCOL.md §4.4).
+
+#include <map>
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/keys.h"
+#include "fcgi-app/event.h"
+#include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/handlers/support.h"
+#include "fcgi-app/outbox.h"
+#include "fcgi-app/store/channels.h"
+#include "fcgi-app/store/messages.h"
+
+namespace streambed {
+
+namespace {
+
+const PgStatement kLatestMessageId{"read_latest_message",
+                                   "SELECT id FROM messages WHERE channel_pk = $1 AND (parent_id IS NULL OR show_in_channel) "
+                                   "ORDER BY created_at DESC, pk DESC LIMIT 1"};
+const PgStatement kMessageBefore{"read_message_before",
+                                 "SELECT id FROM messages WHERE channel_pk = $1 AND (parent_id IS NULL OR show_in_channel) "
+                                 "AND (created_at, pk) < (sb_time($2), $3) ORDER BY created_at DESC, pk DESC LIMIT 1"};
+
+// notification.mark_read / mark_unread carry the user's totals; an exact `unread_channels` matters
+// (0 clears every badge in the list).
+void PutUnreadTotals(JsonWriter& w, const members::UnreadSummary& s) {
+    PutInt(w, "total_unread_count", s.total_unread_count);
+    PutInt(w, "unread_count", s.total_unread_count);
+    PutInt(w, "unread_channels", s.unread_channels);
+    PutInt(w, "unread_threads", 0);
+}
+
+std::string ReadEvent(const OpenChannel& open, const UserDirectory& users, const std::string& user_id, int64_t at,
+                      const std::optional<std::string>& last_read_message_id, int64_t seq,
+                      const std::optional<std::string>& thread_id) {
+    // created_at is the read time: the client takes it as last_read.
+    Event e("message.read", open.channel.cid, at);
+    e.User(users, user_id);
+    PutOptString(e.w(), "last_read_message_id", last_read_message_id);
+    if (thread_id) {
+        PutKey(e.w(), "thread");
+        e.w().StartObject();
+        PutString(e.w(), "parent_message_id", *thread_id);
+        PutString(e.w(), "channel_cid", open.channel.cid);
+        e.w().EndObject();
+    }
+    if (seq > 0) e.Seq(seq);
+    return e.Done();
+}
+
+}  // namespace
+
+// POST /api/channels/{type}/{id}/read/ {"message_id"?, "thread_id"?}
+Reply HandleMarkRead(Call& call) {
+    auto [type, id] = ChannelPath(call);
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    OpenChannel open = OpenForActor(call, type, id, actor);
+    RequireCapability(open.caps, "read-events");
+    if (!open.membership) throw BadRequest("only members have read state", "user_id");
+    UserDirectory users;
+    users.Put(actor.user, true);
+    int64_t now = NowMicros();
+    auto thread_id = json::OptString(body, "thread_id", "thread_id");
+    if (thread_id) {
+        // Thread reads are acknowledged (the client expects the event) but do not move the
+        // channel's read state.
+        std::string event = ReadEvent(open, users, actor.id(), now, std::nullopt, 0, std::string(*thread_id));
+        JsonBuffer buf;
+        JsonWriter w(buf);
+        w.StartObject();
+        PutRaw(w, "event", event);
+        w.EndObject();
+        return Reply::Json(JsonText(buf));
+    }
+    std::optional<std::string> last;
+    if (auto message_id = json::OptString(body, "message_id", "message_id")) {
+        auto m = messages::Find(call.db(), *message_id);
+        if (!m || m->channel_pk != open.channel.pk) throw BadRequest("message is not in this channel", "message_id");
+        last = m->id;
+    } else {
+        PgResult r = call.db().Run(kLatestMessageId, PgParams().Add(open.channel.pk));
+        if (!r.empty()) last = std::string(r.Str(0, 0));
+    }
+    Outbox outbox;
+    std::string event;
+    {
+        PgTransaction tx(call.db());
+        members::MarkRead(call.db(), open.channel.pk, actor.id(), now, last);
+        int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
+        event = ReadEvent(open, users, actor.id(), now, last, seq, std::nullopt);
+        outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.read", event);
+        outbox.Persist(call.db());
+        tx.Commit();
+    }
+    auto summary = members::Unread(call.db(), actor.id());
+    Event n("notification.mark_read", open.channel.cid, now);
+    n.User(users, actor.id());
+    PutOptString(n.w(), "last_read_message_id", last);
+    PutInt(n.w(), "unread_messages", 0);
+    PutUnreadTotals(n.w(), summary);
+    outbox.Publish(keys::UserTopic(actor.id()), n.Done());
+    outbox.Flush(call.redis());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutRaw(w, "event", event);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// POST /api/channels/{type}/{id}/unread/ {"message_id"} or {"message_timestamp"}
+Reply HandleMarkUnread(Call& call) {
+    auto [type, id] = ChannelPath(call);
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    OpenChannel open = OpenForActor(call, type, id, actor);
+    RequireCapability(open.caps, "read-events");
+    if (!open.membership) throw BadRequest("only members have read state", "user_id");
+    // The first unread message: everything before it stays read.
+    int64_t first_at = 0;
+    int64_t first_pk = 0;
+    std::string first_id;
+    if (auto message_id = json::OptString(body, "message_id", "message_id")) {
+        auto m = messages::Find(call.db(), *message_id);
+        if (!m || m->channel_pk != open.channel.pk) throw BadRequest("message is not in this channel", "message_id");
+        first_at = m->created_at;
+        first_pk = m->pk;
+        first_id = m->id;
+    } else if (auto ts = json::OptString(body, "message_timestamp", "message_timestamp")) {
+        auto t = ParseTimestamp(*ts);
+        if (!t) throw BadRequest("message_timestamp must be an RFC 3339 time", "message_timestamp");
+        first_at = *t;
+    } else if (json::OptString(body, "thread_id", "thread_id")) {
+        return EmptyReply();  // thread unread state is not tracked per thread
+    } else {
+        throw BadRequest("message_id or message_timestamp is required", "message_id");
+    }
+    PgResult before = call.db().Run(kMessageBefore, PgParams().Add(open.channel.pk).Add(first_at).Add(first_pk));
+    std::optional<std::string> last_read_id;
+    if (!before.empty()) last_read_id = std::string(before.Str(0, 0));
+    int64_t last_read_at = first_at - 1;
+    auto member = members::MarkRead(call.db(), open.channel.pk, actor.id(), last_read_at, last_read_id);
+    auto summary = members::Unread(call.db(), actor.id());
+    UserDirectory users;
+    users.Put(actor.user, true);
+    Event n("notification.mark_unread", open.channel.cid, NowMicros());
+    n.User(users, actor.id());
+    if (!first_id.empty()) PutString(n.w(), "first_unread_message_id", first_id);
+    PutOptString(n.w(), "last_read_message_id", last_read_id);
+    PutTime(n.w(), "last_read_at", last_read_at);
+    PutInt(n.w(), "unread_messages", member ? member->unread_messages : 0);
+    PutUnreadTotals(n.w(), summary);
+    Outbox outbox;
+    outbox.Publish(keys::UserTopic(actor.id()), n.Done());
+    outbox.Flush(call.redis());
+    return EmptyReply();
+}
+
+// POST /api/channels/read/: mark every channel read.
+Reply HandleMarkAllRead(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    auto changed = members::MarkAllRead(call.db(), actor.id());
+    UserDirectory users;
+    users.Put(actor.user, true);
+    Outbox outbox;
+    int64_t now = NowMicros();
+    for (int64_t pk : changed) {
+        auto view = channels::FindViewByPk(call.db(), pk, actor.id());
+        if (!view || !view->membership) continue;
+        int64_t seq = channels::ReserveEventSeq(call.db(), pk, 1);
+        Event e("message.read", view->channel.cid, now);
+        e.User(users, actor.id());
+        PutOptString(e.w(), "last_read_message_id", view->membership->last_read_message_id);
+        e.Seq(seq);
+        outbox.Channel(pk, view->channel.cid, seq, "message.read", e.Done());
+    }
+    outbox.Persist(call.db());
+    // "Mark all read" is the one mark_read without cid: the client clears every badge.
+    Event n("notification.mark_read", "", now);
+    n.User(users, actor.id());
+    PutUnreadTotals(n.w(), members::UnreadSummary{});
+    outbox.Publish(keys::UserTopic(actor.id()), n.Done());
+    outbox.Flush(call.redis());
+    return EmptyReply();
+}
+
+// POST /api/channels/{type}/{id}/event/ {"event": {"type": "typing.start", "parent_id"?, ...}}
+Reply HandleSendEvent(Call& call) {
+    auto [type, id] = ChannelPath(call);
+    auto body = ParseJsonObject(call.request().body);
+    const JsonValue* event = json::OptObject(body, "event", "event");
+    if (event == nullptr) throw BadRequest("event is required", "event");
+    Actor actor = LoadActor(call, NamedUser(*event) ? NamedUser(*event) : NamedUser(body), true);
+    OpenChannel open = OpenForActor(call, type, id, actor);
+    std::string event_type(json::RequireString(*event, "type", "event.type"));
+    bool typing = event_type == "typing.start" || event_type == "typing.stop";
+    if (typing) {
+        RequireCapability(open.caps, "send-typing-events");
+    } else {
+        // Custom events: any name outside getstream.io's own namespaces.
+        if (event_type.empty() || event_type.size() > 64 || event_type.find('.') != std::string::npos)
+            throw BadRequest("custom event types are names without a dot, at most 64 characters", "event.type");
+        RequireCapability(open.caps, "send-custom-events");
+    }
+    UserDirectory users;
+    users.Put(actor.user, true);
+    Event e(event_type, open.channel.cid, NowMicros());
+    e.User(users, actor.id());
+    if (auto parent = json::OptString(*event, "parent_id", "event.parent_id")) PutString(e.w(), "parent_id", *parent);
+    if (!typing) {
+        for (auto it = event->MemberBegin(); it != event->MemberEnd(); ++it) {
+            std::string_view k = it->name.GetString();
+            if (k == "type" || k == "cid" || k == "channel_id" || k == "channel_type" || k == "created_at" ||
+                k == "user" || k == "user_id" || k == "parent_id")
+                continue;
+            PutKey(e.w(), k);
+            it->value.Accept(e.w());
+        }
+    }
+    std::string payload = e.Done();
+    if (payload.size() > 5 * 1024) throw BadRequest("the event is larger than 5 KB", "event");
+    Outbox outbox;
+    outbox.Publish(keys::ChannelTopic(open.channel.cid), payload);
+    outbox.Flush(call.redis());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutRaw(w, "event", payload);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// GET /api/unread/
+Reply HandleGetUnread(Call& call) {
+    Actor actor = LoadActor(call, call.Query("user_id"), true);
+    auto summary = members::Unread(call.db(), actor.id());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutInt(w, "total_unread_count", summary.total_unread_count);
+    PutInt(w, "total_unread_threads_count", 0);
+    PutKey(w, "channels");
+    w.StartArray();
+    std::map<std::string, std::pair<int64_t, int64_t>> by_type;
+    for (const auto& c : summary.channels) {
+        w.StartObject();
+        PutString(w, "channel_id", c.cid);
+        PutInt(w, "unread_count", c.unread_messages);
+        PutTime(w, "last_read", c.last_read_at);
+        w.EndObject();
+        auto& t = by_type[c.cid.substr(0, c.cid.find(':'))];
+        t.first += c.unread_messages > 0 ? 1 : 0;
+        t.second += c.unread_messages;
+    }
+    w.EndArray();
+    PutKey(w, "channel_type");
+    w.StartArray();
+    for (const auto& [name, counts] : by_type) {
+        w.StartObject();
+        PutString(w, "channel_type", name);
+        PutInt(w, "channel_count", counts.first);
+        PutInt(w, "unread_count", counts.second);
+        w.EndObject();
+    }
+    w.EndArray();
+    PutKey(w, "threads");
+    w.StartArray();
+    w.EndArray();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+}  // namespace streambed

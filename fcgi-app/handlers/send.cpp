@@ -1,0 +1,255 @@
+#include "fcgi-app/handlers/send.h"
+
+#include <openssl/rand.h>
+
+#include <unordered_set>
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "fcgi-app/drafts.h"
+#include "fcgi-app/event.h"
+#include "fcgi-app/outbox.h"
+#include "fcgi-app/realtime.h"
+#include "fcgi-app/store/channels.h"
+#include "fcgi-app/store/messages.h"
+
+namespace streambed {
+
+namespace {
+
+const PgStatement kExistingUsers{"send_existing_users", "SELECT id FROM users WHERE id = ANY($1::text[])"};
+const PgStatement kUnhide{"send_unhide_members",
+                          "UPDATE members SET hidden = false WHERE channel_pk = $1 AND hidden RETURNING user_id"};
+
+// Channels with more members than this skip the per-member notifications of a new message
+// (livestreams: their members watch, and a notification per member per message would not scale).
+constexpr int kNotifyMemberLimit = 1000;
+
+std::string NewMessageId() {
+    unsigned char b[16];
+    RAND_bytes(b, sizeof b);
+    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // UUID v4
+    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+    static const char kHex[] = "0123456789abcdef";
+    std::string id;
+    for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
+        id += kHex[b[i] >> 4];
+        id += kHex[b[i] & 15];
+    }
+    return id;
+}
+
+bool IsReservedMessageKey(std::string_view k) {
+    static const std::unordered_set<std::string_view> kKeys = {
+        "id", "text", "html", "type", "cid", "user", "user_id", "attachments", "mentioned_users", "mentioned_channel",
+        "mentioned_here", "mentioned_roles", "mentioned_group_ids", "parent_id", "show_in_channel", "quoted_message_id",
+        "quoted_message", "reply_count", "deleted_reply_count", "thread_participants", "latest_reactions",
+        "own_reactions", "reaction_groups", "reaction_counts", "reaction_scores", "silent", "shadowed", "pinned",
+        "pinned_at", "pinned_by", "pin_expires", "restricted_visibility", "created_at", "updated_at", "deleted_at",
+        "message_text_updated_at", "i18n", "command", "args", "status", "channel", "poll_id", "poll",
+        "before_message_send_failed", "error", "errorStatusCode", "__html", "member", "channel_role", "type_"};
+    return kKeys.count(k) > 0;
+}
+
+}  // namespace
+
+size_t CountCharacters(std::string_view s) {
+    size_t n = 0;
+    for (unsigned char c : s) {
+        if ((c & 0xC0) != 0x80) ++n;
+    }
+    return n;
+}
+
+std::string RenderHtml(std::string_view text) {
+    if (text.empty()) return "";
+    std::string out = "<p>";
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            case '\n': out += "<br/>"; break;
+            default: out += c;
+        }
+    }
+    out += "</p>\n";
+    return out;
+}
+
+SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open, const JsonValue& m,
+                        const SendOptions& options) {
+    if (!m.IsObject()) throw BadRequest("message must be an object", "message");
+    if (!actor.acting) throw BadRequest("user_id is required with a server token", "message.user_id");
+    messages::NewMessage fresh;
+    fresh.channel_pk = open.channel.pk;
+    fresh.user_id = actor.id();
+    if (auto id = json::OptString(m, "id", "message.id")) {
+        if (id->empty() || id->size() > 255) throw BadRequest("message.id must be 1 to 255 characters", "message.id");
+        fresh.id = std::string(*id);
+    } else {
+        fresh.id = NewMessageId();
+    }
+    fresh.text = std::string(json::OptString(m, "text", "message.text").value_or(""));
+    size_t max_length = static_cast<size_t>(std::min(open.type->max_message_length, call.config().max_message_length));
+    if (CountCharacters(fresh.text) > max_length)
+        throw ApiError(400, code::kMessageTooLong,
+                       "message is too long: at most " + std::to_string(max_length) + " characters", "message.text");
+    fresh.html = RenderHtml(fresh.text);
+    std::string type(json::OptString(m, "type", "message.type").value_or("regular"));
+    if (type.empty()) type = "regular";
+    if (type != "regular" && type != "system")
+        throw BadRequest("message.type must be regular or system", "message.type");
+    if (type == "system" && !actor.admin()) throw Forbidden("only admins and server tokens send system messages");
+    fresh.type = type;
+    if (const JsonValue* attachments = json::OptArray(m, "attachments", "message.attachments")) {
+        if (attachments->Size() > 30) throw BadRequest("at most 30 attachments", "message.attachments");
+        for (const auto& a : attachments->GetArray()) {
+            if (!a.IsObject()) throw BadRequest("each attachment must be an object", "message.attachments");
+        }
+        fresh.attachments_json = ToJson(*attachments);
+        if (fresh.attachments_json.size() > 64 * 1024)
+            throw BadRequest("attachments are larger than 64 KB", "message.attachments");
+    }
+    if (fresh.text.empty() && fresh.attachments_json == "[]" && type != "system")
+        throw BadRequest("a message needs text or attachments", "message.text");
+    if (const JsonValue* mentions = json::OptArray(m, "mentioned_users", "message.mentioned_users")) {
+        if (mentions->Size() > 100) throw BadRequest("at most 100 mentioned users", "message.mentioned_users");
+        std::vector<std::string> ids;
+        for (const auto& v : mentions->GetArray()) {
+            // Ids on input; a client echoing full users back is tolerated.
+            if (v.IsString()) ids.emplace_back(v.GetString(), v.GetStringLength());
+            else if (v.IsObject() && v.HasMember("id") && v["id"].IsString()) ids.emplace_back(v["id"].GetString());
+            else throw BadRequest("mentioned_users must list user ids", "message.mentioned_users");
+        }
+        if (!ids.empty()) {
+            PgResult r = call.db().Run(kExistingUsers, PgParams().AddArray(ids));
+            for (int i = 0; i < r.rows(); ++i) fresh.mentioned_users.emplace_back(r.Str(i, 0));
+        }
+    }
+    std::optional<MessageRow> parent;
+    if (auto parent_id = json::OptString(m, "parent_id", "message.parent_id"); parent_id && !parent_id->empty()) {
+        RequireCapability(open.caps, "send-reply");
+        parent = messages::Find(call.db(), *parent_id);
+        if (!parent || parent->channel_pk != open.channel.pk)
+            throw BadRequest("parent message " + std::string(*parent_id) + " is not in this channel", "message.parent_id");
+        if (parent->parent_id) throw BadRequest("replies to replies are not supported; reply to the thread's parent", "message.parent_id");
+        fresh.parent_id = parent->id;
+        fresh.show_in_channel = json::OptBool(m, "show_in_channel", "message.show_in_channel").value_or(false);
+    }
+    if (auto quoted = json::OptString(m, "quoted_message_id", "message.quoted_message_id"); quoted && !quoted->empty()) {
+        RequireCapability(open.caps, "quote-message");
+        auto q = messages::Find(call.db(), *quoted);
+        if (!q || q->channel_pk != open.channel.pk)
+            throw BadRequest("quoted message " + std::string(*quoted) + " is not in this channel", "message.quoted_message_id");
+        fresh.quoted_message_id = q->id;
+    }
+    fresh.silent = json::OptBool(m, "silent", "message.silent").value_or(false);
+    rapidjson::Document custom(rapidjson::kObjectType);
+    for (auto it = m.MemberBegin(); it != m.MemberEnd(); ++it) {
+        std::string_view key(it->name.GetString(), it->name.GetStringLength());
+        if (IsReservedMessageKey(key)) continue;
+        custom.AddMember(JsonValue(it->name, custom.GetAllocator()), JsonValue(it->value, custom.GetAllocator()),
+                         custom.GetAllocator());
+    }
+    fresh.custom_json = ToJson(custom);
+    if (fresh.custom_json.size() > 5 * 1024) throw BadRequest("message custom data is larger than 5 KB", "message");
+    // A thread reply needs send-reply (checked above); anything else send-message.
+    if (!fresh.parent_id) RequireCapability(open.caps, "send-message");
+
+    // Slow mode: one message per cooldown period, unless the role skips it.
+    if (open.channel.cooldown > 0 && !HasCapability(open.caps, "skip-slow-mode")) {
+        auto last = messages::LastSentBy(call.db(), open.channel.pk, actor.id());
+        if (last && NowMicros() - *last < int64_t{open.channel.cooldown} * 1000000)
+            throw ApiError(429, code::kCooldown, "slow mode is on: wait before sending another message");
+    }
+
+    bool shown = !fresh.parent_id || fresh.show_in_channel;
+    SentMessage sent;
+    Outbox outbox;
+    {
+        PgTransaction tx(call.db());
+        auto [created_at, seq] = channels::StampMessage(call.db(), open.channel.pk, shown, parent ? 2 : 1);
+        fresh.created_at = created_at;
+        auto inserted = messages::Insert(call.db(), fresh);
+        if (!inserted)
+            throw BadRequest("a message with id " + fresh.id + " already exists", "message.id");
+        sent.message = std::move(*inserted);
+        std::optional<MessageRow> parent_after;
+        if (parent) parent_after = messages::AddReply(call.db(), parent->pk, actor.id());
+        if (open.membership && shown) {
+            members::MarkRead(call.db(), open.channel.pk, actor.id(), created_at, sent.message.id);
+        }
+        if (!options.keep_channel_hidden) call.db().Run(kUnhide, PgParams().Add(open.channel.pk));
+
+        std::vector<const MessageRow*> refs{&sent.message};
+        if (parent_after) refs.push_back(&*parent_after);
+        sent.context.users.Put(actor.user, true);
+        sent.context.Load(call.db(), call.redis(), refs, "");
+
+        Event e("message.new", open.channel.cid, created_at);
+        e.User(sent.context.users, actor.id());
+        PutKey(e.w(), "message");
+        WriteMessage(e.w(), sent.message, sent.context);
+        e.Seq(seq);
+        outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.new", e.Done());
+        if (parent_after) {
+            // Nothing on the client counts replies: the parent's new reply_count comes from here.
+            Event p("message.updated", open.channel.cid, created_at);
+            p.User(sent.context.users, actor.id());
+            PutKey(p.w(), "message");
+            WriteMessage(p.w(), *parent_after, sent.context);
+            p.Seq(seq + 1);
+            outbox.Channel(open.channel.pk, open.channel.cid, seq + 1, "message.updated", p.Done());
+        }
+        outbox.Persist(call.db());
+        tx.Commit();
+    }
+    outbox.Flush(call.redis());
+
+    // After the commit: what a failure here costs is a notification, never the message.
+    try {
+        if (drafts::Delete(call.redis(), actor.id(), open.channel.cid, sent.message.parent_id)) {
+            Event d("draft.deleted", open.channel.cid, NowMicros());
+            PutKey(d.w(), "draft");
+            d.w().StartObject();
+            PutString(d.w(), "channel_cid", open.channel.cid);
+            PutOptString(d.w(), "parent_id", sent.message.parent_id);
+            d.w().EndObject();
+            outbox.Publish(keys::UserTopic(actor.id()), d.Done());
+        }
+        if (shown && !sent.message.silent && open.channel.member_count <= kNotifyMemberLimit) {
+            Audience audience = MessageAudience(call.redis(), open.channel.cid, actor.id(), [&] {
+                return members::UserIds(call.db(), open.channel.pk);
+            });
+            if (!audience.online_not_watching.empty()) {
+                Standing member;
+                member.member = true;
+                member.channel_role = "channel_member";
+                auto caps = Capabilities(*open.type, open.channel, member);
+                auto channel = channels::Find(call.db(), open.channel.cid);
+                if (channel && channel->created_by) sent.context.users.Want(*channel->created_by);
+                sent.context.users.Load(call.db(), call.redis());
+                Event n("notification.message_new", open.channel.cid, sent.message.created_at);
+                PutKey(n.w(), "channel");
+                bool hidden = false;
+                WriteChannel(n.w(), channel ? *channel : open.channel, *open.type, sent.context.users, &caps, &hidden);
+                PutKey(n.w(), "message");
+                WriteMessage(n.w(), sent.message, sent.context);
+                std::string payload = n.Done();
+                for (const auto& user : audience.online_not_watching) outbox.Publish(keys::UserTopic(user), payload);
+            }
+        }
+        outbox.Flush(call.redis());
+    } catch (const std::exception& e) {
+        Log(LogLevel::kWarn, "send.fanout_failed").Str("message_id", sent.message.id).Str("error", e.what());
+    }
+    return sent;
+}
+
+}  // namespace streambed

@@ -1,0 +1,135 @@
+#include "fcgi-app/handlers/support.h"
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/ids.h"
+
+namespace streambed {
+
+namespace {
+const PgStatement kEnsureUser{"user_ensure",
+                              "INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING"};
+}
+
+bool Actor::banned() const {
+    return user.banned && (!user.ban_expires || *user.ban_expires > NowMicros());
+}
+
+std::optional<std::string_view> NamedUser(const JsonValue& body) {
+    if (auto id = json::OptString(body, "user_id", "user_id")) return id;
+    if (const JsonValue* user = json::OptObject(body, "user", "user")) return json::OptString(*user, "id", "user.id");
+    return std::nullopt;
+}
+
+Actor LoadActor(Call& call, std::optional<std::string_view> named, bool required) {
+    const Caller& caller = call.caller();
+    Actor actor;
+    actor.server = caller.server;
+    actor.anonymous = caller.anonymous;
+    std::string id;
+    if (caller.server) {
+        if (!named || named->empty()) {
+            if (required) throw BadRequest("user_id is required with a server token", "user_id");
+            actor.acting = false;
+            actor.user.role = "admin";
+            return actor;
+        }
+        id = std::string(*named);
+    } else if (caller.anonymous) {
+        actor.user.id = "";
+        actor.user.role = "anonymous";
+        actor.acting = false;
+        return actor;
+    } else {
+        id = caller.user_id;
+    }
+    if (!IsValidUserId(id)) throw BadRequest("user id has characters outside [A-Za-z0-9@_.!-]", "user_id");
+    auto user = users::Find(call.db(), id);
+    if (!user) {
+        call.db().Run(kEnsureUser, PgParams().Add(id));
+        user = users::Find(call.db(), id);
+        if (!user) throw Unavailable("could not create the user, retry");
+    }
+    if (!caller.server && caller.token_issued_at && user->revoke_tokens_issued_before &&
+        *caller.token_issued_at * 1000000 < *user->revoke_tokens_issued_before) {
+        throw Unauthorized(code::kTokenBeforeRevocation, "token was issued before the user's tokens were revoked");
+    }
+    if (user->deactivated_at && !caller.server) throw Forbidden("the user is deactivated");
+    actor.user = std::move(*user);
+    return actor;
+}
+
+OpenChannel StandingIn(Call& call, channels::ChannelView view, const Actor& actor) {
+    OpenChannel out;
+    out.type = channels::FindType(call.db(), view.channel.type);
+    if (out.type == nullptr) throw NotFound("channel type " + view.channel.type + " does not exist");
+    out.channel = std::move(view.channel);
+    out.membership = std::move(view.membership);
+    Caller as = call.caller();
+    as.anonymous = actor.anonymous;
+    out.standing = StandingOf(as, actor.user.role, actor.banned() || view.banned,
+                              out.membership ? &*out.membership : nullptr);
+    out.caps = Capabilities(*out.type, out.channel, out.standing);
+    if (!CanRead(*out.type, out.standing)) {
+        throw ApiError(403, code::kNotAllowed,
+                       out.standing.banned ? "you are banned from this channel" : "you are not a member of this channel");
+    }
+    return out;
+}
+
+OpenChannel OpenForActor(Call& call, std::string_view cid, const Actor& actor) {
+    auto parsed = ParseCid(cid);
+    if (!parsed) throw BadRequest("cid must be <type>:<id>", "cid");
+    if (channels::FindType(call.db(), parsed->type) == nullptr)
+        throw NotFound("channel type " + parsed->type + " does not exist");
+    auto view = channels::FindView(call.db(), cid, actor.id());
+    if (!view) throw NotFound("channel " + std::string(cid) + " does not exist");
+    return StandingIn(call, std::move(*view), actor);
+}
+
+OpenChannel OpenForActor(Call& call, std::string_view type, std::string_view id, const Actor& actor) {
+    return OpenForActor(call, std::string(type) + ":" + std::string(id), actor);
+}
+
+std::pair<std::string, std::string> ChannelPath(const Call& call) {
+    const std::string& type = call.Param("type");
+    const std::string& id = call.Param("id");
+    if (!IsValidChannelType(type)) throw BadRequest("channel type must match [A-Za-z0-9_-]{1,64}", "type");
+    if (!IsValidChannelId(id)) throw BadRequest("channel id must match [A-Za-z0-9_!-]{1,64}", "id");
+    return {type, id};
+}
+
+int QueryInt(const Call& call, std::string_view key, int fallback, int min, int max) {
+    auto text = call.Query(key);
+    if (!text || text->empty()) return fallback;
+    char* end = nullptr;
+    std::string copy(*text);
+    long v = std::strtol(copy.c_str(), &end, 10);
+    if (end == copy.c_str() || *end != '\0' || v < min || v > max) {
+        throw BadRequest(std::string(key) + " must be a whole number between " + std::to_string(min) + " and " +
+                             std::to_string(max),
+                         std::string(key));
+    }
+    return static_cast<int>(v);
+}
+
+int BodyInt(const JsonValue& body, std::string_view key, std::string_view field, int fallback, int min, int max) {
+    auto v = json::OptInt(body, key, field);
+    if (!v) return fallback;
+    if (*v < min || *v > max) {
+        throw BadRequest(std::string(field) + " must be between " + std::to_string(min) + " and " + std::to_string(max),
+                         std::string(field));
+    }
+    return static_cast<int>(*v);
+}
+
+rapidjson::Document QueryJson(const Call& call, std::string_view key) {
+    auto text = call.Query(key);
+    return ParseJsonObject(text ? *text : std::string_view{}, key);
+}
+
+Reply EmptyReply() { return Reply::Json("{}"); }
+
+std::string JsonText(const JsonBuffer& buffer) { return std::string(buffer.GetString(), buffer.GetSize()); }
+
+}  // namespace streambed

@@ -1,0 +1,54 @@
+#pragma once
+// Everything a reply refers to, loaded in a few batched queries before it is written: the users
+// it names (with presence), the reactions and quoted messages of its messages. No reply costs one
+// query per message or per user.
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/redis.h"
+#include "fcgi-app/model.h"
+#include "fcgi-app/store/pg.h"
+#include "fcgi-app/store/users.h"
+
+namespace streambed {
+
+class UserDirectory {
+public:
+    void Want(const std::string& user_id) {
+        if (!user_id.empty() && users_.find(user_id) == users_.end()) wanted_.insert(user_id);
+    }
+    void Want(const std::vector<std::string>& user_ids) {
+        for (const auto& id : user_ids) Want(id);
+    }
+    // Loads every wanted user (one query) and their presence (one Redis call).
+    void Load(Pg& db, RedisClient& redis);
+    // Adds a user already at hand (not re-read).
+    void Put(const UserRow& user, bool online);
+
+    const UserRow* Find(const std::string& user_id) const;
+    bool Online(const std::string& user_id) const { return online_.count(user_id) > 0; }
+
+private:
+    std::unordered_map<std::string, UserRow> users_;
+    std::unordered_set<std::string> online_;
+    std::unordered_set<std::string> wanted_;
+};
+
+// The users who currently have a live socket, out of `user_ids` (presence lives in Redis).
+std::unordered_set<std::string> OnlineUsers(RedisClient& redis, const std::vector<std::string>& user_ids);
+
+struct MessageContext {
+    UserDirectory users;
+    std::unordered_map<int64_t, std::vector<ReactionRow>> latest_reactions;
+    std::unordered_map<int64_t, std::vector<ReactionRow>> own_reactions;
+    std::unordered_map<std::string, MessageRow> quoted;  // by id
+
+    // Loads what `messages` refer to. `caller` personalises own_reactions (empty: none).
+    // `users` may already hold other wanted users: they are loaded in the same query.
+    void Load(Pg& db, RedisClient& redis, const std::vector<const MessageRow*>& messages, const std::string& caller);
+};
+
+}  // namespace streambed

@@ -1,0 +1,46 @@
+#include "fcgi-app/outbox.h"
+
+#include "common/keys.h"
+#include "common/log.h"
+
+namespace streambed {
+
+namespace {
+const PgStatement kAppend{"event_append",
+                          "INSERT INTO channel_events (channel_pk, seq, type, payload) "
+                          "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"};
+}
+
+void Outbox::Channel(int64_t channel_pk, const std::string& cid, int64_t seq, std::string type, std::string payload) {
+    published_.emplace_back(keys::ChannelTopic(cid), payload);
+    persisted_.push_back({channel_pk, seq, std::move(type), std::move(payload)});
+}
+
+void Outbox::Publish(std::string topic, std::string payload) { published_.emplace_back(std::move(topic), std::move(payload)); }
+
+void Outbox::Persist(Pg& db) {
+    if (persisted_.empty()) return;
+    std::vector<std::string> pks, seqs, types, payloads;
+    for (const auto& e : persisted_) {
+        pks.push_back(std::to_string(e.channel_pk));
+        seqs.push_back(std::to_string(e.seq));
+        types.push_back(e.type);
+        payloads.push_back(e.payload);
+    }
+    db.Run(kAppend, PgParams().AddArray(pks).AddArray(seqs).AddArray(types).AddArray(payloads));
+}
+
+void Outbox::Flush(RedisClient& redis) {
+    if (published_.empty()) return;
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(published_.size());
+    for (auto& [topic, payload] : published_) commands.push_back({"PUBLISH", topic, payload});
+    try {
+        redis.Pipeline(commands);
+    } catch (const RedisError& e) {
+        Log(LogLevel::kWarn, "events.publish_failed").Str("error", e.what()).Int("events", static_cast<int64_t>(commands.size()));
+    }
+    published_.clear();
+}
+
+}  // namespace streambed

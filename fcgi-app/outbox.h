@@ -1,0 +1,41 @@
+#pragma once
+// The events one write causes. Channel events go into the channel's event log inside the write's
+// transaction (Persist) and are published after it commits (Publish), so a client only ever hears
+// about committed state and every committed change has its event in the log (/api/sync/ replays it).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/redis.h"
+#include "fcgi-app/store/pg.h"
+
+namespace streambed {
+
+class Outbox {
+public:
+    // A persisted channel event; `payload` already carries `seq`.
+    void Channel(int64_t channel_pk, const std::string& cid, int64_t seq, std::string type, std::string payload);
+    // Published only: typing, watching, notifications to users.
+    void Publish(std::string topic, std::string payload);
+
+    // In the transaction.
+    void Persist(Pg& db);
+    // After the commit. Never throws: the write is durable either way, and clients that missed an
+    // event recover it (a Redis outage makes every gateway resync its clients).
+    void Flush(RedisClient& redis);
+
+    bool empty() const { return persisted_.empty() && published_.empty(); }
+
+private:
+    struct Persisted {
+        int64_t channel_pk;
+        int64_t seq;
+        std::string type;
+        std::string payload;
+    };
+    std::vector<Persisted> persisted_;
+    std::vector<std::pair<std::string, std::string>> published_;  // topic, payload
+};
+
+}  // namespace streambed

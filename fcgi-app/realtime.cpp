@@ -1,0 +1,155 @@
+#include "fcgi-app/realtime.h"
+
+#include <openssl/rand.h>
+
+#include "common/json.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/registry.h"
+
+namespace streambed {
+
+namespace {
+
+// How long a query waits for a gateway to confirm a subscription. A live gateway answers in well
+// under a millisecond; a dead one must not hold the request for long.
+constexpr const char* kAckTimeoutSeconds = "2";
+
+std::string RandomToken() {
+    unsigned char bytes[12];
+    RAND_bytes(bytes, sizeof bytes);
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : bytes) {
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+    }
+    return out;
+}
+
+// Asks gateway `node` to add (`join`) or drop (`leave`) topics for one socket. A join waits for
+// the gateway's confirmation that Redis has subscribed it.
+void TellGateway(RedisClient& redis, int64_t node, std::string_view op, const std::string& connection_id,
+                 const std::vector<std::string>& topics) {
+    if (topics.empty()) return;
+    std::string token = op == "join" ? RandomToken() : std::string();
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutString(w, "op", op);
+    PutString(w, "conn", connection_id);
+    PutKey(w, "topics");
+    w.StartArray();
+    for (const auto& t : topics) WriteString(w, t);
+    w.EndArray();
+    if (!token.empty()) PutString(w, "ack", keys::Ack(token));
+    w.EndObject();
+    auto receivers = ReplyInteger(
+        redis.Command({"PUBLISH", keys::GatewayTopic(static_cast<int>(node)), std::string_view(buf.GetString(), buf.GetSize())})
+            .get());
+    if (token.empty()) return;
+    if (receivers == 0) {
+        Log(LogLevel::kWarn, "realtime.gateway_gone").Int("node", node).Str("connection_id", connection_id);
+        return;
+    }
+    auto reply = redis.Command({"BLPOP", keys::Ack(token), kAckTimeoutSeconds});
+    if (reply->type == REDIS_REPLY_NIL)
+        Log(LogLevel::kWarn, "realtime.ack_timeout").Int("node", node).Str("connection_id", connection_id);
+}
+
+}  // namespace
+
+WatchOutcome WatchChannels(RedisClient& redis, const std::string& connection_id, const std::string& user_id,
+                           const std::vector<std::string>& cids, const std::vector<std::string>& presence_users) {
+    WatchOutcome out;
+    if (connection_id.empty() || (cids.empty() && presence_users.empty())) return out;
+    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix)};
+    args.insert(args.end(), cids.begin(), cids.end());
+    RedisReply reply = redis.Eval(registry::kWatchScript,
+                                  {keys::Connection(connection_id), keys::ConnectionWatches(connection_id)}, args);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) return out;  // {-1}: not this user's socket
+    int64_t node = reply->element[0]->integer;
+    const redisReply* list = reply->element[1];
+    for (size_t i = 0; i + 2 < list->elements; i += 3) {
+        std::string cid(list->element[i]->str, list->element[i]->len);
+        if (list->element[i + 1]->integer == 1) out.started.push_back(cid);
+        out.watcher_counts[cid] = list->element[i + 2]->integer;
+    }
+    out.attached = true;
+    std::vector<std::string> topics;
+    for (const auto& cid : cids) topics.push_back(keys::ChannelTopic(cid));
+    for (const auto& u : presence_users) topics.push_back(keys::PresenceTopic(u));
+    TellGateway(redis, node, "join", connection_id, topics);
+    return out;
+}
+
+UnwatchOutcome UnwatchChannels(RedisClient& redis, const std::string& connection_id, const std::string& user_id,
+                               const std::vector<std::string>& cids) {
+    UnwatchOutcome out;
+    if (connection_id.empty() || cids.empty()) return out;
+    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix)};
+    args.insert(args.end(), cids.begin(), cids.end());
+    RedisReply reply = redis.Eval(registry::kUnwatchScript,
+                                  {keys::Connection(connection_id), keys::ConnectionWatches(connection_id)}, args);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) return out;
+    int64_t node = reply->element[0]->integer;
+    const redisReply* list = reply->element[1];
+    for (size_t i = 0; i + 1 < list->elements; i += 2) {
+        out.stopped.emplace_back(std::string(list->element[i]->str, list->element[i]->len),
+                                 list->element[i + 1]->integer);
+    }
+    std::vector<std::string> topics;
+    for (const auto& cid : cids) topics.push_back(keys::ChannelTopic(cid));
+    TellGateway(redis, node, "leave", connection_id, topics);
+    return out;
+}
+
+std::unordered_map<std::string, WatcherSet> Watchers(RedisClient& redis, const std::vector<std::string>& cids,
+                                                     int limit) {
+    std::unordered_map<std::string, WatcherSet> out;
+    if (cids.empty()) return out;
+    std::vector<std::vector<std::string>> commands;
+    for (const auto& cid : cids) {
+        commands.push_back({"HLEN", keys::Watchers(cid)});
+        commands.push_back({"HRANDFIELD", keys::Watchers(cid), std::to_string(limit)});
+    }
+    auto replies = redis.Pipeline(commands);
+    for (size_t i = 0; i < cids.size(); ++i) {
+        WatcherSet set;
+        if (replies[2 * i]->type == REDIS_REPLY_INTEGER) set.count = replies[2 * i]->integer;
+        if (replies[2 * i + 1]->type == REDIS_REPLY_ARRAY) set.user_ids = ReplyStrings(replies[2 * i + 1].get());
+        out.emplace(cids[i], std::move(set));
+    }
+    return out;
+}
+
+Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,
+                         const std::function<std::vector<std::string>()>& load_members) {
+    Audience out;
+    std::string members_key = keys::ChannelMembers(cid);
+    if (ReplyInteger(redis.Command({"EXISTS", members_key}).get()) == 0) {
+        std::vector<std::string> members = load_members();
+        if (members.empty()) return out;
+        std::vector<std::string> sadd{"SADD", members_key};
+        sadd.insert(sadd.end(), members.begin(), members.end());
+        redis.Pipeline({sadd, {"EXPIRE", members_key, "3600"}});
+    }
+    RedisReply reply = redis.Eval(registry::kAudienceScript,
+                                  {members_key, keys::Watchers(cid), keys::kOnlineUsers}, {sender});
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        out.online_not_watching = ReplyStrings(reply->element[0]);
+        out.offline = ReplyStrings(reply->element[1]);
+    }
+    return out;
+}
+
+void ForgetMembers(RedisClient& redis, const std::string& cid) {
+    try {
+        redis.Command({"DEL", keys::ChannelMembers(cid)});
+    } catch (const RedisError& e) {
+        // The cache then lives until its expiry; notifications may reach a removed member meanwhile.
+        Log(LogLevel::kWarn, "realtime.forget_members_failed").Str("cid", cid).Str("error", e.what());
+    }
+}
+
+}  // namespace streambed

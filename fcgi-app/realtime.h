@@ -1,0 +1,50 @@
+#pragma once
+// The worker's side of the realtime link: making a socket watch channels (and follow users'
+// presence) before the query that asked for it returns, reading watcher sets, and finding the
+// members a new message should notify. The socket lives on a gateway; the worker registers the
+// watch in Redis (registry.h) and tells that gateway to subscribe the socket, then waits for the
+// gateway's acknowledgement. Only then does it read the channel state, so every message committed
+// after the state was read is delivered, and every one before it is in the state.
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/redis.h"
+
+namespace streambed {
+
+struct WatchOutcome {
+    bool attached = false;                 // false: unknown or foreign connection id
+    std::vector<std::string> started;      // cids where the user became a watcher
+    std::unordered_map<std::string, int64_t> watcher_counts;
+};
+
+// `cids` may be empty when only presence is wanted. Presence subscriptions follow `presence_users`.
+WatchOutcome WatchChannels(RedisClient& redis, const std::string& connection_id, const std::string& user_id,
+                           const std::vector<std::string>& cids, const std::vector<std::string>& presence_users);
+
+struct UnwatchOutcome {
+    std::vector<std::pair<std::string, int64_t>> stopped;  // cid, watcher_count
+};
+UnwatchOutcome UnwatchChannels(RedisClient& redis, const std::string& connection_id, const std::string& user_id,
+                               const std::vector<std::string>& cids);
+
+struct WatcherSet {
+    int64_t count = 0;
+    std::vector<std::string> user_ids;  // at most the limit asked for
+};
+std::unordered_map<std::string, WatcherSet> Watchers(RedisClient& redis, const std::vector<std::string>& cids, int limit);
+
+struct Audience {
+    std::vector<std::string> online_not_watching;  // notification.message_new
+    std::vector<std::string> offline;              // push
+};
+// `load_members` reads the channel's members from PostgreSQL when Redis has no copy.
+Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,
+                         const std::function<std::vector<std::string>()>& load_members);
+// Drops the member cache of a channel after a membership change.
+void ForgetMembers(RedisClient& redis, const std::string& cid);
+
+}  // namespace streambed

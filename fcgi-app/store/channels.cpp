@@ -1,0 +1,521 @@
+#include "fcgi-app/store/channels.h"
+
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include <rapidjson/document.h>
+
+#include "common/clock.h"
+#include "common/errors.h"
+
+namespace streambed {
+
+ChannelRow ReadChannel(const PgResult& r, int row, int c) {
+    ChannelRow ch;
+    ch.pk = r.Int(row, c + 0);
+    ch.cid = std::string(r.Str(row, c + 1));
+    ch.type = std::string(r.Str(row, c + 2));
+    ch.id = std::string(r.Str(row, c + 3));
+    ch.name = r.OptStr(row, c + 4);
+    ch.image = r.OptStr(row, c + 5);
+    ch.custom_json = std::string(r.Str(row, c + 6));
+    ch.team = r.OptStr(row, c + 7);
+    ch.created_by = r.OptStr(row, c + 8);
+    ch.frozen = r.Bool(row, c + 9);
+    ch.disabled = r.Bool(row, c + 10);
+    ch.cooldown = static_cast<int>(r.Int(row, c + 11));
+    ch.member_count = static_cast<int>(r.Int(row, c + 12));
+    ch.last_message_at = r.OptInt(row, c + 13);
+    ch.truncated_at = r.OptInt(row, c + 14);
+    ch.event_seq = r.Int(row, c + 15);
+    ch.created_at = r.Int(row, c + 16);
+    ch.updated_at = r.Int(row, c + 17);
+    return ch;
+}
+
+std::optional<MemberRow> ReadMember(const PgResult& r, int row, int c) {
+    if (r.IsNull(row, c + 1)) return std::nullopt;
+    MemberRow m;
+    m.channel_pk = r.Int(row, c + 0);
+    m.user_id = std::string(r.Str(row, c + 1));
+    m.channel_role = std::string(r.Str(row, c + 2));
+    m.invited = r.Bool(row, c + 3);
+    m.invite_accepted_at = r.OptInt(row, c + 4);
+    m.invite_rejected_at = r.OptInt(row, c + 5);
+    m.notifications_muted = r.Bool(row, c + 6);
+    m.hidden = r.Bool(row, c + 7);
+    m.history_cleared_at = r.OptInt(row, c + 8);
+    m.pinned_at = r.OptInt(row, c + 9);
+    m.archived_at = r.OptInt(row, c + 10);
+    m.last_read_at = r.Int(row, c + 11);
+    m.last_read_message_id = r.OptStr(row, c + 12);
+    m.created_at = r.Int(row, c + 13);
+    m.updated_at = r.Int(row, c + 14);
+    m.banned = r.Bool(row, c + 15);
+    m.shadow_banned = r.Bool(row, c + 16);
+    m.ban_expires = r.OptInt(row, c + 17);
+    return m;
+}
+
+// Unread messages of member `m`: messages after its last read that are not its own, not
+// thread-only replies, not silent, shadowed or deleted, not from users it muted, and not hidden by
+// truncation or a cleared history. Counting stops at 999: a badge needs no more, and the cost of
+// the count stays bounded.
+#define SB_UNREAD_COUNT                                                                                 \
+    "(SELECT count(*) FROM (SELECT 1 FROM messages u WHERE u.channel_pk = m.channel_pk "                \
+    "  AND u.created_at > greatest(m.last_read_at, m.history_cleared_at, c.truncated_at) "             \
+    "  AND u.user_id <> m.user_id AND (u.parent_id IS NULL OR u.show_in_channel) "                    \
+    "  AND NOT u.silent AND NOT u.shadowed AND u.type NOT IN ('deleted', 'system', 'error', 'ephemeral') " \
+    "  AND NOT EXISTS (SELECT 1 FROM user_mutes um WHERE um.user_id = m.user_id AND um.target_id = u.user_id) " \
+    "  LIMIT 999) unread)"
+
+namespace channels {
+
+namespace {
+
+const PgStatement kTypes{"channel_types_all",
+                         "SELECT name, policy, config::text, sb_micros(created_at), sb_micros(updated_at) "
+                         "FROM channel_types"};
+
+bool Flag(const rapidjson::Document& d, const char* key, bool fallback) {
+    auto it = d.FindMember(key);
+    return (it != d.MemberEnd() && it->value.IsBool()) ? it->value.GetBool() : fallback;
+}
+
+struct TypeCache {
+    std::map<std::string, ChannelTypeRow, std::less<>> types;
+    int64_t loaded_at = 0;
+};
+
+}  // namespace
+
+const ChannelTypeRow* FindType(Pg& db, std::string_view name) {
+    static TypeCache cache;  // per process (workers are single-threaded)
+    if (cache.types.empty() || NowSeconds() - cache.loaded_at > 60) {
+        PgResult r = db.Run(kTypes);
+        std::map<std::string, ChannelTypeRow, std::less<>> fresh;
+        for (int i = 0; i < r.rows(); ++i) {
+            ChannelTypeRow t;
+            t.name = std::string(r.Str(i, 0));
+            t.policy = std::string(r.Str(i, 1));
+            t.config_json = std::string(r.Str(i, 2));
+            t.created_at = r.Int(i, 3);
+            t.updated_at = r.Int(i, 4);
+            rapidjson::Document d;
+            d.Parse(t.config_json.c_str());
+            if (d.IsObject()) {
+                t.typing_events = Flag(d, "typing_events", true);
+                t.read_events = Flag(d, "read_events", true);
+                t.connect_events = Flag(d, "connect_events", true);
+                t.reactions = Flag(d, "reactions", true);
+                t.replies = Flag(d, "replies", true);
+                t.quotes = Flag(d, "quotes", true);
+                t.uploads = Flag(d, "uploads", false);
+                t.mutes = Flag(d, "mutes", true);
+                t.custom_events = Flag(d, "custom_events", true);
+                t.push_notifications = Flag(d, "push_notifications", true);
+                auto len = d.FindMember("max_message_length");
+                if (len != d.MemberEnd() && len->value.IsInt()) t.max_message_length = len->value.GetInt();
+            }
+            fresh.emplace(t.name, std::move(t));
+        }
+        cache.types = std::move(fresh);
+        cache.loaded_at = NowSeconds();
+    }
+    auto it = cache.types.find(name);
+    return it == cache.types.end() ? nullptr : &it->second;
+}
+
+namespace {
+const PgStatement kFindView{
+    "channel_find_view",
+    "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "
+    "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
+    "          AND (x.expires IS NULL OR x.expires > now())) "
+    "FROM channels c "
+    "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $2 "
+    "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
+    "WHERE c.cid = $1"};
+const PgStatement kFindViewByPk{
+    "channel_find_view_pk",
+    "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "
+    "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
+    "          AND (x.expires IS NULL OR x.expires > now())) "
+    "FROM channels c "
+    "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $2 "
+    "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
+    "WHERE c.pk = $1"};
+const PgStatement kFind{"channel_find", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.cid = $1"};
+const PgStatement kLock{"channel_lock", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.pk = $1 FOR UPDATE"};
+const PgStatement kCreate{
+    "channel_create",
+    "INSERT INTO channels AS c (cid, type, id, created_by, name, image, custom, team, distinct_members) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::text[]) "
+    "ON CONFLICT DO NOTHING RETURNING " SB_CHANNEL_COLUMNS};
+const PgStatement kFindDistinct{"channel_find_distinct",
+                                "SELECT " SB_CHANNEL_COLUMNS
+                                " FROM channels c WHERE c.type = $1 AND c.distinct_members = $2::text[]"};
+const PgStatement kStamp{
+    "channel_stamp_message",
+    "WITH t AS (SELECT date_trunc('milliseconds', clock_timestamp()) AS now) "
+    "UPDATE channels SET "
+    "  last_stamp = greatest(t.now, last_stamp + interval '1 millisecond'), "
+    "  last_message_at = CASE WHEN $2 THEN greatest(t.now, last_stamp + interval '1 millisecond') "
+    "                         ELSE last_message_at END, "
+    "  event_seq = event_seq + $3 "
+    "FROM t WHERE pk = $1 RETURNING sb_micros(last_stamp), event_seq - $3 + 1"};
+const PgStatement kReserveSeq{"channel_reserve_seq",
+                              "UPDATE channels SET event_seq = event_seq + $2 WHERE pk = $1 "
+                              "RETURNING event_seq - $2 + 1"};
+const PgStatement kUpdate{
+    "channel_update",
+    "UPDATE channels c SET "
+    "  name = CASE WHEN $2 THEN $3 ELSE name END, "
+    "  image = CASE WHEN $4 THEN $5 ELSE image END, "
+    "  team = CASE WHEN $6 THEN $7 ELSE team END, "
+    "  frozen = coalesce($8, frozen), disabled = coalesce($9, disabled), cooldown = coalesce($10, cooldown), "
+    "  custom = CASE WHEN $11 THEN $12::jsonb ELSE (custom || $12::jsonb) - $13::text[] END, "
+    "  updated_at = now() "
+    "WHERE pk = $1 RETURNING " SB_CHANNEL_COLUMNS};
+const PgStatement kDelete{"channel_delete", "DELETE FROM channels WHERE pk = $1"};
+const PgStatement kTruncate{"channel_truncate",
+                            "UPDATE channels c SET truncated_at = sb_time($2), updated_at = now() "
+                            "WHERE pk = $1 RETURNING " SB_CHANNEL_COLUMNS};
+const PgStatement kHardTruncate{"channel_truncate_hard",
+                                "DELETE FROM messages WHERE channel_pk = $1 AND created_at <= sb_time($2)"};
+
+ChannelView ReadView(const PgResult& r) {
+    ChannelView v;
+    v.channel = ReadChannel(r, 0, 0);
+    v.membership = ReadMember(r, 0, kChannelColumnCount);
+    v.banned = r.Bool(0, kChannelColumnCount + kMemberColumnCount);
+    if (v.membership) v.membership->banned = v.banned;
+    return v;
+}
+}  // namespace
+
+std::optional<ChannelView> FindView(Pg& db, std::string_view cid, std::string_view user_id) {
+    PgResult r = db.Run(kFindView, PgParams().Add(cid).Add(user_id));
+    if (r.empty()) return std::nullopt;
+    return ReadView(r);
+}
+
+std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view user_id) {
+    PgResult r = db.Run(kFindViewByPk, PgParams().Add(pk).Add(user_id));
+    if (r.empty()) return std::nullopt;
+    return ReadView(r);
+}
+
+std::optional<ChannelRow> Find(Pg& db, std::string_view cid) {
+    PgResult r = db.Run(kFind, PgParams().Add(cid));
+    if (r.empty()) return std::nullopt;
+    return ReadChannel(r, 0, 0);
+}
+
+std::pair<ChannelRow, bool> Create(Pg& db, const NewChannel& n) {
+    PgParams p;
+    p.Add(n.type + ":" + n.id).Add(n.type).Add(n.id).Add(n.created_by).Add(n.name).Add(n.image).Add(n.custom_json).Add(
+        n.team);
+    if (n.distinct_members) {
+        p.AddArray(*n.distinct_members);
+    } else {
+        p.AddNull();
+    }
+    PgResult r = db.Run(kCreate, p);
+    if (!r.empty()) return {ReadChannel(r, 0, 0), true};
+    // Someone created it first (same cid or same distinct member set): use theirs.
+    if (n.distinct_members) {
+        if (auto existing = FindDistinct(db, n.type, *n.distinct_members)) return {*existing, false};
+    }
+    auto existing = Find(db, n.type + ":" + n.id);
+    if (!existing) throw ApiError(409, code::kInputError, "the channel was created and deleted concurrently, retry");
+    return {*existing, false};
+}
+
+std::optional<ChannelRow> FindDistinct(Pg& db, std::string_view type, const std::vector<std::string>& members) {
+    PgResult r = db.Run(kFindDistinct, PgParams().Add(type).AddArray(members));
+    if (r.empty()) return std::nullopt;
+    return ReadChannel(r, 0, 0);
+}
+
+std::optional<ChannelRow> Lock(Pg& db, int64_t pk) {
+    PgResult r = db.Run(kLock, PgParams().Add(pk));
+    if (r.empty()) return std::nullopt;
+    return ReadChannel(r, 0, 0);
+}
+
+std::pair<int64_t, int64_t> StampMessage(Pg& db, int64_t channel_pk, bool shown_in_channel, int events) {
+    PgResult r = db.Run(kStamp, PgParams().Add(channel_pk).Add(shown_in_channel).Add(events));
+    if (r.empty()) throw NotFound("channel does not exist");
+    return {r.Int(0, 0), r.Int(0, 1)};
+}
+
+int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events) {
+    PgResult r = db.Run(kReserveSeq, PgParams().Add(channel_pk).Add(events));
+    if (r.empty()) throw NotFound("channel does not exist");
+    return r.Int(0, 0);
+}
+
+ChannelRow Update(Pg& db, int64_t pk, const ChannelChange& ch) {
+    PgParams p;
+    p.Add(pk);
+    p.Add(ch.name.has_value()).Add(ch.name.value_or(std::nullopt));
+    p.Add(ch.image.has_value()).Add(ch.image.value_or(std::nullopt));
+    p.Add(ch.team.has_value()).Add(ch.team.value_or(std::nullopt));
+    ch.frozen ? p.Add(*ch.frozen) : p.AddNull();
+    ch.disabled ? p.Add(*ch.disabled) : p.AddNull();
+    ch.cooldown ? p.Add(*ch.cooldown) : p.AddNull();
+    p.Add(ch.replace_custom).Add(ch.custom_set_json).AddArray(ch.custom_unset);
+    PgResult r = db.Run(kUpdate, p);
+    if (r.empty()) throw NotFound("channel does not exist");
+    return ReadChannel(r, 0, 0);
+}
+
+void Delete(Pg& db, int64_t pk) { db.Run(kDelete, PgParams().Add(pk)); }
+
+ChannelRow Truncate(Pg& db, int64_t pk, int64_t truncated_at, bool hard) {
+    if (hard) db.Run(kHardTruncate, PgParams().Add(pk).Add(truncated_at));
+    PgResult r = db.Run(kTruncate, PgParams().Add(pk).Add(truncated_at));
+    if (r.empty()) throw NotFound("channel does not exist");
+    return ReadChannel(r, 0, 0);
+}
+
+}  // namespace channels
+
+namespace members {
+
+namespace {
+// $1 channel, $2 role or NULL, $3 banned or NULL, $4 user ids or NULL, $5 name prefix or NULL.
+#define SB_MEMBER_FILTER                                                                                    \
+    "m.channel_pk = $1 AND ($2::text IS NULL OR m.channel_role = $2) "                                      \
+    "AND ($3::boolean IS NULL OR (b.user_id IS NOT NULL AND (b.expires IS NULL OR b.expires > now())) = $3) " \
+    "AND ($4::text[] IS NULL OR m.user_id = ANY($4::text[])) "                                              \
+    "AND ($5::text IS NULL OR lower(u.name) LIKE $5 || '%' OR lower(u.id) LIKE $5 || '%') "
+const PgStatement kList{"member_list",
+                        "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_COUNT
+                        " FROM members m JOIN channels c ON c.pk = m.channel_pk JOIN users u ON u.id = m.user_id "
+                        "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id "
+                        "WHERE " SB_MEMBER_FILTER " ORDER BY m.created_at, m.user_id LIMIT $6 OFFSET $7"};
+const PgStatement kCount{"member_count",
+                         "SELECT count(*) FROM members m JOIN users u ON u.id = m.user_id "
+                         "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id "
+                         "WHERE " SB_MEMBER_FILTER};
+const PgStatement kListForChannels{
+    "member_list_channels",
+    "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_COUNT
+    " FROM unnest($1::bigint[]) AS ch(pk) "
+    "JOIN channels c ON c.pk = ch.pk "
+    "CROSS JOIN LATERAL (SELECT * FROM members mm WHERE mm.channel_pk = ch.pk "
+    "                    ORDER BY mm.created_at, mm.user_id LIMIT $2) m "
+    "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id"};
+const PgStatement kFind{"member_find",
+                        "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_COUNT
+                        " FROM members m JOIN channels c ON c.pk = m.channel_pk "
+                        "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id "
+                        "WHERE m.channel_pk = $1 AND m.user_id = $2"};
+const PgStatement kUserIds{"member_user_ids", "SELECT user_id FROM members WHERE channel_pk = $1"};
+// New members start with everything already read (getstream.io: unread starts at zero on join);
+// with hide_history they also do not see the messages sent before they joined.
+const PgStatement kAdd{
+    "member_add",
+    "WITH added AS ("
+    "  INSERT INTO members AS m (channel_pk, user_id, channel_role, invited, history_cleared_at) "
+    "  SELECT $1, x, $3, $5, CASE WHEN $4 THEN now() END FROM unnest($2::text[]) AS x "
+    "  ON CONFLICT DO NOTHING RETURNING *) "
+    "SELECT " SB_MEMBER_COLUMNS ", 0 FROM added m "
+    "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id"};
+const PgStatement kRemove{"member_remove",
+                          "DELETE FROM members WHERE channel_pk = $1 AND user_id = ANY($2::text[]) RETURNING user_id"};
+const PgStatement kRefreshCount{
+    "member_refresh_count",
+    "UPDATE channels SET member_count = (SELECT count(*) FROM members WHERE channel_pk = $1) WHERE pk = $1"};
+const PgStatement kSetRole{"member_set_role",
+                           "UPDATE members SET channel_role = $3, updated_at = now() "
+                           "WHERE channel_pk = $1 AND user_id = $2 RETURNING user_id"};
+const PgStatement kUpdate{
+    "member_update",
+    "UPDATE members SET "
+    "  pinned_at = CASE WHEN $3::boolean IS NULL THEN pinned_at WHEN $3 THEN coalesce(pinned_at, now()) END, "
+    "  archived_at = CASE WHEN $4::boolean IS NULL THEN archived_at WHEN $4 THEN coalesce(archived_at, now()) END, "
+    "  hidden = coalesce($5, hidden), "
+    "  history_cleared_at = coalesce(sb_time($6), history_cleared_at), "
+    "  notifications_muted = coalesce($7, notifications_muted), "
+    "  invite_accepted_at = CASE WHEN $8::boolean THEN now() ELSE invite_accepted_at END, "
+    "  invite_rejected_at = CASE WHEN NOT $8::boolean THEN now() ELSE invite_rejected_at END, "
+    "  invited = CASE WHEN $8::boolean IS NULL THEN invited ELSE false END, "
+    "  updated_at = now() "
+    "WHERE channel_pk = $1 AND user_id = $2 RETURNING user_id"};
+const PgStatement kMarkRead{
+    "member_mark_read",
+    "UPDATE members SET last_read_at = sb_time($3), last_read_message_id = $4 "
+    "WHERE channel_pk = $1 AND user_id = $2 RETURNING user_id"};
+const PgStatement kMarkAllRead{"member_mark_all_read",
+                               "UPDATE members m SET last_read_at = now(), last_read_message_id = "
+                               " (SELECT id FROM messages x WHERE x.channel_pk = m.channel_pk "
+                               "  AND (x.parent_id IS NULL OR x.show_in_channel) ORDER BY created_at DESC, pk DESC LIMIT 1) "
+                               "WHERE user_id = $1 RETURNING channel_pk"};
+const PgStatement kUnread{"member_unread",
+                          "SELECT c.cid, " SB_UNREAD_COUNT ", sb_micros(m.last_read_at) "
+                          "FROM members m JOIN channels c ON c.pk = m.channel_pk "
+                          "WHERE m.user_id = $1 AND NOT m.hidden"};
+
+PgParams FilterParams(int64_t channel_pk, const MemberQuery& q) {
+    PgParams p;
+    p.Add(channel_pk).Add(q.channel_role);
+    q.banned ? p.Add(*q.banned) : p.AddNull();
+    if (q.user_ids.empty()) {
+        p.AddNull();
+    } else {
+        p.AddArray(q.user_ids);
+    }
+    std::optional<std::string> prefix;
+    if (q.name_prefix) {
+        // LIKE metacharacters in user input are matched literally.
+        std::string escaped;
+        for (char ch : *q.name_prefix) {
+            if (ch == '%' || ch == '_' || ch == '\\') escaped += '\\';
+            escaped += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        }
+        prefix = escaped;
+    }
+    p.Add(prefix);
+    return p;
+}
+
+std::vector<MemberRow> ReadMembersWithUnread(const PgResult& r) {
+    std::vector<MemberRow> out;
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+        auto m = ReadMember(r, i, 0);
+        if (!m) continue;
+        m->unread_messages = r.Int(i, kMemberColumnCount);
+        out.push_back(std::move(*m));
+    }
+    return out;
+}
+}  // namespace
+
+std::vector<MemberRow> List(Pg& db, int64_t channel_pk, const MemberQuery& q) {
+    PgParams p = FilterParams(channel_pk, q);
+    p.Add(q.limit).Add(q.offset);
+    return ReadMembersWithUnread(db.Run(kList, p));
+}
+
+int64_t Count(Pg& db, int64_t channel_pk, const MemberQuery& q) {
+    return db.Run(kCount, FilterParams(channel_pk, q)).Int(0, 0);
+}
+
+std::vector<MemberRow> ListForChannels(Pg& db, const std::vector<int64_t>& channel_pks, int limit_per_channel) {
+    if (channel_pks.empty()) return {};
+    std::vector<std::string> pks;
+    for (auto pk : channel_pks) pks.push_back(std::to_string(pk));
+    return ReadMembersWithUnread(db.Run(kListForChannels, PgParams().AddArray(pks).Add(limit_per_channel)));
+}
+
+std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_id) {
+    auto rows = ReadMembersWithUnread(db.Run(kFind, PgParams().Add(channel_pk).Add(user_id)));
+    if (rows.empty()) return std::nullopt;
+    return rows.front();
+}
+
+std::vector<std::string> UserIds(Pg& db, int64_t channel_pk) {
+    PgResult r = db.Run(kUserIds, PgParams().Add(channel_pk));
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Str(i, 0));
+    return out;
+}
+
+std::vector<MemberRow> Add(Pg& db, int64_t channel_pk, const std::vector<std::string>& user_ids,
+                           std::string_view channel_role, bool hide_history, bool invited) {
+    if (user_ids.empty()) return {};
+    PgResult r = db.Run(kAdd, PgParams()
+                                  .Add(channel_pk)
+                                  .AddArray(user_ids)
+                                  .Add(channel_role)
+                                  .Add(hide_history)
+                                  .Add(invited));
+    auto rows = ReadMembersWithUnread(r);
+    if (!rows.empty()) RefreshMemberCount(db, channel_pk);
+    return rows;
+}
+
+std::vector<std::string> Remove(Pg& db, int64_t channel_pk, const std::vector<std::string>& user_ids) {
+    if (user_ids.empty()) return {};
+    PgResult r = db.Run(kRemove, PgParams().Add(channel_pk).AddArray(user_ids));
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Str(i, 0));
+    if (!out.empty()) RefreshMemberCount(db, channel_pk);
+    return out;
+}
+
+void RefreshMemberCount(Pg& db, int64_t channel_pk) { db.Run(kRefreshCount, PgParams().Add(channel_pk)); }
+
+std::optional<MemberRow> SetRole(Pg& db, int64_t channel_pk, std::string_view user_id, std::string_view role) {
+    if (db.Run(kSetRole, PgParams().Add(channel_pk).Add(user_id).Add(role)).empty()) return std::nullopt;
+    return Find(db, channel_pk, user_id);
+}
+
+std::optional<MemberRow> Update(Pg& db, int64_t channel_pk, std::string_view user_id, const MemberChange& c) {
+    PgParams p;
+    p.Add(channel_pk).Add(user_id);
+    c.pinned ? p.Add(*c.pinned) : p.AddNull();
+    c.archived ? p.Add(*c.archived) : p.AddNull();
+    c.hidden ? p.Add(*c.hidden) : p.AddNull();
+    p.Add(c.history_cleared_at);
+    c.notifications_muted ? p.Add(*c.notifications_muted) : p.AddNull();
+    c.invite_accepted ? p.Add(*c.invite_accepted) : p.AddNull();
+    if (db.Run(kUpdate, p).empty()) return std::nullopt;
+    return Find(db, channel_pk, user_id);
+}
+
+std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
+                                  const std::optional<std::string>& message_id) {
+    if (db.Run(kMarkRead, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id)).empty())
+        return std::nullopt;
+    return Find(db, channel_pk, user_id);
+}
+
+std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id) {
+    PgResult r = db.Run(kMarkAllRead, PgParams().Add(user_id));
+    std::vector<int64_t> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.Int(i, 0));
+    return out;
+}
+
+UnreadSummary Unread(Pg& db, std::string_view user_id) {
+    PgResult r = db.Run(kUnread, PgParams().Add(user_id));
+    UnreadSummary s;
+    for (int i = 0; i < r.rows(); ++i) {
+        int64_t n = r.Int(i, 1);
+        s.channels.push_back({std::string(r.Str(i, 0)), n, r.Int(i, 2)});
+        s.total_unread_count += n;
+        if (n > 0) ++s.unread_channels;
+    }
+    return s;
+}
+
+}  // namespace members
+
+namespace bans {
+namespace {
+const PgStatement kBan{"ban_channel",
+                       "INSERT INTO channel_bans (channel_pk, user_id, banned_by, reason, shadow, expires) "
+                       "VALUES ($1, $2, $3, $4, $5, sb_time($6)) ON CONFLICT (channel_pk, user_id) DO UPDATE SET "
+                       "banned_by = EXCLUDED.banned_by, reason = EXCLUDED.reason, shadow = EXCLUDED.shadow, "
+                       "expires = EXCLUDED.expires, created_at = now()"};
+const PgStatement kUnban{"unban_channel",
+                         "DELETE FROM channel_bans WHERE channel_pk = $1 AND user_id = $2 RETURNING user_id"};
+}  // namespace
+
+void Ban(Pg& db, int64_t channel_pk, std::string_view user_id, std::string_view by,
+         const std::optional<std::string>& reason, bool shadow, std::optional<int64_t> expires) {
+    db.Run(kBan, PgParams().Add(channel_pk).Add(user_id).Add(by).Add(reason).Add(shadow).Add(expires));
+}
+
+bool Unban(Pg& db, int64_t channel_pk, std::string_view user_id) {
+    return !db.Run(kUnban, PgParams().Add(channel_pk).Add(user_id)).empty();
+}
+}  // namespace bans
+
+}  // namespace streambed

@@ -1,0 +1,151 @@
+#pragma once
+// Channel types, channels, members and bans.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fcgi-app/model.h"
+#include "fcgi-app/store/pg.h"
+
+namespace streambed {
+
+// Select lists and their readers, for queries over `channels c` and `members m` (+ `channel_bans b`).
+#define SB_CHANNEL_COLUMNS                                                                                    \
+    "c.pk, c.cid, c.type, c.id, c.name, c.image, c.custom::text, c.team, c.created_by, c.frozen, c.disabled, " \
+    "c.cooldown, c.member_count, sb_micros(c.last_message_at), sb_micros(c.truncated_at), c.event_seq, "      \
+    "sb_micros(c.created_at), sb_micros(c.updated_at)"
+constexpr int kChannelColumnCount = 18;
+ChannelRow ReadChannel(const PgResult& r, int row, int first_column);
+
+#define SB_MEMBER_COLUMNS                                                                                       \
+    "m.channel_pk, m.user_id, m.channel_role, m.invited, sb_micros(m.invite_accepted_at), "                   \
+    "sb_micros(m.invite_rejected_at), m.notifications_muted, m.hidden, sb_micros(m.history_cleared_at), "     \
+    "sb_micros(m.pinned_at), sb_micros(m.archived_at), sb_micros(m.last_read_at), m.last_read_message_id, "   \
+    "sb_micros(m.created_at), sb_micros(m.updated_at), "                                                      \
+    "(b.user_id IS NOT NULL AND (b.expires IS NULL OR b.expires > now())), coalesce(b.shadow, false), "        \
+    "sb_micros(b.expires)"
+constexpr int kMemberColumnCount = 18;
+// nullopt when the member columns are NULL (a LEFT JOIN found no member).
+std::optional<MemberRow> ReadMember(const PgResult& r, int row, int first_column);
+
+namespace channels {
+
+// Channel types change rarely: cached per process, re-read every minute.
+const ChannelTypeRow* FindType(Pg& db, std::string_view name);
+
+// A channel together with one user's member row (if any) and ban.
+struct ChannelView {
+    ChannelRow channel;
+    std::optional<MemberRow> membership;
+    bool banned = false;  // channel ban of that user, member or not
+};
+std::optional<ChannelView> FindView(Pg& db, std::string_view cid, std::string_view user_id);
+std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view user_id);
+std::optional<ChannelRow> Find(Pg& db, std::string_view cid);
+
+struct NewChannel {
+    std::string type;
+    std::string id;
+    std::optional<std::string> created_by;
+    std::optional<std::string> name;
+    std::optional<std::string> image;
+    std::string custom_json = "{}";
+    std::optional<std::string> team;
+    std::optional<std::vector<std::string>> distinct_members;  // sorted
+};
+// Inserts unless the cid (or the distinct member set) exists; returns the row and whether it was new.
+std::pair<ChannelRow, bool> Create(Pg& db, const NewChannel& channel);
+std::optional<ChannelRow> FindDistinct(Pg& db, std::string_view type, const std::vector<std::string>& members);
+
+// Locks the channel row for this transaction (per-channel writes are serialised on it).
+std::optional<ChannelRow> Lock(Pg& db, int64_t pk);
+
+// Hands out the timestamp of a new message (strictly later than every earlier one of the channel)
+// and reserves `events` sequence numbers. Returns {created_at, first reserved seq}.
+std::pair<int64_t, int64_t> StampMessage(Pg& db, int64_t channel_pk, bool shown_in_channel, int events);
+// Reserves `events` sequence numbers; returns the first.
+int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events);
+
+// Channel updates. `set_json` is merged into the custom fields; name/image/team/frozen/cooldown
+// are columns. Returns the updated row.
+struct ChannelChange {
+    std::optional<std::optional<std::string>> name;  // outer: touched; inner nullopt: cleared
+    std::optional<std::optional<std::string>> image;
+    std::optional<std::optional<std::string>> team;
+    std::optional<bool> frozen;
+    std::optional<bool> disabled;
+    std::optional<int> cooldown;
+    std::string custom_set_json = "{}";
+    std::vector<std::string> custom_unset;
+    bool replace_custom = false;  // full update: custom becomes custom_set_json
+};
+ChannelRow Update(Pg& db, int64_t pk, const ChannelChange& change);
+void Delete(Pg& db, int64_t pk);
+ChannelRow Truncate(Pg& db, int64_t pk, int64_t truncated_at, bool hard);
+
+}  // namespace channels
+
+namespace members {
+
+// Up to `limit` members from `offset`, ordered by (created_at, user_id), optionally filtered.
+struct MemberQuery {
+    int limit = 100;
+    int offset = 0;
+    std::optional<std::string> channel_role;     // exact role
+    std::optional<bool> banned;
+    std::vector<std::string> user_ids;           // only these (empty: all)
+    std::optional<std::string> name_prefix;      // autocomplete on user name or id
+};
+std::vector<MemberRow> List(Pg& db, int64_t channel_pk, const MemberQuery& query);
+int64_t Count(Pg& db, int64_t channel_pk, const MemberQuery& query);
+// Member rows of several channels at once, `limit` per channel, with unread counts computed.
+std::vector<MemberRow> ListForChannels(Pg& db, const std::vector<int64_t>& channel_pks, int limit_per_channel);
+std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_id);
+std::vector<std::string> UserIds(Pg& db, int64_t channel_pk);
+
+// Adds users (existing members are left as they are); returns the rows that are new.
+std::vector<MemberRow> Add(Pg& db, int64_t channel_pk, const std::vector<std::string>& user_ids,
+                           std::string_view channel_role, bool hide_history, bool invited);
+std::vector<std::string> Remove(Pg& db, int64_t channel_pk, const std::vector<std::string>& user_ids);
+void RefreshMemberCount(Pg& db, int64_t channel_pk);
+std::optional<MemberRow> SetRole(Pg& db, int64_t channel_pk, std::string_view user_id, std::string_view role);
+
+struct MemberChange {
+    std::optional<bool> pinned;
+    std::optional<bool> archived;
+    std::optional<bool> hidden;
+    std::optional<int64_t> history_cleared_at;
+    std::optional<bool> notifications_muted;
+    std::optional<bool> invite_accepted;  // true accept, false reject
+};
+std::optional<MemberRow> Update(Pg& db, int64_t channel_pk, std::string_view user_id, const MemberChange& change);
+
+// Read state. `at` is the read time; message id the last read message.
+std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
+                                  const std::optional<std::string>& message_id);
+// Marks read every channel the user is a member of; returns the channel pks that changed.
+std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id);
+
+struct UnreadSummary {
+    int64_t total_unread_count = 0;
+    int64_t unread_channels = 0;
+    struct PerChannel {
+        std::string cid;
+        int64_t unread_messages;
+        int64_t last_read_at;
+    };
+    std::vector<PerChannel> channels;
+};
+UnreadSummary Unread(Pg& db, std::string_view user_id);
+
+}  // namespace members
+
+namespace bans {
+void Ban(Pg& db, int64_t channel_pk, std::string_view user_id, std::string_view by, const std::optional<std::string>& reason,
+         bool shadow, std::optional<int64_t> expires);
+bool Unban(Pg& db, int64_t channel_pk, std::string_view user_id);
+}  // namespace bans
+
+}  // namespace streambed

@@ -1,0 +1,440 @@
+#include "fcgi-app/store/messages.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <rapidjson/document.h>
+
+#include "common/errors.h"
+
+namespace streambed {
+
+namespace {
+std::vector<std::string> JsonStrings(std::string_view text) {
+    std::vector<std::string> out;
+    rapidjson::Document d;
+    d.Parse(text.data(), text.size());
+    if (!d.IsArray()) return out;
+    for (const auto& v : d.GetArray()) {
+        if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
+    }
+    return out;
+}
+
+std::vector<std::string> Strings(const std::vector<int64_t>& numbers) {
+    std::vector<std::string> out;
+    out.reserve(numbers.size());
+    for (auto n : numbers) out.push_back(std::to_string(n));
+    return out;
+}
+}  // namespace
+
+MessageRow ReadMessage(const PgResult& r, int row, int c) {
+    MessageRow m;
+    m.pk = r.Int(row, c + 0);
+    m.id = std::string(r.Str(row, c + 1));
+    m.channel_pk = r.Int(row, c + 2);
+    m.cid = std::string(r.Str(row, c + 3));
+    m.user_id = std::string(r.Str(row, c + 4));
+    m.type = std::string(r.Str(row, c + 5));
+    m.text = std::string(r.Str(row, c + 6));
+    m.html = std::string(r.Str(row, c + 7));
+    m.attachments_json = std::string(r.Str(row, c + 8));
+    m.mentioned_users = JsonStrings(r.Str(row, c + 9));
+    m.custom_json = std::string(r.Str(row, c + 10));
+    m.parent_id = r.OptStr(row, c + 11);
+    m.show_in_channel = r.Bool(row, c + 12);
+    m.quoted_message_id = r.OptStr(row, c + 13);
+    m.reply_count = static_cast<int>(r.Int(row, c + 14));
+    m.deleted_reply_count = static_cast<int>(r.Int(row, c + 15));
+    m.thread_participants = JsonStrings(r.Str(row, c + 16));
+    m.silent = r.Bool(row, c + 17);
+    m.shadowed = r.Bool(row, c + 18);
+    m.pinned = r.Bool(row, c + 19);
+    m.pinned_at = r.OptInt(row, c + 20);
+    m.pinned_by = r.OptStr(row, c + 21);
+    m.pin_expires = r.OptInt(row, c + 22);
+    m.reaction_groups_json = std::string(r.Str(row, c + 23));
+    m.created_at = r.Int(row, c + 24);
+    m.updated_at = r.Int(row, c + 25);
+    m.deleted_at = r.OptInt(row, c + 26);
+    m.message_text_updated_at = r.OptInt(row, c + 27);
+    return m;
+}
+
+namespace messages {
+
+namespace {
+std::vector<MessageRow> ReadAll(const PgResult& r) {
+    std::vector<MessageRow> out;
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadMessage(r, i, 0));
+    return out;
+}
+
+const PgStatement kInsert{
+    "message_insert",
+    "WITH ins AS (INSERT INTO messages (id, channel_pk, user_id, type, text, html, attachments, mentioned_users, "
+    "  custom, parent_id, show_in_channel, quoted_message_id, silent, shadowed, created_at, updated_at) "
+    "  VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::text[], $9::jsonb, $10, $11, $12, $13, $14, sb_time($15), "
+    "          sb_time($15)) "
+    "  ON CONFLICT (id) DO NOTHING RETURNING *) "
+    "SELECT " SB_MESSAGE_COLUMNS " FROM ins msg JOIN channels ch ON ch.pk = msg.channel_pk"};
+const PgStatement kFind{"message_find",
+                        "SELECT " SB_MESSAGE_COLUMNS
+                        " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk WHERE msg.id = $1"};
+const PgStatement kLock{"message_lock",
+                        "SELECT " SB_MESSAGE_COLUMNS
+                        " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk WHERE msg.id = $1 "
+                        "FOR UPDATE OF msg"};
+const PgStatement kFindMany{"message_find_many",
+                            "SELECT " SB_MESSAGE_COLUMNS
+                            " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk "
+                            "WHERE msg.id = ANY($1::text[])"};
+const PgStatement kFindInChannel{"message_find_in_channel",
+                                 "SELECT " SB_MESSAGE_COLUMNS
+                                 " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk "
+                                 "WHERE msg.channel_pk = $1 AND msg.id = ANY($2::text[]) "
+                                 "ORDER BY msg.created_at, msg.pk"};
+
+// Channel pages. The predicate repeats the partial index's, so the planner uses it.
+#define SB_CHANNEL_PAGE(name, op, order)                                                                      \
+    PgStatement {                                                                                             \
+        name, "SELECT " SB_MESSAGE_COLUMNS " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk "   \
+              "WHERE msg.channel_pk = $1 AND (msg.parent_id IS NULL OR msg.show_in_channel) "                \
+              "AND ($2::bigint IS NULL OR msg.created_at > sb_time($2)) "                                     \
+              "AND (msg.created_at, msg.pk) " op " (sb_time($3), $4) "                                        \
+              "ORDER BY msg.created_at " order ", msg.pk " order " LIMIT $5"                                  \
+    }
+const PgStatement kPageBefore = SB_CHANNEL_PAGE("message_page_before", "<", "DESC");
+const PgStatement kPageBeforeOrAt = SB_CHANNEL_PAGE("message_page_before_at", "<=", "DESC");
+const PgStatement kPageAfter = SB_CHANNEL_PAGE("message_page_after", ">", "ASC");
+const PgStatement kPageAtOrAfter = SB_CHANNEL_PAGE("message_page_at_after", ">=", "ASC");
+
+#define SB_THREAD_PAGE(name, op, order)                                                                     \
+    PgStatement {                                                                                           \
+        name, "SELECT " SB_MESSAGE_COLUMNS " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk " \
+              "WHERE msg.parent_id = $1 AND (msg.created_at, msg.pk) " op " (sb_time($2), $3) "            \
+              "ORDER BY msg.created_at " order ", msg.pk " order " LIMIT $4"                                \
+    }
+const PgStatement kThreadBefore = SB_THREAD_PAGE("thread_page_before", "<", "DESC");
+const PgStatement kThreadBeforeOrAt = SB_THREAD_PAGE("thread_page_before_at", "<=", "DESC");
+const PgStatement kThreadAfter = SB_THREAD_PAGE("thread_page_after", ">", "ASC");
+const PgStatement kThreadAtOrAfter = SB_THREAD_PAGE("thread_page_at_after", ">=", "ASC");
+
+const PgStatement kLatestForChannels{
+    "message_latest_for_channels",
+    "SELECT " SB_MESSAGE_COLUMNS " FROM unnest($1::bigint[], $2::bigint[]) AS t(pk, after) "
+    "JOIN channels ch ON ch.pk = t.pk "
+    "CROSS JOIN LATERAL (SELECT * FROM messages x WHERE x.channel_pk = t.pk "
+    "  AND (x.parent_id IS NULL OR x.show_in_channel) AND (t.after IS NULL OR x.created_at > sb_time(t.after)) "
+    "  ORDER BY x.created_at DESC, x.pk DESC LIMIT $3) msg "
+    "ORDER BY msg.channel_pk, msg.created_at, msg.pk"};
+const PgStatement kPinnedForChannels{
+    "message_pinned_for_channels",
+    "SELECT " SB_MESSAGE_COLUMNS " FROM unnest($1::bigint[]) AS t(pk) "
+    "JOIN channels ch ON ch.pk = t.pk "
+    "CROSS JOIN LATERAL (SELECT * FROM messages x WHERE x.channel_pk = t.pk AND x.pinned "
+    "  AND (x.pin_expires IS NULL OR x.pin_expires > now()) AND x.type <> 'deleted' "
+    "  AND (ch.truncated_at IS NULL OR x.created_at > ch.truncated_at) "
+    "  ORDER BY x.pinned_at DESC LIMIT $2) msg"};
+const PgStatement kAddReply{
+    "message_add_reply",
+    "WITH up AS (UPDATE messages SET reply_count = reply_count + 1, "
+    "  thread_participants = CASE WHEN $2 = ANY(thread_participants) THEN thread_participants "
+    "                             ELSE array_append(thread_participants, $2) END, "
+    "  updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond') "
+    "  WHERE pk = $1 RETURNING *) "
+    "SELECT " SB_MESSAGE_COLUMNS " FROM up msg JOIN channels ch ON ch.pk = msg.channel_pk"};
+const PgStatement kRemoveReply{
+    "message_remove_reply",
+    "WITH up AS (UPDATE messages SET "
+    "  reply_count = CASE WHEN $2 THEN greatest(reply_count - 1, 0) ELSE reply_count END, "
+    "  deleted_reply_count = CASE WHEN $2 THEN deleted_reply_count ELSE deleted_reply_count + 1 END, "
+    "  updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond') "
+    "  WHERE id = $1 RETURNING *) "
+    "SELECT " SB_MESSAGE_COLUMNS " FROM up msg JOIN channels ch ON ch.pk = msg.channel_pk"};
+// NULL parameters keep the column. message_text_updated_at moves only when the text changes.
+const PgStatement kUpdate{
+    "message_update",
+    "WITH up AS (UPDATE messages m SET "
+    "  message_text_updated_at = CASE WHEN $2::text IS NOT NULL AND $2 <> m.text THEN clock_timestamp() "
+    "                                 ELSE m.message_text_updated_at END, "
+    "  text = coalesce($2, m.text), html = coalesce($3, m.html), "
+    "  attachments = coalesce($4::jsonb, m.attachments), "
+    "  mentioned_users = coalesce($5::text[], m.mentioned_users), "
+    "  quoted_message_id = CASE WHEN $6 THEN $7 ELSE m.quoted_message_id END, "
+    "  silent = coalesce($8, m.silent), "
+    "  custom = (coalesce($9::jsonb, m.custom) || $10::jsonb) - $11::text[], "
+    "  pinned = coalesce($12, m.pinned), "
+    "  pinned_at = CASE WHEN $12::boolean IS NULL THEN m.pinned_at WHEN $12 THEN coalesce(m.pinned_at, now()) END, "
+    "  pinned_by = CASE WHEN $12::boolean IS NULL THEN m.pinned_by WHEN $12 THEN coalesce($13, m.pinned_by) END, "
+    "  pin_expires = CASE WHEN $14 THEN sb_time($15) WHEN $12 = false THEN NULL ELSE m.pin_expires END, "
+    "  show_in_channel = coalesce($16, m.show_in_channel), "
+    "  updated_at = greatest(clock_timestamp(), m.updated_at + interval '1 microsecond') "
+    "  WHERE pk = $1 RETURNING *) "
+    "SELECT " SB_MESSAGE_COLUMNS " FROM up msg JOIN channels ch ON ch.pk = msg.channel_pk"};
+const PgStatement kSoftDelete{
+    "message_soft_delete",
+    "WITH up AS (UPDATE messages SET type = 'deleted', text = '', html = '', attachments = '[]', "
+    "  mentioned_users = '{}', deleted_at = clock_timestamp(), "
+    "  updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond') "
+    "  WHERE pk = $1 RETURNING *) "
+    "SELECT " SB_MESSAGE_COLUMNS " FROM up msg JOIN channels ch ON ch.pk = msg.channel_pk"};
+const PgStatement kHardDelete{"message_hard_delete", "DELETE FROM messages WHERE pk = $1"};
+const PgStatement kLastSentBy{"message_last_sent_by",
+                              "SELECT sb_micros(max(created_at)) FROM messages "
+                              "WHERE channel_pk = $1 AND user_id = $2 AND created_at > now() - interval '1 day'"};
+
+MessageRow One(const PgResult& r) {
+    if (r.empty()) throw NotFound("message does not exist");
+    return ReadMessage(r, 0, 0);
+}
+}  // namespace
+
+Bound Bound::Newest() {
+    Bound b;
+    b.kind = Kind::kBefore;
+    b.created_at = 9000000000000000;  // far beyond any real time
+    b.pk = std::numeric_limits<int64_t>::max();
+    return b;
+}
+
+std::optional<MessageRow> Insert(Pg& db, const NewMessage& m) {
+    PgParams p;
+    p.Add(m.id).Add(m.channel_pk).Add(m.user_id).Add(m.type).Add(m.text).Add(m.html).Add(m.attachments_json);
+    p.AddArray(m.mentioned_users).Add(m.custom_json).Add(m.parent_id).Add(m.show_in_channel).Add(m.quoted_message_id);
+    p.Add(m.silent).Add(m.shadowed).Add(m.created_at);
+    PgResult r = db.Run(kInsert, p);
+    if (r.empty()) return std::nullopt;
+    return ReadMessage(r, 0, 0);
+}
+
+std::optional<MessageRow> Find(Pg& db, std::string_view id) {
+    PgResult r = db.Run(kFind, PgParams().Add(id));
+    if (r.empty()) return std::nullopt;
+    return ReadMessage(r, 0, 0);
+}
+
+std::optional<MessageRow> Lock(Pg& db, std::string_view id) {
+    PgResult r = db.Run(kLock, PgParams().Add(id));
+    if (r.empty()) return std::nullopt;
+    return ReadMessage(r, 0, 0);
+}
+
+std::vector<MessageRow> FindMany(Pg& db, const std::vector<std::string>& ids) {
+    if (ids.empty()) return {};
+    return ReadAll(db.Run(kFindMany, PgParams().AddArray(ids)));
+}
+
+std::vector<MessageRow> FindInChannel(Pg& db, int64_t channel_pk, const std::vector<std::string>& ids) {
+    if (ids.empty()) return {};
+    return ReadAll(db.Run(kFindInChannel, PgParams().Add(channel_pk).AddArray(ids)));
+}
+
+namespace {
+// Pages are fetched toward the cursor's side and returned ascending.
+std::vector<MessageRow> Ascending(std::vector<MessageRow> rows, bool fetched_descending) {
+    if (fetched_descending) std::reverse(rows.begin(), rows.end());
+    return rows;
+}
+}  // namespace
+
+std::vector<MessageRow> ChannelPage(Pg& db, int64_t channel_pk, std::optional<int64_t> visible_after,
+                                    const Bound& b, int limit) {
+    const PgStatement* s = nullptr;
+    bool descending = false;
+    switch (b.kind) {
+        case Bound::Kind::kBefore: s = &kPageBefore; descending = true; break;
+        case Bound::Kind::kBeforeOrAt: s = &kPageBeforeOrAt; descending = true; break;
+        case Bound::Kind::kAfter: s = &kPageAfter; break;
+        case Bound::Kind::kAtOrAfter: s = &kPageAtOrAfter; break;
+    }
+    PgParams p;
+    p.Add(channel_pk).Add(visible_after).Add(b.created_at).Add(b.pk).Add(limit);
+    return Ascending(ReadAll(db.Run(*s, p)), descending);
+}
+
+std::vector<MessageRow> ThreadPage(Pg& db, std::string_view parent_id, const Bound& b, int limit) {
+    const PgStatement* s = nullptr;
+    bool descending = false;
+    switch (b.kind) {
+        case Bound::Kind::kBefore: s = &kThreadBefore; descending = true; break;
+        case Bound::Kind::kBeforeOrAt: s = &kThreadBeforeOrAt; descending = true; break;
+        case Bound::Kind::kAfter: s = &kThreadAfter; break;
+        case Bound::Kind::kAtOrAfter: s = &kThreadAtOrAfter; break;
+    }
+    return Ascending(ReadAll(db.Run(*s, PgParams().Add(parent_id).Add(b.created_at).Add(b.pk).Add(limit))), descending);
+}
+
+std::vector<MessageRow> LatestForChannels(Pg& db,
+                                          const std::vector<std::pair<int64_t, std::optional<int64_t>>>& channels,
+                                          int limit) {
+    if (channels.empty()) return {};
+    std::string pks = "{", afters = "{";
+    for (size_t i = 0; i < channels.size(); ++i) {
+        if (i > 0) {
+            pks += ',';
+            afters += ',';
+        }
+        pks += std::to_string(channels[i].first);
+        afters += channels[i].second ? std::to_string(*channels[i].second) : "NULL";
+    }
+    pks += '}';
+    afters += '}';
+    return ReadAll(db.Run(kLatestForChannels, PgParams().Add(pks).Add(afters).Add(limit)));
+}
+
+std::vector<MessageRow> PinnedForChannels(Pg& db, const std::vector<int64_t>& channel_pks, int limit) {
+    if (channel_pks.empty()) return {};
+    return ReadAll(db.Run(kPinnedForChannels, PgParams().AddArray(Strings(channel_pks)).Add(limit)));
+}
+
+MessageRow AddReply(Pg& db, int64_t parent_pk, std::string_view replier) {
+    return One(db.Run(kAddReply, PgParams().Add(parent_pk).Add(replier)));
+}
+
+std::optional<MessageRow> RemoveReply(Pg& db, std::string_view parent_id, bool hard) {
+    PgResult r = db.Run(kRemoveReply, PgParams().Add(parent_id).Add(hard));
+    if (r.empty()) return std::nullopt;
+    return ReadMessage(r, 0, 0);
+}
+
+MessageRow Update(Pg& db, int64_t pk, const Edit& e) {
+    PgParams p;
+    p.Add(pk).Add(e.text).Add(e.html).Add(e.attachments_json);
+    if (e.mentioned_users) {
+        p.AddArray(*e.mentioned_users);
+    } else {
+        p.AddNull();
+    }
+    p.Add(e.quoted_message_id.has_value()).Add(e.quoted_message_id.value_or(std::nullopt));
+    e.silent ? p.Add(*e.silent) : p.AddNull();
+    p.Add(e.custom_json).Add(e.custom_set_json).AddArray(e.custom_unset);
+    e.pinned ? p.Add(*e.pinned) : p.AddNull();
+    p.Add(e.pinned_by);
+    p.Add(e.pin_expires.has_value()).Add(e.pin_expires.value_or(std::nullopt));
+    e.show_in_channel ? p.Add(*e.show_in_channel) : p.AddNull();
+    return One(db.Run(kUpdate, p));
+}
+
+MessageRow SoftDelete(Pg& db, int64_t pk) { return One(db.Run(kSoftDelete, PgParams().Add(pk))); }
+
+void HardDelete(Pg& db, int64_t pk) { db.Run(kHardDelete, PgParams().Add(pk)); }
+
+std::optional<int64_t> LastSentBy(Pg& db, int64_t channel_pk, std::string_view user_id) {
+    PgResult r = db.Run(kLastSentBy, PgParams().Add(channel_pk).Add(user_id));
+    return r.OptInt(0, 0);
+}
+
+}  // namespace messages
+
+namespace reactions {
+
+namespace {
+#define SB_REACTION_COLUMNS                                                                             \
+    "r.message_pk, mm.id, r.user_id, r.type, r.score, r.custom::text, sb_micros(r.created_at), "       \
+    "sb_micros(r.updated_at)"
+
+ReactionRow ReadReaction(const PgResult& r, int row) {
+    ReactionRow x;
+    x.message_pk = r.Int(row, 0);
+    x.message_id = std::string(r.Str(row, 1));
+    x.user_id = std::string(r.Str(row, 2));
+    x.type = std::string(r.Str(row, 3));
+    x.score = static_cast<int>(r.Int(row, 4));
+    x.custom_json = std::string(r.Str(row, 5));
+    x.created_at = r.Int(row, 6);
+    x.updated_at = r.Int(row, 7);
+    return x;
+}
+
+std::vector<ReactionRow> ReadAll(const PgResult& r) {
+    std::vector<ReactionRow> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadReaction(r, i));
+    return out;
+}
+
+const PgStatement kLatest{
+    "reaction_latest",
+    "SELECT " SB_REACTION_COLUMNS " FROM unnest($1::bigint[]) AS t(pk) JOIN messages mm ON mm.pk = t.pk "
+    "CROSS JOIN LATERAL (SELECT * FROM reactions x WHERE x.message_pk = t.pk "
+    "                    ORDER BY x.created_at DESC LIMIT $2) r"};
+const PgStatement kOwn{"reaction_own",
+                       "SELECT " SB_REACTION_COLUMNS " FROM reactions r JOIN messages mm ON mm.pk = r.message_pk "
+                       "WHERE r.message_pk = ANY($1::bigint[]) AND r.user_id = $2 ORDER BY r.created_at DESC"};
+const PgStatement kRemoveOthers{"reaction_remove_others",
+                                "DELETE FROM reactions WHERE message_pk = $1 AND user_id = $2 AND type <> $3 "
+                                "RETURNING type"};
+const PgStatement kUpsert{
+    "reaction_upsert",
+    "WITH up AS (INSERT INTO reactions AS r (message_pk, user_id, type, score, custom) "
+    "  VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (message_pk, user_id, type) DO UPDATE SET "
+    "  score = EXCLUDED.score, custom = EXCLUDED.custom, updated_at = now() "
+    "  RETURNING r.*, (xmax <> 0) AS existed) "
+    "SELECT " SB_REACTION_COLUMNS ", r.existed FROM up r JOIN messages mm ON mm.pk = r.message_pk"};
+const PgStatement kRemove{
+    "reaction_remove",
+    "WITH del AS (DELETE FROM reactions WHERE message_pk = $1 AND user_id = $2 AND type = $3 RETURNING *) "
+    "SELECT " SB_REACTION_COLUMNS " FROM del r JOIN messages mm ON mm.pk = r.message_pk"};
+const PgStatement kList{"reaction_list",
+                        "SELECT " SB_REACTION_COLUMNS " FROM reactions r JOIN messages mm ON mm.pk = r.message_pk "
+                        "WHERE r.message_pk = $1 AND ($2::text IS NULL OR r.type = $2) "
+                        "AND ($3::text IS NULL OR r.user_id = $3) "
+                        "ORDER BY r.created_at DESC, r.user_id LIMIT $4 OFFSET $5"};
+// reaction_groups as getstream.io returns them; times in the one wire format (clock.h).
+const PgStatement kRefreshGroups{
+    "reaction_refresh_groups",
+    "WITH up AS (UPDATE messages m SET reaction_groups = coalesce((SELECT jsonb_object_agg(g.type, jsonb_build_object("
+    "    'count', g.n, 'sum_scores', g.s, "
+    "    'first_reaction_at', to_char(g.first AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+    "    'last_reaction_at', to_char(g.last AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))) "
+    "  FROM (SELECT type, count(*) AS n, sum(score) AS s, min(created_at) AS first, max(updated_at) AS last "
+    "        FROM reactions WHERE message_pk = m.pk GROUP BY type) g), '{}'::jsonb), "
+    "  updated_at = greatest(clock_timestamp(), m.updated_at + interval '1 microsecond') "
+    "  WHERE m.pk = $1 RETURNING *) "
+    "SELECT " SB_MESSAGE_COLUMNS " FROM up msg JOIN channels ch ON ch.pk = msg.channel_pk"};
+}  // namespace
+
+std::vector<ReactionRow> Latest(Pg& db, const std::vector<int64_t>& message_pks, int per_message) {
+    if (message_pks.empty()) return {};
+    return ReadAll(db.Run(kLatest, PgParams().AddArray(Strings(message_pks)).Add(per_message)));
+}
+
+std::vector<ReactionRow> Own(Pg& db, const std::vector<int64_t>& message_pks, std::string_view user_id) {
+    if (message_pks.empty() || user_id.empty()) return {};
+    return ReadAll(db.Run(kOwn, PgParams().AddArray(Strings(message_pks)).Add(user_id)));
+}
+
+Upserted Upsert(Pg& db, int64_t message_pk, std::string_view user_id, std::string_view type, int score,
+                const std::string& custom_json, bool enforce_unique) {
+    Upserted out;
+    if (enforce_unique) {
+        out.replaced = !db.Run(kRemoveOthers, PgParams().Add(message_pk).Add(user_id).Add(type)).empty();
+    }
+    PgResult r = db.Run(kUpsert, PgParams().Add(message_pk).Add(user_id).Add(type).Add(score).Add(custom_json));
+    out.reaction = ReadReaction(r, 0);
+    out.replaced = out.replaced || r.Bool(0, 8);
+    return out;
+}
+
+std::optional<ReactionRow> Remove(Pg& db, int64_t message_pk, std::string_view user_id, std::string_view type) {
+    PgResult r = db.Run(kRemove, PgParams().Add(message_pk).Add(user_id).Add(type));
+    if (r.empty()) return std::nullopt;
+    return ReadReaction(r, 0);
+}
+
+std::vector<ReactionRow> List(Pg& db, int64_t message_pk, const std::optional<std::string>& type,
+                              const std::optional<std::string>& user_id, int limit, int offset) {
+    return ReadAll(db.Run(kList, PgParams().Add(message_pk).Add(type).Add(user_id).Add(limit).Add(offset)));
+}
+
+MessageRow RefreshGroups(Pg& db, int64_t message_pk) {
+    PgResult r = db.Run(kRefreshGroups, PgParams().Add(message_pk));
+    if (r.empty()) throw NotFound("message does not exist");
+    return ReadMessage(r, 0, 0);
+}
+
+}  // namespace reactions
+
+}  // namespace streambed

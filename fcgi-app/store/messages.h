@@ -1,0 +1,120 @@
+#pragma once
+// Messages and reactions.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fcgi-app/model.h"
+#include "fcgi-app/store/pg.h"
+
+namespace streambed {
+
+#define SB_MESSAGE_COLUMNS                                                                                      \
+    "msg.pk, msg.id, msg.channel_pk, ch.cid, msg.user_id, msg.type, msg.text, msg.html, msg.attachments::text, " \
+    "array_to_json(msg.mentioned_users)::text, msg.custom::text, msg.parent_id, msg.show_in_channel, "          \
+    "msg.quoted_message_id, msg.reply_count, msg.deleted_reply_count, "                                         \
+    "array_to_json(msg.thread_participants)::text, msg.silent, msg.shadowed, msg.pinned, "                       \
+    "sb_micros(msg.pinned_at), msg.pinned_by, sb_micros(msg.pin_expires), msg.reaction_groups::text, "          \
+    "sb_micros(msg.created_at), sb_micros(msg.updated_at), sb_micros(msg.deleted_at), "                         \
+    "sb_micros(msg.message_text_updated_at)"
+constexpr int kMessageColumnCount = 28;
+MessageRow ReadMessage(const PgResult& r, int row, int first_column);
+
+namespace messages {
+
+struct NewMessage {
+    std::string id;
+    int64_t channel_pk = 0;
+    std::string user_id;
+    std::string type = "regular";
+    std::string text;
+    std::string html;
+    std::string attachments_json = "[]";
+    std::vector<std::string> mentioned_users;
+    std::string custom_json = "{}";
+    std::optional<std::string> parent_id;
+    bool show_in_channel = false;
+    std::optional<std::string> quoted_message_id;
+    bool silent = false;
+    bool shadowed = false;
+    int64_t created_at = 0;
+};
+// nullopt when a message with that id exists already.
+std::optional<MessageRow> Insert(Pg& db, const NewMessage& message);
+
+std::optional<MessageRow> Find(Pg& db, std::string_view id);
+std::optional<MessageRow> Lock(Pg& db, std::string_view id);  // FOR UPDATE, in a transaction
+std::vector<MessageRow> FindMany(Pg& db, const std::vector<std::string>& ids);
+std::vector<MessageRow> FindInChannel(Pg& db, int64_t channel_pk, const std::vector<std::string>& ids);
+
+// A position in a message list: messages compare by (created_at, pk).
+struct Bound {
+    enum class Kind { kBefore, kBeforeOrAt, kAfter, kAtOrAfter };
+    Kind kind = Kind::kBefore;
+    int64_t created_at = 0;
+    int64_t pk = 0;
+    static Bound Newest();  // before the end of time: the newest messages
+};
+// The channel page (top-level messages and replies shown in the channel), ascending. Messages at
+// or before `visible_after` (truncation, cleared history) are excluded.
+std::vector<MessageRow> ChannelPage(Pg& db, int64_t channel_pk, std::optional<int64_t> visible_after,
+                                    const Bound& bound, int limit);
+// A thread's replies, ascending.
+std::vector<MessageRow> ThreadPage(Pg& db, std::string_view parent_id, const Bound& bound, int limit);
+// The newest `limit` channel-page messages of each channel, ascending per channel.
+std::vector<MessageRow> LatestForChannels(Pg& db, const std::vector<std::pair<int64_t, std::optional<int64_t>>>& channels,
+                                          int limit);
+// Pinned messages of each channel, newest pin first, `limit` per channel.
+std::vector<MessageRow> PinnedForChannels(Pg& db, const std::vector<int64_t>& channel_pks, int limit);
+
+// Counts a new reply on its parent and adds the replier to the thread participants.
+MessageRow AddReply(Pg& db, int64_t parent_pk, std::string_view replier);
+// Counts a deleted reply: soft deletes stay counted as deleted replies, hard deletes disappear.
+std::optional<MessageRow> RemoveReply(Pg& db, std::string_view parent_id, bool hard);
+
+struct Edit {
+    std::optional<std::string> text;  // with html
+    std::optional<std::string> html;
+    std::optional<std::string> attachments_json;
+    std::optional<std::vector<std::string>> mentioned_users;
+    std::optional<std::optional<std::string>> quoted_message_id;
+    std::optional<bool> silent;
+    std::optional<std::string> custom_json;  // replaces the custom fields
+    std::string custom_set_json = "{}";      // merged into them
+    std::vector<std::string> custom_unset;
+    std::optional<bool> pinned;
+    std::optional<std::string> pinned_by;
+    std::optional<std::optional<int64_t>> pin_expires;
+    std::optional<bool> show_in_channel;
+};
+MessageRow Update(Pg& db, int64_t pk, const Edit& edit);
+MessageRow SoftDelete(Pg& db, int64_t pk);
+void HardDelete(Pg& db, int64_t pk);
+
+// The latest message time of a user in a channel (slow mode).
+std::optional<int64_t> LastSentBy(Pg& db, int64_t channel_pk, std::string_view user_id);
+
+}  // namespace messages
+
+namespace reactions {
+
+std::vector<ReactionRow> Latest(Pg& db, const std::vector<int64_t>& message_pks, int per_message);
+std::vector<ReactionRow> Own(Pg& db, const std::vector<int64_t>& message_pks, std::string_view user_id);
+struct Upserted {
+    ReactionRow reaction;
+    bool replaced = false;  // enforce_unique removed the user's other reactions, or the same type existed
+};
+Upserted Upsert(Pg& db, int64_t message_pk, std::string_view user_id, std::string_view type, int score,
+                const std::string& custom_json, bool enforce_unique);
+std::optional<ReactionRow> Remove(Pg& db, int64_t message_pk, std::string_view user_id, std::string_view type);
+std::vector<ReactionRow> List(Pg& db, int64_t message_pk, const std::optional<std::string>& type,
+                              const std::optional<std::string>& user_id, int limit, int offset);
+// Rebuilds the message's reaction_groups from its reactions and bumps updated_at.
+MessageRow RefreshGroups(Pg& db, int64_t message_pk);
+
+}  // namespace reactions
+
+}  // namespace streambed

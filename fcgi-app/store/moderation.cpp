@@ -1,0 +1,115 @@
+#include "fcgi-app/store/moderation.h"
+
+namespace streambed::moderation {
+
+namespace {
+#define SB_MUTE_COLUMNS "sb_micros(expires), sb_micros(created_at), sb_micros(updated_at)"
+const PgStatement kUserMutes{"mutes_user_list",
+                             "SELECT user_id, target_id, " SB_MUTE_COLUMNS " FROM user_mutes "
+                             "WHERE user_id = $1 AND (expires IS NULL OR expires > now()) ORDER BY created_at"};
+const PgStatement kMuteUser{"mutes_user_add",
+                            "INSERT INTO user_mutes (user_id, target_id, expires) VALUES ($1, $2, sb_time($3)) "
+                            "ON CONFLICT (user_id, target_id) DO UPDATE SET expires = EXCLUDED.expires, updated_at = now() "
+                            "RETURNING user_id, target_id, " SB_MUTE_COLUMNS};
+const PgStatement kUnmuteUser{"mutes_user_remove",
+                              "DELETE FROM user_mutes WHERE user_id = $1 AND target_id = $2 RETURNING 1"};
+const PgStatement kChannelMutes{"mutes_channel_list",
+                                "SELECT m.user_id, c.cid, sb_micros(m.expires), sb_micros(m.created_at), "
+                                "sb_micros(m.updated_at) FROM channel_mutes m JOIN channels c ON c.pk = m.channel_pk "
+                                "WHERE m.user_id = $1 AND (m.expires IS NULL OR m.expires > now()) ORDER BY m.created_at"};
+const PgStatement kMuteChannel{
+    "mutes_channel_add",
+    "WITH up AS (INSERT INTO channel_mutes (user_id, channel_pk, expires) VALUES ($1, $2, sb_time($3)) "
+    "ON CONFLICT (user_id, channel_pk) DO UPDATE SET expires = EXCLUDED.expires, updated_at = now() RETURNING *) "
+    "SELECT up.user_id, c.cid, sb_micros(up.expires), sb_micros(up.created_at), sb_micros(up.updated_at) "
+    "FROM up JOIN channels c ON c.pk = up.channel_pk"};
+const PgStatement kUnmuteChannel{"mutes_channel_remove",
+                                 "DELETE FROM channel_mutes WHERE user_id = $1 AND channel_pk = $2 RETURNING 1"};
+const PgStatement kBlocks{"blocks_list",
+                          "SELECT user_id, blocked_user_id, sb_micros(created_at) FROM user_blocks "
+                          "WHERE user_id = $1 ORDER BY created_at"};
+const PgStatement kBlock{"blocks_add",
+                         "INSERT INTO user_blocks (user_id, blocked_user_id) VALUES ($1, $2) "
+                         "ON CONFLICT (user_id, blocked_user_id) DO UPDATE SET created_at = user_blocks.created_at "
+                         "RETURNING user_id, blocked_user_id, sb_micros(created_at)"};
+const PgStatement kUnblock{"blocks_remove",
+                           "DELETE FROM user_blocks WHERE user_id = $1 AND blocked_user_id = $2 RETURNING 1"};
+const PgStatement kFlagMessage{
+    "flags_message",
+    "INSERT INTO flags (user_id, target_message_id, reason) VALUES ($1, $2, $3) "
+    "ON CONFLICT (user_id, target_message_id) WHERE target_message_id IS NOT NULL DO UPDATE SET reason = "
+    "coalesce(EXCLUDED.reason, flags.reason) "
+    "RETURNING pk, user_id, target_message_id, target_user_id, reason, sb_micros(created_at)"};
+const PgStatement kFlagUser{
+    "flags_user",
+    "INSERT INTO flags (user_id, target_user_id, reason) VALUES ($1, $2, $3) "
+    "ON CONFLICT (user_id, target_user_id) WHERE target_user_id IS NOT NULL DO UPDATE SET reason = "
+    "coalesce(EXCLUDED.reason, flags.reason) "
+    "RETURNING pk, user_id, target_message_id, target_user_id, reason, sb_micros(created_at)"};
+const PgStatement kBanUser{"users_ban",
+                           "UPDATE users SET banned = true, ban_expires = sb_time($2), updated_at = now() WHERE id = $1"};
+const PgStatement kUnbanUser{"users_unban",
+                             "UPDATE users SET banned = false, ban_expires = NULL, updated_at = now() WHERE id = $1"};
+
+MuteRow ReadMute(const PgResult& r, int i) {
+    return MuteRow{std::string(r.Str(i, 0)), std::string(r.Str(i, 1)), r.OptInt(i, 2), r.Int(i, 3), r.Int(i, 4)};
+}
+std::vector<MuteRow> ReadMutes(const PgResult& r) {
+    std::vector<MuteRow> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadMute(r, i));
+    return out;
+}
+}  // namespace
+
+std::vector<MuteRow> UserMutes(Pg& db, std::string_view user_id) { return ReadMutes(db.Run(kUserMutes, PgParams().Add(user_id))); }
+
+MuteRow MuteUser(Pg& db, std::string_view user_id, std::string_view target, std::optional<int64_t> expires) {
+    return ReadMute(db.Run(kMuteUser, PgParams().Add(user_id).Add(target).Add(expires)), 0);
+}
+
+bool UnmuteUser(Pg& db, std::string_view user_id, std::string_view target) {
+    return !db.Run(kUnmuteUser, PgParams().Add(user_id).Add(target)).empty();
+}
+
+std::vector<MuteRow> ChannelMutes(Pg& db, std::string_view user_id) {
+    return ReadMutes(db.Run(kChannelMutes, PgParams().Add(user_id)));
+}
+
+MuteRow MuteChannel(Pg& db, std::string_view user_id, int64_t channel_pk, std::optional<int64_t> expires) {
+    return ReadMute(db.Run(kMuteChannel, PgParams().Add(user_id).Add(channel_pk).Add(expires)), 0);
+}
+
+bool UnmuteChannel(Pg& db, std::string_view user_id, int64_t channel_pk) {
+    return !db.Run(kUnmuteChannel, PgParams().Add(user_id).Add(channel_pk)).empty();
+}
+
+std::vector<BlockRow> Blocks(Pg& db, std::string_view user_id) {
+    PgResult r = db.Run(kBlocks, PgParams().Add(user_id));
+    std::vector<BlockRow> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(BlockRow{std::string(r.Str(i, 0)), std::string(r.Str(i, 1)), r.Int(i, 2)});
+    return out;
+}
+
+BlockRow Block(Pg& db, std::string_view user_id, std::string_view blocked) {
+    PgResult r = db.Run(kBlock, PgParams().Add(user_id).Add(blocked));
+    return BlockRow{std::string(r.Str(0, 0)), std::string(r.Str(0, 1)), r.Int(0, 2)};
+}
+
+bool Unblock(Pg& db, std::string_view user_id, std::string_view blocked) {
+    return !db.Run(kUnblock, PgParams().Add(user_id).Add(blocked)).empty();
+}
+
+FlagRow Flag(Pg& db, std::string_view user_id, const std::optional<std::string>& message_id,
+             const std::optional<std::string>& target_user_id, const std::optional<std::string>& reason) {
+    PgResult r = message_id ? db.Run(kFlagMessage, PgParams().Add(user_id).Add(message_id).Add(reason))
+                            : db.Run(kFlagUser, PgParams().Add(user_id).Add(target_user_id).Add(reason));
+    return FlagRow{r.Int(0, 0), std::string(r.Str(0, 1)), r.OptStr(0, 2), r.OptStr(0, 3), r.OptStr(0, 4), r.Int(0, 5)};
+}
+
+void BanUser(Pg& db, std::string_view user_id, std::optional<int64_t> expires) {
+    db.Run(kBanUser, PgParams().Add(user_id).Add(expires));
+}
+
+void UnbanUser(Pg& db, std::string_view user_id) { db.Run(kUnbanUser, PgParams().Add(user_id)); }
+
+}  // namespace streambed::moderation

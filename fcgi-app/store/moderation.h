@@ -1,0 +1,57 @@
+#pragma once
+// Mutes (users and channels), blocks, flags and app-wide bans.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fcgi-app/store/pg.h"
+
+namespace streambed {
+
+struct MuteRow {
+    std::string user_id;
+    std::string target;  // user id, or cid for a channel mute
+    std::optional<int64_t> expires;
+    int64_t created_at = 0;
+    int64_t updated_at = 0;
+};
+
+struct BlockRow {
+    std::string user_id;
+    std::string blocked_user_id;
+    int64_t created_at = 0;
+};
+
+struct FlagRow {
+    int64_t pk = 0;
+    std::string user_id;
+    std::optional<std::string> target_message_id;
+    std::optional<std::string> target_user_id;
+    std::optional<std::string> reason;
+    int64_t created_at = 0;
+};
+
+namespace moderation {
+
+std::vector<MuteRow> UserMutes(Pg& db, std::string_view user_id);
+MuteRow MuteUser(Pg& db, std::string_view user_id, std::string_view target, std::optional<int64_t> expires);
+bool UnmuteUser(Pg& db, std::string_view user_id, std::string_view target);
+
+std::vector<MuteRow> ChannelMutes(Pg& db, std::string_view user_id);
+MuteRow MuteChannel(Pg& db, std::string_view user_id, int64_t channel_pk, std::optional<int64_t> expires);
+bool UnmuteChannel(Pg& db, std::string_view user_id, int64_t channel_pk);
+
+std::vector<BlockRow> Blocks(Pg& db, std::string_view user_id);
+BlockRow Block(Pg& db, std::string_view user_id, std::string_view blocked);
+bool Unblock(Pg& db, std::string_view user_id, std::string_view blocked);
+
+FlagRow Flag(Pg& db, std::string_view user_id, const std::optional<std::string>& message_id,
+             const std::optional<std::string>& target_user_id, const std::optional<std::string>& reason);
+
+void BanUser(Pg& db, std::string_view user_id, std::optional<int64_t> expires);
+void UnbanUser(Pg& db, std::string_view user_id);
+
+}  // namespace moderation
+}  // namespace streambed
