@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <new>
 #include <set>
@@ -142,32 +143,27 @@ ProcessSample ReadProcess() {
         s.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
                         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     }
-    // Field 22 of /proc/self/stat is the start time in clock ticks after boot; btime is the boot.
+    // Field 22 of /proc/self/stat is the start time in clock ticks after boot. The boot time comes
+    // from the clocks, not /proc/stat, which systemd's ProcSubset=pid hides.
     std::ifstream stat("/proc/self/stat");
     std::string line;
-    if (std::getline(stat, line)) {
-        size_t close = line.rfind(')');  // the command name may contain spaces
-        if (close != std::string::npos) {
-            std::string rest = line.substr(close + 2);
-            char* p = rest.data();
-            unsigned long long ticks = 0;
-            for (int field = 3; field <= 22 && p != nullptr && *p != '\0'; ++field) {
-                if (field == 22) ticks = std::strtoull(p, nullptr, 10);
+    timespec real{}, boot{};
+    long hz = sysconf(_SC_CLK_TCK);
+    if (std::getline(stat, line) && hz > 0 && clock_gettime(CLOCK_REALTIME, &real) == 0 &&
+        clock_gettime(CLOCK_BOOTTIME, &boot) == 0) {
+        size_t close = line.rfind(')');  // the command name may contain spaces and parentheses
+        if (close != std::string::npos && close + 2 < line.size()) {
+            const char* p = line.c_str() + close + 2;  // field 3
+            for (int field = 3; field < 22 && p != nullptr; ++field) {
                 p = std::strchr(p, ' ');
                 if (p != nullptr) ++p;
             }
-            std::ifstream procstat("/proc/stat");
-            std::string key;
-            double btime = -1;
-            while (procstat >> key) {
-                if (key == "btime") {
-                    procstat >> btime;
-                    break;
-                }
+            if (p != nullptr) {
+                double ticks = static_cast<double>(std::strtoull(p, nullptr, 10));
+                double boot_time = static_cast<double>(real.tv_sec - boot.tv_sec) +
+                                   static_cast<double>(real.tv_nsec - boot.tv_nsec) / 1e9;
+                s.start_time = std::round((boot_time + ticks / static_cast<double>(hz)) * 100) / 100;
             }
-            long hz = sysconf(_SC_CLK_TCK);
-            if (btime >= 0 && ticks > 0 && hz > 0)
-                s.start_time = btime + static_cast<double>(ticks) / static_cast<double>(hz);
         }
     }
     return s;
