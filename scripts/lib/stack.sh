@@ -232,9 +232,12 @@ start_nginx() {
     fi
     step "nginx on http://127.0.0.1:$HTTP_PORT and https://127.0.0.1:$HTTPS_PORT"
     local t
-    for t in nginx server fastcgi websocket; do
+    for t in nginx server; do
         render "$STREAMBED_ROOT/nginx/$t.conf.template" "$RUN/nginx/$t.conf"
     done
+    # The rules shared with production (nginx/production/) are included as they are.
+    rm -rf "$RUN/nginx/common"
+    cp -r "$STREAMBED_ROOT/nginx/common" "$RUN/nginx/common"
     nginx -t -q -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" 2>"$RUN/logs/nginx-test.log" \
         || { cat "$RUN/logs/nginx-test.log" >&2; fail "the nginx configuration is invalid"; }
     nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" 2>>"$RUN/logs/nginx-error.log" \
