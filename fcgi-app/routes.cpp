@@ -14,6 +14,14 @@ Router BuildRoutes() {
 
     // Room surfaces (API.md)
     r.Add("GET", "/api/ws-auth/", Access::kRoom, HandleWsAuth);
+    r.Add("GET", "/api/register-subscriptions/", Access::kRoom, HandleListPushSubscriptions);
+    r.Add("POST", "/api/register-subscriptions/", Access::kRoom, HandleRegisterPushSubscription);
+    r.Add("DELETE", "/api/register-subscriptions/", Access::kRoom, HandleDeletePushSubscription);
+
+    // Stream surface (STREAM-PROTOCOL.md)
+    r.Add("POST", "/api/devices/", Access::kStream, HandleAddDevice);
+    r.Add("GET", "/api/devices/", Access::kStream, HandleListDevices);
+    r.Add("DELETE", "/api/devices/", Access::kStream, HandleRemoveDevice);
 
     // Gateway to worker
     r.Add("POST", "/internal/connect/", Access::kInternal, HandleInternalConnect);
