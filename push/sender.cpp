@@ -4,7 +4,6 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
@@ -201,7 +200,10 @@ PushResponse PushSender::Send(const PushRequest& req) {
             // local test push service with a self-signed certificate).
             bool verify = !(dev_mode_ && resolved.all_loopback);
             tls = Poco::Net::SecureStreamSocket::attach(socket, req.endpoint.host, verify ? verified_ : unverified_);
-            session = std::make_unique<Poco::Net::HTTPSClientSession>(*tls);
+            // A plain HTTPClientSession over the TLS socket: Poco 1.11's HTTPSClientSession(socket)
+            // calls setPort() on the connected session and throws. Its extras (proxy tunnels,
+            // session reuse) are not used here.
+            session = std::make_unique<Poco::Net::HTTPClientSession>(*tls);
         } else {
             session = std::make_unique<Poco::Net::HTTPClientSession>(socket);
         }
