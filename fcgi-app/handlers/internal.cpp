@@ -4,6 +4,7 @@
 #include "common/errors.h"
 #include "common/json.h"
 #include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/store/devices.h"
 #include "fcgi-app/store/users.h"
 #include "fcgi-app/wire.h"
 
@@ -20,6 +21,7 @@ Reply HandleInternalConnect(Call& call) {
     const JsonValue* details = json::OptObject(body, "user_details", "user_details");
 
     UserRow user;
+    OwnUserExtras extras;
     if (anonymous) {
         // Anonymous visitors are not stored: a transient identity with read-only rights.
         user.id = user_id;
@@ -32,13 +34,20 @@ Reply HandleInternalConnect(Call& call) {
             *issued_at * 1000000 < *user.revoke_tokens_issued_before) {
             throw Unauthorized(code::kTokenBeforeRevocation, "token was issued before the user's tokens were revoked");
         }
+        // OwnUserResponse.devices: the user's registered push devices (STREAM-PROTOCOL.md §4.5).
+        JsonBuffer devices_buf;
+        JsonWriter devices_writer(devices_buf);
+        devices_writer.StartArray();
+        for (const DeviceRow& d : devices::ListForUser(call.db(), user.id)) WriteDevice(devices_writer, d);
+        devices_writer.EndArray();
+        extras.devices_json.assign(devices_buf.GetString(), devices_buf.GetSize());
     }
 
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
     PutKey(w, "me");
-    WriteOwnUser(w, user, true, OwnUserExtras{});
+    WriteOwnUser(w, user, true, extras);
     PutKey(w, "user");
     WriteUser(w, user, true);
     w.EndObject();

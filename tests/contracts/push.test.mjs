@@ -362,6 +362,17 @@ describe('/api/devices/', () => {
     }
   });
 
+  it('the connect handshake’s `me.devices` lists the user’s devices', async () => {
+    const id = uniqueId('medev');
+    await serverClient().addDevice(`fcm-${id}`, 'firebase', id);
+    const client = await connectUser(id);
+    try {
+      assert.deepEqual(client.user.devices.map((d) => [d.id, d.push_provider, d.user_id]), [[`fcm-${id}`, 'firebase', id]]);
+    } finally {
+      await client.disconnectUser();
+    }
+  });
+
   it('a server token acts for user_id; a device registered again moves to its new user', async () => {
     const server = serverClient();
     const [a, b] = [uniqueId('da'), uniqueId('db')];
