@@ -288,11 +288,11 @@ HostClass ClassifyIpv4(uint32_t a) {
 HostClass ClassifyIpv6(const unsigned char a[16]) {
     static const unsigned char kZero[16] = {};
     if (std::memcmp(a, kZero, 15) == 0 && a[15] == 1) return HostClass::kLoopback;  // ::1
-    if (std::memcmp(a, kZero, 16) == 0) return HostClass::kInternal;                 // ::
+    if (std::memcmp(a, kZero, 16) == 0) return HostClass::kInternal;                // ::
     // Addresses that carry an IPv4 address are judged by it.
-    if (PrefixV6(a, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96)) return ClassifyIpv4(V4At(a, 12));  // mapped
+    if (PrefixV6(a, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96)) return ClassifyIpv4(V4At(a, 12));        // mapped
     if (PrefixV6(a, {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0}, 96)) return ClassifyIpv4(V4At(a, 12));  // NAT64
-    if (PrefixV6(a, {0x20, 0x02}, 16)) return ClassifyIpv4(V4At(a, 2));  // 6to4
+    if (PrefixV6(a, {0x20, 0x02}, 16)) return ClassifyIpv4(V4At(a, 2));                                       // 6to4
     if (PrefixV6(a, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 96)) return HostClass::kInternal;  // IPv4-compatible
     struct Net {
         std::initializer_list<unsigned char> prefix;

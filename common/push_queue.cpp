@@ -90,8 +90,8 @@ std::optional<PushJob> ParsePushJob(std::string_view json) {
                                              kPushNameChars);
 
     auto queued = doc.FindMember("queued_at");
-    job.queued_at_ms = (queued != doc.MemberEnd() && queued->value.IsInt64()) ? queued->value.GetInt64()
-                                                                               : NowMicros() / 1000;
+    job.queued_at_ms =
+        (queued != doc.MemberEnd() && queued->value.IsInt64()) ? queued->value.GetInt64() : NowMicros() / 1000;
     if (auto sub = str("subscription_id", 64)) {
         job.subscription_id = std::move(*sub);
         auto attempts = doc.FindMember("attempts");
@@ -139,8 +139,10 @@ size_t EnqueueMessagePush(RedisClient& redis, const PushMessage& message) noexce
         if (replies[0]->type == REDIS_REPLY_ERROR) throw RedisError(replies[0]->str);
         return jobs;
     } catch (const std::exception& e) {
-        Log(LogLevel::kWarn, "push.enqueue_failed").Str("cid", message.cid).Str("message_id", message.message_id).Str(
-            "error", e.what());
+        Log(LogLevel::kWarn, "push.enqueue_failed")
+            .Str("cid", message.cid)
+            .Str("message_id", message.message_id)
+            .Str("error", e.what());
         return 0;
     }
 }

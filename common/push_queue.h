@@ -5,7 +5,8 @@
 //
 // The send-message path calls, after its transaction has committed:
 //
-//     EnqueueMessagePush(call.redis(), {cid, message.id, message.text, sender.id, sender.name, recipients});
+//     EnqueueMessagePush(call.redis(), {cid, message.id, message.text, sender.id, sender.name.value_or(""),
+//                                        recipients});
 //
 // where `recipients` are the room's members who should be notified (no live WebSocket, room not
 // muted). The sender is skipped even when listed.
@@ -22,9 +23,9 @@
 namespace streambed {
 
 struct PushMessage {
-    std::string cid;                         // "messaging:general"
+    std::string cid;  // "messaging:general"
     std::string message_id;
-    std::string text;                        // the whole text; cut to kPushTextChars here
+    std::string text;  // the whole text; cut to kPushTextChars here
     std::string sender_id;
     std::string sender_name;                 // empty: the payload shows the sender's id
     std::vector<std::string> recipient_ids;  // one job each; duplicates and the sender are skipped

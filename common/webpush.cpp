@@ -54,7 +54,7 @@ using EcdsaSig = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
 
 // Secrets derived on the way (ECDH output, PRKs, CEK, nonce) are wiped when they go out of scope.
 class Secret {
-public:
+  public:
     Secret() = default;
     explicit Secret(std::string bytes) : bytes_(std::move(bytes)) {}
     ~Secret() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
@@ -62,7 +62,7 @@ public:
     Secret& operator=(const Secret&) = delete;
     const std::string& str() const { return bytes_; }
 
-private:
+  private:
     std::string bytes_;
 };
 
@@ -113,8 +113,7 @@ Pkey LoadPeerKey(std::string_view public_key) {
 }
 
 Pkey LoadKeyPair(const KeyPair& pair) {
-    if (pair.private_key.size() != kPrivateKeyBytes || !IsValidPublicKey(pair.public_key))
-        Fail("malformed key pair");
+    if (pair.private_key.size() != kPrivateKeyBytes || !IsValidPublicKey(pair.public_key)) Fail("malformed key pair");
     Pkey key = LoadKey(pair.public_key, std::string_view(pair.private_key));
     if (!key) Fail("malformed key pair");
     return key;
@@ -169,8 +168,8 @@ std::string Aes128GcmSeal(std::string_view key, std::string_view nonce, std::str
     total += len;
     if (EVP_EncryptFinal_ex(ctx.get(), dst + total, &len) != 1) Fail("AES-128-GCM failed");
     total += len;
-    OSSL_PARAM tag_params[] = {
-        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, dst + total, 16), OSSL_PARAM_construct_end()};
+    OSSL_PARAM tag_params[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, dst + total, 16),
+                               OSSL_PARAM_construct_end()};
     if (EVP_CIPHER_CTX_get_params(ctx.get(), tag_params) != 1) Fail("AES-128-GCM tag failed");
     out.resize(static_cast<size_t>(total) + 16);
     return out;

@@ -16,7 +16,7 @@
 namespace streambed::webpush {
 
 class CryptoError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -53,8 +53,8 @@ std::optional<std::string> AuthSecretProblem(std::string_view auth_base64url);
 
 // Injected only by tests: RFC 8291 Appendix A fixes both. In production both are fresh per message.
 struct EncryptOptions {
-    std::optional<std::string> salt;       // 16 bytes
-    std::optional<KeyPair> sender_key;     // the application server's ephemeral ECDH key pair
+    std::optional<std::string> salt;    // 16 bytes
+    std::optional<KeyPair> sender_key;  // the application server's ephemeral ECDH key pair
 };
 
 // RFC 8291 §3-4: encrypts `plaintext` for the user agent whose subscription holds `ua_public`

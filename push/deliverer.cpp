@@ -37,12 +37,12 @@ void Deliverer::Run(const std::atomic<bool>& stopping) {
         try {
             // Blocks at most a second, so a stop is noticed; the job stays in the in-flight list
             // until it is done, so a crash does not lose it (main.cpp puts it back at start).
-            RedisReply reply =
-                redis_.Command({"BLMOVE", keys::kPushQueue, keys::kPushInflight, "RIGHT", "LEFT", "1"});
+            RedisReply reply = redis_.Command({"BLMOVE", keys::kPushQueue, keys::kPushInflight, "RIGHT", "LEFT", "1"});
             job = ReplyString(reply.get());
         } catch (const RedisError& e) {
             Log(LogLevel::kWarn, "push.redis_error").Str("error", e.what());
-            for (int i = 0; i < 10 && !stopping.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            for (int i = 0; i < 10 && !stopping.load(); ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;
         }
         if (!job) continue;

@@ -20,7 +20,7 @@
 namespace streambed {
 
 class Deliverer {
-public:
+  public:
     Deliverer(const Config& config, const PushSettings& settings, Watchdog& watchdog, size_t slot);
 
     // The thread's main loop; returns within about a second of `stopping` becoming true (plus the
@@ -30,7 +30,7 @@ public:
     // One job as taken from the queue (public for the loop only).
     void Handle(const std::string& raw_job);
 
-private:
+  private:
     void DeliverTo(const PushJob& job, const push_subscriptions::Deliverable& target);
     void ScheduleRetry(const std::string& raw_job, int64_t delay_ms);
 

@@ -76,7 +76,8 @@ int main() {
     RedisClient redis(config.redis);
     for (int attempt = 0;; ++attempt) {
         try {
-            int64_t requeued = ReplyInteger(redis.Eval(kRequeueInflight, {keys::kPushInflight, keys::kPushQueue}, {}).get());
+            int64_t requeued =
+                ReplyInteger(redis.Eval(kRequeueInflight, {keys::kPushInflight, keys::kPushQueue}, {}).get());
             if (requeued > 0) Log(LogLevel::kInfo, "push.requeued_inflight").Int("jobs", requeued);
             redis.Command({"SET", keys::kPushAlive, pid, "EX", std::to_string(keys::kPushAliveTtl)});
             break;

@@ -60,7 +60,7 @@ void Watchdog::Check(int64_t now_micros) {
 namespace {
 
 class ArmGuard {
-public:
+  public:
     ArmGuard(Watchdog& watchdog, size_t slot, int fd, int64_t deadline, bool& fired)
         : watchdog_(watchdog), slot_(slot), fired_(fired) {
         watchdog_.Arm(slot_, fd, deadline);
@@ -69,7 +69,7 @@ public:
     ArmGuard(const ArmGuard&) = delete;
     ArmGuard& operator=(const ArmGuard&) = delete;
 
-private:
+  private:
     Watchdog& watchdog_;
     size_t slot_;
     bool& fired_;

@@ -27,14 +27,14 @@ namespace streambed {
 // which makes the blocked read or write fail at once. A slow or stalling push service therefore
 // costs at most the deadline, never the thread.
 class Watchdog {
-public:
+  public:
     explicit Watchdog(size_t slots);
     void Arm(size_t slot, int fd, int64_t deadline_micros);
     // Returns true when the deadline passed and the socket was shut down.
     bool Disarm(size_t slot);
     void Check(int64_t now_micros);
 
-private:
+  private:
     struct Slot {
         std::mutex mutex;
         int fd = -1;
@@ -60,11 +60,11 @@ struct PushResponse {
 };
 
 class PushSender {
-public:
+  public:
     PushSender(bool dev_mode, int timeout_ms, Watchdog& watchdog, size_t slot);
     PushResponse Send(const PushRequest& request);
 
-private:
+  private:
     bool dev_mode_;
     int timeout_ms_;
     Watchdog& watchdog_;

@@ -1,11 +1,11 @@
 // getstream.io's /devices routes (STREAM-PROTOCOL.md §4.5): the SDK's addDevice, getDevices and
 // removeDevice. A server token acts for the `user_id` in the body or the query.
 
+#include "fcgi-app/store/devices.h"
 #include "common/errors.h"
 #include "common/json.h"
 #include "fcgi-app/handlers/acting_user.h"
 #include "fcgi-app/handlers/handlers.h"
-#include "fcgi-app/store/devices.h"
 #include "fcgi-app/store/push.h"
 #include "fcgi-app/wire.h"
 
@@ -36,7 +36,8 @@ Reply HandleAddDevice(Call& call) {
         throw BadRequest("push_provider must be one of firebase, apn, huawei, xiaomi", "push_provider");
     std::optional<std::string> provider_name;
     if (auto name = json::OptString(body, "push_provider_name", "push_provider_name")) {
-        if (name->size() > 255) throw BadRequest("push_provider_name is longer than 255 characters", "push_provider_name");
+        if (name->size() > 255)
+            throw BadRequest("push_provider_name is longer than 255 characters", "push_provider_name");
         if (!name->empty()) provider_name = std::string(*name);
     }
 
@@ -68,7 +69,8 @@ Reply HandleRemoveDevice(Call& call) {
     auto id = call.Query("id");
     if (!id) throw BadRequest("id is required", "id");
     CheckDeviceId(*id);
-    if (devices::DeleteForUser(call.db(), *id, user_id) == 0) throw NotFound("device " + std::string(*id) + " not found");
+    if (devices::DeleteForUser(call.db(), *id, user_id) == 0)
+        throw NotFound("device " + std::string(*id) + " not found");
     return Reply::Json("{}");
 }
 

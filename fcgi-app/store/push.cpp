@@ -10,7 +10,7 @@ namespace streambed {
 namespace {
 
 #define SB_VAPID_COLUMNS "k.id, k.public_key, k.private_key, sb_micros(k.created_at)"
-#define SB_SUBSCRIPTION_COLUMNS                                                                                 \
+#define SB_SUBSCRIPTION_COLUMNS                                                                           \
     "s.id::text, s.user_id, s.endpoint, s.p256dh, s.auth, sb_micros(s.expiration_time), s.vapid_key_id, " \
     "sb_micros(s.created_at)"
 constexpr int kVapidColumns = 4;
@@ -26,8 +26,9 @@ const PgStatement kInsertKeyIfNone{
 const PgStatement kLockCurrentKey{"vapid_lock_current",
                                   "SELECT id FROM vapid_keys WHERE retired_at IS NULL FOR UPDATE"};
 const PgStatement kRetireKeys{"vapid_retire", "UPDATE vapid_keys SET retired_at = now() WHERE retired_at IS NULL"};
-const PgStatement kInsertKey{"vapid_insert", "INSERT INTO vapid_keys AS k (public_key, private_key) VALUES ($1, $2) "
-                                             "RETURNING " SB_VAPID_COLUMNS};
+const PgStatement kInsertKey{"vapid_insert",
+                             "INSERT INTO vapid_keys AS k (public_key, private_key) VALUES ($1, $2) "
+                             "RETURNING " SB_VAPID_COLUMNS};
 const PgStatement kDeleteRetiredSubscriptions{
     "push_sub_delete_retired",
     "DELETE FROM push_subscriptions s USING vapid_keys k WHERE k.id = s.vapid_key_id AND k.retired_at IS NOT NULL"};
@@ -59,11 +60,10 @@ const PgStatement kDeliverableForUser{
     "SELECT " SB_SUBSCRIPTION_COLUMNS ", " SB_VAPID_COLUMNS
     " FROM push_subscriptions s JOIN vapid_keys k ON k.id = s.vapid_key_id "
     "WHERE s.user_id = $1 AND k.retired_at IS NULL ORDER BY s.created_at, s.id LIMIT $2"};
-const PgStatement kDeliverableById{
-    "push_sub_deliverable_by_id",
-    "SELECT " SB_SUBSCRIPTION_COLUMNS ", " SB_VAPID_COLUMNS
-    " FROM push_subscriptions s JOIN vapid_keys k ON k.id = s.vapid_key_id "
-    "WHERE s.id = $1::uuid AND s.user_id = $2 AND k.retired_at IS NULL"};
+const PgStatement kDeliverableById{"push_sub_deliverable_by_id",
+                                   "SELECT " SB_SUBSCRIPTION_COLUMNS ", " SB_VAPID_COLUMNS
+                                   " FROM push_subscriptions s JOIN vapid_keys k ON k.id = s.vapid_key_id "
+                                   "WHERE s.id = $1::uuid AND s.user_id = $2 AND k.retired_at IS NULL"};
 const PgStatement kDeleteById{"push_sub_delete_by_id", "DELETE FROM push_subscriptions WHERE id = $1::uuid"};
 
 VapidKeyRow ReadVapid(const PgResult& r, int row, int c) {

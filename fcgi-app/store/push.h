@@ -24,8 +24,8 @@ struct PushSubscriptionRow {
     std::string id;  // uuid
     std::string user_id;
     std::string endpoint;
-    std::string p256dh;  // base64url, as stored
-    std::string auth;    // base64url, as stored
+    std::string p256dh;                      // base64url, as stored
+    std::string auth;                        // base64url, as stored
     std::optional<int64_t> expiration_time;  // unix micros
     int64_t vapid_key_id = 0;
     int64_t created_at = 0;
@@ -43,9 +43,9 @@ namespace vapid_keys {
 VapidKeyRow Current(Pg& db, bool for_share = false);
 
 struct Rotation {
-    VapidKeyRow key;                     // the new current key
-    int64_t retired_keys = 0;            // 1, or 0 when there was no key yet
-    int64_t removed_subscriptions = 0;   // subscriptions made with the retired key
+    VapidKeyRow key;                    // the new current key
+    int64_t retired_keys = 0;           // 1, or 0 when there was no key yet
+    int64_t removed_subscriptions = 0;  // subscriptions made with the retired key
 };
 // Retires the current key, makes a new one current and deletes the subscriptions made with any
 // retired key, in one transaction.

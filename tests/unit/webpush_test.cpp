@@ -32,10 +32,8 @@ std::string B64(std::string_view text) {
 // RFC 8291 Appendix A.
 const char* const kPlaintext = "V2hlbiBJIGdyb3cgdXAsIEkgd2FudCB0byBiZSBhIHdhdGVybWVsb24";
 const char* const kAsPrivate = "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw";
-const char* const kAsPublic =
-    "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8";
-const char* const kUaPublic =
-    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+const char* const kAsPublic = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8";
+const char* const kUaPublic = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
 const char* const kSalt = "DGv6ra1nlYgDCS1FRnbzlw";
 const char* const kAuth = "BTBZMqHH6r4Tts7J_aSIgg";
 const char* const kBody =
@@ -115,9 +113,9 @@ BOOST_AUTO_TEST_CASE(encryption_header_layout_and_fresh_randomness) {
     std::string b = webpush::Encrypt(plaintext, B64(kUaPublic), B64(kAuth));
     BOOST_TEST(a.size() == webpush::kHeaderBytes + plaintext.size() + 1 + 16);
     BOOST_TEST(a.substr(16, 5) == std::string("\x00\x00\x10\x00\x41", 5));  // rs = 4096, idlen = 65
-    BOOST_TEST(static_cast<unsigned char>(a[21]) == 0x04);                     // keyid: uncompressed point
+    BOOST_TEST(static_cast<unsigned char>(a[21]) == 0x04);                  // keyid: uncompressed point
     BOOST_TEST(webpush::IsValidPublicKey(a.substr(21, 65)));
-    BOOST_TEST(a.substr(0, 16) != b.substr(0, 16));   // fresh salt per message
+    BOOST_TEST(a.substr(0, 16) != b.substr(0, 16));    // fresh salt per message
     BOOST_TEST(a.substr(21, 65) != b.substr(21, 65));  // fresh ephemeral key per message
 }
 
@@ -152,12 +150,12 @@ BOOST_AUTO_TEST_CASE(point_validation) {
     std::string off_curve = good;
     off_curve[64] ^= 0x01;  // y changed: (x, y') is not on the curve
     BOOST_TEST(!webpush::IsValidPublicKey(off_curve));
-    BOOST_TEST(!webpush::IsValidPublicKey(good.substr(0, 64)));       // wrong length
-    BOOST_TEST(!webpush::IsValidPublicKey(good + '\x00'));            // wrong length
+    BOOST_TEST(!webpush::IsValidPublicKey(good.substr(0, 64)));  // wrong length
+    BOOST_TEST(!webpush::IsValidPublicKey(good + '\x00'));       // wrong length
     BOOST_TEST(!webpush::IsValidPublicKey(""));
     // The same point compressed (0x02/0x03 || X) is refused: the Push API sends uncompressed points.
-    std::string compressed = std::string(1, (static_cast<unsigned char>(good[64]) & 1) ? '\x03' : '\x02') +
-                             good.substr(1, 32);
+    std::string compressed =
+        std::string(1, (static_cast<unsigned char>(good[64]) & 1) ? '\x03' : '\x02') + good.substr(1, 32);
     BOOST_TEST(!webpush::IsValidPublicKey(compressed));
     std::string hybrid = good;
     hybrid[0] = '\x06';  // the "hybrid" encoding
@@ -256,16 +254,41 @@ BOOST_AUTO_TEST_CASE(endpoint_scheme_and_shape) {
 
 BOOST_AUTO_TEST_CASE(endpoint_refuses_internal_addresses_always) {
     const char* const internal[] = {
-        "https://10.0.0.1/", "https://10.255.255.255/", "https://172.16.0.1/", "https://172.31.255.255/",
-        "https://192.168.1.1/", "https://169.254.169.254/latest/meta-data/", "https://100.64.0.1/",
-        "https://0.0.0.0/", "https://0/", "https://224.0.0.1/", "https://255.255.255.255/", "https://240.0.0.1/",
-        "https://192.0.2.1/", "https://198.18.0.1/", "https://[::]/", "https://[fe80::1]/", "https://[fc00::1]/",
-        "https://[fd12:3456::1]/", "https://[ff02::1]/", "https://[::ffff:10.0.0.1]/", "https://[::ffff:169.254.169.254]/",
-        "https://[64:ff9b::a00:1]/", "https://[2002:a00:1::]/", "https://[2001:db8::1]/",
+        "https://10.0.0.1/",
+        "https://10.255.255.255/",
+        "https://172.16.0.1/",
+        "https://172.31.255.255/",
+        "https://192.168.1.1/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://100.64.0.1/",
+        "https://0.0.0.0/",
+        "https://0/",
+        "https://224.0.0.1/",
+        "https://255.255.255.255/",
+        "https://240.0.0.1/",
+        "https://192.0.2.1/",
+        "https://198.18.0.1/",
+        "https://[::]/",
+        "https://[fe80::1]/",
+        "https://[fc00::1]/",
+        "https://[fd12:3456::1]/",
+        "https://[ff02::1]/",
+        "https://[::ffff:10.0.0.1]/",
+        "https://[::ffff:169.254.169.254]/",
+        "https://[64:ff9b::a00:1]/",
+        "https://[2002:a00:1::]/",
+        "https://[2001:db8::1]/",
         // Other spellings of internal IPv4 addresses are read as browsers and getaddrinfo read them.
-        "https://0xa.0.0.1/", "https://012.0.0.1/", "https://167772161/", "https://10.1/", "https://0xa9fea9fe/",
+        "https://0xa.0.0.1/",
+        "https://012.0.0.1/",
+        "https://167772161/",
+        "https://10.1/",
+        "https://0xa9fea9fe/",
         // Names only internal DNS answers.
-        "https://intranet/", "https://printer.local/", "https://db.internal/", "https://nas.home.arpa/",
+        "https://intranet/",
+        "https://printer.local/",
+        "https://db.internal/",
+        "https://nas.home.arpa/",
         "https://router.lan/",
     };
     for (const char* url : internal) {
@@ -278,9 +301,18 @@ BOOST_AUTO_TEST_CASE(endpoint_refuses_internal_addresses_always) {
 
 BOOST_AUTO_TEST_CASE(endpoint_loopback_only_in_development_mode) {
     const char* const loopback[] = {
-        "https://127.0.0.1/", "https://127.1.2.3:8443/", "https://[::1]/", "https://localhost/",
-        "https://LOCALHOST./", "https://push.localhost/", "https://0x7f.1/", "https://2130706433/",
-        "https://[::ffff:127.0.0.1]/", "http://127.0.0.1:9999/push", "http://localhost:9999/push", "http://[::1]/",
+        "https://127.0.0.1/",
+        "https://127.1.2.3:8443/",
+        "https://[::1]/",
+        "https://localhost/",
+        "https://LOCALHOST./",
+        "https://push.localhost/",
+        "https://0x7f.1/",
+        "https://2130706433/",
+        "https://[::ffff:127.0.0.1]/",
+        "http://127.0.0.1:9999/push",
+        "http://localhost:9999/push",
+        "http://[::1]/",
     };
     for (const char* url : loopback) {
         BOOST_TEST(Problem(url, false).has_value(), url);
@@ -334,7 +366,7 @@ BOOST_AUTO_TEST_CASE(address_classes) {
 BOOST_AUTO_TEST_CASE(truncation_counts_characters_not_bytes) {
     BOOST_TEST(TruncateCharacters("hello", 3) == "hel");
     BOOST_TEST(TruncateCharacters("hello", 10) == "hello");
-    BOOST_TEST(TruncateCharacters("h\xc3\xa9llo", 2) == "h\xc3\xa9");                    // é is one character
+    BOOST_TEST(TruncateCharacters("h\xc3\xa9llo", 2) == "h\xc3\xa9");                             // é is one character
     BOOST_TEST(TruncateCharacters("\xf0\x9f\x8d\x89\xf0\x9f\x8d\x89", 1) == "\xf0\x9f\x8d\x89");  // 🍉
     BOOST_TEST(TruncateCharacters("", 0) == "");
 }
@@ -400,7 +432,7 @@ BOOST_AUTO_TEST_CASE(exponential_backoff_bounded_attempts_and_retry_after) {
     BOOST_TEST(DecidePush(503, std::nullopt, 1, p, 0).delay_ms == 1000);
     BOOST_TEST(DecidePush(503, std::nullopt, 2, p, 0).delay_ms == 2000);
     BOOST_TEST(DecidePush(503, std::nullopt, 4, p, 0).delay_ms == 8000);
-    BOOST_TEST(DecidePush(503, std::nullopt, 1, p, 0.999).delay_ms < 1250);  // jitter adds at most 25 %
+    BOOST_TEST(DecidePush(503, std::nullopt, 1, p, 0.999).delay_ms < 1250);                // jitter adds at most 25 %
     BOOST_TEST((DecidePush(503, std::nullopt, 5, p, 0).outcome == PushOutcome::kFailed));  // 5 attempts in all
     // Retry-After is honoured, never shortened...
     BOOST_TEST(DecidePush(429, 7, 1, p, 0).delay_ms == 7000);
