@@ -56,6 +56,19 @@ constexpr int kSessionHeartbeat = 30;
 
 // --- Pub/sub topics ---
 // Channel events for the sockets watching the channel.
+// Web Push (common/push_queue.h, push/). Producers LPUSH one job per recipient on kPushQueue
+// (trimmed to kMaxQueuedPushJobs). streambed-push BLMOVEs each job to kPushInflight while it works
+// on it and LREMs it when done; at start it puts whatever is left in kPushInflight back on the
+// queue. A delivery to retry waits in kPushRetry (ZSET, score = due time in unix milliseconds)
+// until it is due, then goes back on the queue. kPushAlive holds the running process's pid
+// (refreshed well within kPushAliveTtl seconds): scripts wait for it.
+constexpr const char* kPushQueue = "sb:push:queue";
+constexpr const char* kPushInflight = "sb:push:inflight";
+constexpr const char* kPushRetry = "sb:push:retry";
+constexpr const char* kPushAlive = "sb:push:alive";
+constexpr int kPushAliveTtl = 15;
+
+// Pub/sub topics.
 inline std::string ChannelTopic(std::string_view cid) { return "sb:ch:" + std::string(cid); }
 // Events for all of one user's sockets.
 inline std::string UserTopic(std::string_view user_id) { return "sb:u:" + std::string(user_id); }

@@ -67,6 +67,28 @@ void WriteOwnUser(JsonWriter& w, const UserRow& user, bool online, const OwnUser
     w.EndObject();
 }
 
+// ---- Push ----
+
+void WritePushSubscription(JsonWriter& w, const PushSubscriptionRow& s) {
+    w.StartObject();
+    PutString(w, "id", s.id);
+    PutString(w, "endpoint", s.endpoint);
+    PutTime(w, "created_at", s.created_at);
+    w.EndObject();
+}
+
+void WriteDevice(JsonWriter& w, const DeviceRow& d) {
+    w.StartObject();
+    PutString(w, "id", d.id);
+    PutString(w, "push_provider", d.push_provider);
+    if (d.push_provider_name) PutString(w, "push_provider_name", *d.push_provider_name);
+    PutString(w, "user_id", d.user_id);
+    PutTime(w, "created_at", d.created_at);
+    PutBool(w, "disabled", d.disabled);
+    if (d.disabled_reason) PutString(w, "disabled_reason", *d.disabled_reason);
+    w.EndObject();
+}
+
 }  // namespace streambed
 
 namespace streambed {

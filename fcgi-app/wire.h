@@ -11,6 +11,8 @@
 #include "common/json.h"
 #include "fcgi-app/hydrate.h"
 #include "fcgi-app/model.h"
+#include "fcgi-app/store/devices.h"
+#include "fcgi-app/store/push.h"
 #include "fcgi-app/store/users.h"
 
 namespace streambed {
@@ -75,5 +77,15 @@ void WriteChannelState(JsonWriter& w, const ChannelState& state, const MessageCo
 // Writes the members of a stored JSON object as fields of the object being written, skipping
 // names for which `reserved` returns true.
 void WriteCustomFields(JsonWriter& w, std::string_view custom_json, bool (*reserved)(std::string_view));
+
+// ---- Push (API.md §3, STREAM-PROTOCOL.md §4.5) ----
+
+// A Web Push subscription as /api/register-subscriptions/ shows it: {"id", "endpoint", "created_at"}.
+// The keys are never echoed back.
+void WritePushSubscription(JsonWriter& w, const PushSubscriptionRow& subscription);
+
+// getstream.io's Device: {"id", "push_provider", "push_provider_name"?, "user_id", "created_at",
+// "disabled", "disabled_reason"?}.
+void WriteDevice(JsonWriter& w, const DeviceRow& device);
 
 }  // namespace streambed

@@ -84,6 +84,15 @@ Reply HandleRoomMembers(Call& call);
 // handlers/app.cpp
 Reply HandleGetApp(Call& call);
 Reply HandleSync(Call& call);
+// handlers/push_subscriptions.cpp (API.md §3)
+Reply HandleListPushSubscriptions(Call& call);
+Reply HandleRegisterPushSubscription(Call& call);
+Reply HandleDeletePushSubscription(Call& call);
+
+// handlers/devices.cpp (STREAM-PROTOCOL.md §4.5)
+Reply HandleAddDevice(Call& call);
+Reply HandleListDevices(Call& call);
+Reply HandleRemoveDevice(Call& call);
 
 // handlers/internal.cpp (the gateway's calls; never routed by nginx from outside)
 Reply HandleInternalConnect(Call& call);

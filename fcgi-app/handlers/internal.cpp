@@ -28,6 +28,7 @@ Reply HandleInternalConnect(Call& call) {
     const JsonValue* details = json::OptObject(body, "user_details", "user_details");
 
     UserRow user;
+    OwnUserExtras extras;
     if (anonymous) {
         // Anonymous visitors are not stored: a transient identity with read-only rights.
         user.id = user_id;

@@ -2,6 +2,7 @@
 
 #include "fcgi-app/hydrate.h"
 #include "fcgi-app/store/channels.h"
+#include "fcgi-app/store/devices.h"
 #include "fcgi-app/store/moderation.h"
 #include "fcgi-app/wire.h"
 
@@ -60,6 +61,14 @@ void WriteOwnUserFor(JsonWriter& w, Call& call, const UserRow& user, bool online
     }
     cw.EndArray();
     extras.channel_mutes_json.assign(cbuf.GetString(), cbuf.GetSize());
+
+    // OwnUserResponse.devices: the user's registered push devices (STREAM-PROTOCOL.md §4.5).
+    JsonBuffer dbuf;
+    JsonWriter dw(dbuf);
+    dw.StartArray();
+    for (const DeviceRow& d : devices::ListForUser(call.db(), user.id)) WriteDevice(dw, d);
+    dw.EndArray();
+    extras.devices_json.assign(dbuf.GetString(), dbuf.GetSize());
 
     JsonBuffer bbuf;
     JsonWriter bw(bbuf);

@@ -8,6 +8,7 @@
 #include "common/errors.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/push_queue.h"
 #include "fcgi-app/drafts.h"
 #include "fcgi-app/event.h"
 #include "fcgi-app/outbox.h"
@@ -20,6 +21,10 @@ namespace streambed {
 namespace {
 
 const PgStatement kExistingUsers{"send_existing_users", "SELECT id FROM users WHERE id = ANY($1::text[])"};
+// Members who silenced the channel: no push for them.
+const PgStatement kQuietMembers{"send_quiet_members",
+                                "SELECT user_id FROM channel_mutes WHERE channel_pk = $1 AND (expires IS NULL OR expires > now()) "
+                                "UNION SELECT user_id FROM members WHERE channel_pk = $1 AND notifications_muted"};
 const PgStatement kUnhide{"send_unhide_members",
                           "UPDATE members SET hidden = false WHERE channel_pk = $1 AND hidden RETURNING user_id"};
 
@@ -243,6 +248,18 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
                 WriteMessage(n.w(), sent.message, sent.context);
                 std::string payload = n.Done();
                 for (const auto& user : audience.online_not_watching) outbox.Publish(keys::UserTopic(user), payload);
+            }
+            // Members with no live socket get a Web Push, unless they muted the channel (API.md §3).
+            if (!options.skip_push && open.type->push_notifications && !audience.offline.empty()) {
+                PgResult quiet = call.db().Run(kQuietMembers, PgParams().Add(open.channel.pk));
+                std::unordered_set<std::string> muted;
+                for (int i = 0; i < quiet.rows(); ++i) muted.emplace(quiet.Str(i, 0));
+                PushMessage push{open.channel.cid, sent.message.id, sent.message.text, actor.id(),
+                                 actor.user.name.value_or(""), {}};
+                for (const auto& user : audience.offline) {
+                    if (muted.count(user) == 0) push.recipient_ids.push_back(user);
+                }
+                EnqueueMessagePush(call.redis(), push);
             }
         }
         outbox.Flush(call.redis());

@@ -59,6 +59,14 @@ Actor LoadActor(Call& call, std::optional<std::string_view> named, bool required
     return actor;
 }
 
+Actor LoadOwner(Call& call, std::optional<std::string_view> named) {
+    const Caller& caller = call.caller();
+    if (caller.anonymous) throw Forbidden("anonymous users have no devices or subscriptions");
+    if (!caller.server && named && !named->empty() && *named != caller.user_id)
+        throw Forbidden("a user token acts only for its own user");
+    return LoadActor(call, named, true);
+}
+
 OpenChannel StandingIn(Call& call, channels::ChannelView view, const Actor& actor) {
     OpenChannel out;
     out.type = channels::FindType(call.db(), view.channel.type);

@@ -32,6 +32,9 @@ struct Actor {
 // before the user's revoke_tokens_issued_before (401, code 42). Unknown users are created, as
 // getstream.io creates users on first use of a valid token.
 Actor LoadActor(Call& call, std::optional<std::string_view> named, bool required = true);
+// For routes over a user's own resources (devices, push subscriptions): like LoadActor, and a
+// user token naming someone else is refused (403) instead of ignored.
+Actor LoadOwner(Call& call, std::optional<std::string_view> named);
 // The user id a server-side body names: "user_id", or "user": {"id"} (message bodies use both).
 std::optional<std::string_view> NamedUser(const JsonValue& body);
 

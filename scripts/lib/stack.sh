@@ -68,7 +68,7 @@ npm_install() {
 # --- Configuration of one stack --------------------------------------------------------------
 # Inputs (environment): STREAMBED_RUN_DIR, STREAMBED_HTTP_PORT, STREAMBED_HTTPS_PORT,
 # STREAMBED_GATEWAY_PORT (first gateway; the others follow), STREAMBED_GATEWAYS, STREAMBED_WORKERS,
-# STREAMBED_DEV, STREAMBED_API_KEY, STREAMBED_API_SECRET, STREAMBED_LOG_LEVEL.
+# STREAMBED_DEV, STREAMBED_API_KEY, STREAMBED_API_SECRET, STREAMBED_LOG_LEVEL, STREAMBED_VAPID_SUBJECT.
 
 stack_configure() {
     RUN=${STREAMBED_RUN_DIR:-$STREAMBED_ROOT/.run}
@@ -108,6 +108,8 @@ stack_configure() {
     export STREAMBED_API_URL=http://127.0.0.1:$HTTP_PORT
     export STREAMBED_SQL_DIR=$STREAMBED_ROOT/sql
     export STREAMBED_LOG_LEVEL=${STREAMBED_LOG_LEVEL:-info}
+    # The contact push services see in VAPID tokens (docs/push.md); set a real one in production.
+    export STREAMBED_VAPID_SUBJECT=${STREAMBED_VAPID_SUBJECT:-mailto:streambed@localhost}
     STREAMBED_URL=http://127.0.0.1:$HTTP_PORT
     export STREAMBED_URL
 }
@@ -186,6 +188,19 @@ start_api() {
     wait_until 10 "api socket" test -S "$STREAMBED_FCGI_SOCKET" || fail "the workers did not start; see $RUN/logs/api.log"
 }
 
+# streambed-push announces itself in Redis (keys::kPushAlive) once it has recovered its queue.
+push_alive() {
+    [ "$(redis-cli -s "$RUN/redis/redis.sock" GET sb:push:alive 2>/dev/null)" = "$(cat "$RUN/pids/push.pid" 2>/dev/null)" ]
+}
+
+start_push() {
+    if pid_alive "$RUN/pids/push.pid"; then return; fi
+    step "Web Push delivery (streambed-push)"
+    setsid "$STREAMBED_BUILD_DIR/push/streambed-push" >>"$RUN/logs/push.log" 2>&1 </dev/null &
+    echo $! >"$RUN/pids/push.pid"
+    wait_until 10 push push_alive || fail "streambed-push did not start; see $RUN/logs/push.log"
+}
+
 start_gateways() {
     local i port
     for ((i = 0; i < GATEWAYS; i++)); do
@@ -256,6 +271,7 @@ stack_start() {
     start_redis
     migrate
     start_api
+    start_push
     start_gateways
     start_nginx
     wait_healthy
@@ -282,6 +298,7 @@ stack_stop() {
     local f
     for f in "$RUN"/pids/gateway-*.pid; do [ -e "$f" ] && stop_pid "$f" TERM "gateway"; done
     stop_pid "$RUN/pids/api.pid" TERM "REST workers"
+    stop_pid "$RUN/pids/push.pid" TERM "Web Push delivery"
     stop_pid "$RUN/pids/redis.pid" TERM redis
     if [ -f "$RUN/pg/data/postmaster.pid" ]; then
         note "stopping PostgreSQL"
