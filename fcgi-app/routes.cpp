@@ -70,20 +70,17 @@ Router BuildRoutes() {
     r.Add("GET", "/api/channels/{type}/{id}/draft/", kStream, HandleGetDraft);
     r.Add("DELETE", "/api/channels/{type}/{id}/draft/", kStream, HandleDeleteDraft);
     r.Add("POST", "/api/drafts/query/", kStream, HandleQueryDrafts);
-    // Room surfaces (API.md)
-    r.Add("GET", "/api/ws-auth/", Access::kRoom, HandleWsAuth);
-    r.Add("GET", "/api/register-subscriptions/", Access::kRoom, HandleListPushSubscriptions);
-    r.Add("POST", "/api/register-subscriptions/", Access::kRoom, HandleRegisterPushSubscription);
-    r.Add("DELETE", "/api/register-subscriptions/", Access::kRoom, HandleDeletePushSubscription);
-
-    // Stream surface (STREAM-PROTOCOL.md)
-    r.Add("POST", "/api/devices/", Access::kStream, HandleAddDevice);
-    r.Add("GET", "/api/devices/", Access::kStream, HandleListDevices);
-    r.Add("DELETE", "/api/devices/", Access::kStream, HandleRemoveDevice);
+    // Devices (push tokens of mobile apps; stored and listed)
+    r.Add("POST", "/api/devices/", kStream, HandleAddDevice);
+    r.Add("GET", "/api/devices/", kStream, HandleListDevices);
+    r.Add("DELETE", "/api/devices/", kStream, HandleRemoveDevice);
 
     // --- The room surfaces (API.md); every /rooms/ route is also served under /api/rooms/
     r.Add("GET", "/api/ws-auth/", kRoom, HandleWsAuth);
     r.Add("GET", "/api/connection-id/", kRoom, HandleConnectionId);
+    r.Add("GET", "/api/register-subscriptions/", kRoom, HandleListPushSubscriptions);
+    r.Add("POST", "/api/register-subscriptions/", kRoom, HandleRegisterPushSubscription);
+    r.Add("DELETE", "/api/register-subscriptions/", kRoom, HandleDeletePushSubscription);
     for (const char* prefix : {"/rooms/", "/api/rooms/"}) {
         std::string p(prefix);
         r.Add("GET", p + "{cid}/config/", kRoom, HandleRoomConfig);
