@@ -12,6 +12,7 @@ namespace streambed {
 namespace {
 // Client frames are pings and room-socket messages: 64 KiB is far above a 5,000-character message.
 constexpr size_t kMaxClientMessage = 64 * 1024;
+constexpr int kKernelSendBuffer = 256 * 1024;
 // Reads per readiness event, so one chatty client cannot starve the others.
 constexpr int kReadsPerEvent = 4;
 }  // namespace
@@ -29,6 +30,9 @@ Connection::Connection(Gateway& gateway, Poco::Net::StreamSocket socket, Connect
       last_received_ms_(gateway.loop().now_ms()) {
     socket_.setBlocking(false);
     socket_.setNoDelay(true);
+    // A fixed kernel send buffer: without it Linux grows it to megabytes for a reader that has
+    // stopped, hiding a slow consumer from the output budget and costing kernel memory per socket.
+    socket_.setSendBufferSize(kKernelSendBuffer);
     gateway_.loop().Watch(fd_, EPOLLIN | EPOLLRDHUP, this);
 }
 

@@ -73,7 +73,10 @@ OpenChannel StandingIn(Call& call, channels::ChannelView view, const Actor& acto
     if (out.type == nullptr) throw NotFound("channel type " + view.channel.type + " does not exist");
     out.channel = std::move(view.channel);
     out.membership = std::move(view.membership);
-    Caller as = call.caller();
+    // The actor's standing, not the caller's: a server token acting for a user (the gateway's
+    // internal calls, server-side SDK calls naming user_id) has that user's rights in the channel.
+    Caller as;
+    as.server = actor.server && !actor.acting;
     as.anonymous = actor.anonymous;
     out.standing = StandingOf(as, actor.user.role, actor.banned() || view.banned,
                               out.membership ? &*out.membership : nullptr);

@@ -5,6 +5,7 @@
 #include "common/jwt.h"
 #include "common/url.h"
 #include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/handlers/support.h"
 #include "common/ids.h"
 #include "fcgi-app/store/users.h"
 
@@ -22,6 +23,8 @@ Reply HandleWsAuth(Call& call) {
     if (auto q = call.Query("cid")) {
         if (!ParseCid(*q)) throw BadRequest("cid must be type:id", "cid");
         cid = std::string(*q);
+        // A ticket for a room the user cannot read is refused now, not only at the socket.
+        OpenForActor(call, cid, LoadActor(call, user_id, true));
     }
     int64_t now = NowSeconds();
     int64_t expires = now + call.config().ws_ticket_ttl;

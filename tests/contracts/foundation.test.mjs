@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  API_KEY, BASE_URL, api, connectQuery, connectUser, openSocket, signToken, uniqueId, userToken,
+  API_KEY, BASE_URL, api, connectQuery, connectUser, createUsers, openSocket, signToken, uniqueId, userToken,
 } from './lib/streambed.mjs';
 
 function assertEnvelope(res, status, code) {
@@ -110,10 +110,16 @@ describe('GET /api/ws-auth/', () => {
     assert.ok(res.json.expires > now() && res.json.expires <= now() + 601);
     assert.equal(res.json.url, undefined);
   });
-  it('with cid, also the ws:// url of the room socket', async () => {
-    const res = await api('GET', '/api/ws-auth/', { token: userToken('alice'), query: { cid: 'messaging:general' } });
-    assert.equal(res.status, 200);
-    assert.equal(res.json.url, `${BASE_URL.replace('http', 'ws')}/ws/messaging:general/?auth=${res.json.auth}`);
+  it('with cid, also the ws:// url of the room socket; 403 for a room the user cannot read, 404 for none', async () => {
+    const user = uniqueId('wsa');
+    const server = await createUsers(user);
+    const room = server.channel('messaging', uniqueId('wsa-room'), { members: [user], created_by_id: user });
+    await room.create();
+    const res = await api('GET', '/api/ws-auth/', { token: userToken(user), query: { cid: room.cid } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.url, `${BASE_URL.replace('http', 'ws')}/ws/${room.cid}/?auth=${res.json.auth}`);
+    assert.equal((await api('GET', '/api/ws-auth/', { token: userToken('alice'), query: { cid: room.cid } })).status, 403);
+    assert.equal((await api('GET', '/api/ws-auth/', { token: userToken(user), query: { cid: 'messaging:none-here' } })).status, 404);
   });
   it('a bad cid is 400', async () => {
     assertEnvelope(await api('GET', '/api/ws-auth/', { token: userToken('alice'), query: { cid: 'nocolon' } }), 400, 4);
@@ -263,8 +269,16 @@ describe('/ws/<cid>/ room socket handshake', () => {
     await assert.rejects(openSocket('/ws/messaging:general/?auth=a.b.c'), (e) => e.status === 403);
   });
   it('403 with a ticket scoped to another room', async () => {
-    const ticket = (await api('GET', '/api/ws-auth/', { token: userToken('alice'), query: { cid: 'messaging:other' } })).json.auth;
-    await assert.rejects(openSocket(`/ws/messaging:general/?auth=${ticket}`), (e) => e.status === 403);
+    const user = uniqueId('scope');
+    const server = await createUsers(user);
+    const rooms = [uniqueId('scope-a'), uniqueId('scope-b')].map((id) =>
+      server.channel('messaging', id, { members: [user], created_by_id: user }));
+    await Promise.all(rooms.map((r) => r.create()));
+    const ticket = (await api('GET', '/api/ws-auth/', { token: userToken(user), query: { cid: rooms[0].cid } })).json.auth;
+    await assert.rejects(openSocket(`/ws/${rooms[1].cid}/?auth=${ticket}`), (e) => e.status === 403);
+    const ok = await openSocket(`/ws/${rooms[0].cid}/?auth=${ticket}`);
+    await ok.waitFor((f) => f.type === 'connection.ok');
+    ok.close();
   });
   it('a browser Origin is accepted when no allow-list is configured', async () => {
     // The test stack leaves STREAMBED_ALLOWED_ORIGINS unset; the allow-list itself is unit-tested.

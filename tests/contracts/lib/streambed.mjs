@@ -140,3 +140,56 @@ export function connectQuery(userId, token, { authType = 'jwt', apiKey = API_KEY
   const params = new URLSearchParams({ json, api_key: apiKey, authorization: token ?? '', 'stream-auth-type': authType });
   return `/api/connect?${params}`;
 }
+
+// The gateways' own ports (scripts/test starts STREAMBED_GATEWAYS of them from this port).
+export const GATEWAY_PORT = Number(process.env.STREAMBED_GATEWAY_PORT);
+
+// An SDK client whose WebSocket goes straight to gateway `index` (REST still through nginx), so a
+// test can put clients on different gateways and prove events cross between them.
+export async function connectUserVia(index, userId, { name } = {}) {
+  const client = addTrailingSlash(
+    new StreamChat(API_KEY, { baseURL: `${BASE_URL}/api`, timeout: 10000, allowServerSideConnect: true }),
+  );
+  client.wsBaseURL = `ws://127.0.0.1:${GATEWAY_PORT + index}/api`;
+  try {
+    await client.connectUser({ id: userId, name: name ?? userId }, userToken(userId));
+  } catch (err) {
+    await client.disconnectUser().catch(() => {});
+    throw err;
+  }
+  return client;
+}
+
+// Resolves with the first event of `type` on `emitter` (a client or a channel) that satisfies
+// `predicate`, or rejects after `timeoutMs`. Also reports how long it took.
+export function nextEvent(emitter, type, predicate = () => true, timeoutMs = 5000) {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.unsubscribe();
+      reject(new Error(`no ${type} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const sub = emitter.on(type, (event) => {
+      if (!predicate(event)) return;
+      clearTimeout(timer);
+      sub.unsubscribe();
+      resolve(Object.assign(event, { elapsedMs: Date.now() - started }));
+    });
+  });
+}
+
+// A ticket from /api/ws-auth/ for `userId`, scoped to `cid`, and the room socket opened with it.
+export async function openRoomSocket(userId, cid) {
+  const res = await api('GET', '/api/ws-auth/', { token: userToken(userId), query: { cid } });
+  if (res.status !== 200) throw new Error(`ws-auth: ${res.status} ${res.text}`);
+  const ws = await openSocket(`/ws/${cid}/?auth=${encodeURIComponent(res.json.auth)}`);
+  await ws.waitFor((f) => f.type === 'connection.ok');
+  return ws;
+}
+
+// Creates users server-side (getstream.io refuses unknown members, so channels need them first).
+export async function createUsers(...ids) {
+  const server = serverClient();
+  await server.upsertUsers(ids.map((id) => ({ id, name: id })));
+  return server;
+}
