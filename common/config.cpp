@@ -60,6 +60,7 @@ Config Config::FromEnvironment() {
     c.ws_ticket_ttl = EnvInt("STREAMBED_WS_TICKET_TTL", 600, 10, 86400);
     c.allowed_origins = Env("STREAMBED_ALLOWED_ORIGINS", "*");
     c.ws_output_budget = EnvInt("STREAMBED_WS_OUTPUT_BUDGET", 1 << 20, 16384, 1 << 28);
+    c.rate_limits = Env("STREAMBED_RATE_LIMITS", "");
     return c;
 }
 

@@ -40,6 +40,9 @@ struct Config {
     // STREAMBED_WS_OUTPUT_BUDGET: bytes a socket may have queued before it is cut off as a slow consumer.
     int ws_output_budget = 1 << 20;
 
+    // STREAMBED_RATE_LIMITS: "off", or class=limit overrides (fcgi-app/rate_limit.h).
+    std::string rate_limits;
+
     bool OriginAllowed(std::string_view origin) const;
 
     static constexpr size_t kMinSecretBytes = 32;

@@ -1,5 +1,7 @@
 #include "common/events.h"
 
+#include "common/clock.h"
+
 namespace streambed {
 
 void WriteEventStart(JsonWriter& w, std::string_view type, std::string_view cid, int64_t created_at) {
@@ -11,6 +13,17 @@ void WriteEventStart(JsonWriter& w, std::string_view type, std::string_view cid,
         PutString(w, "channel_type", colon == std::string_view::npos ? std::string_view{} : cid.substr(0, colon));
     }
     PutTime(w, "created_at", created_at);
+}
+
+std::optional<int64_t> EventCreatedAt(std::string_view payload) {
+    constexpr std::string_view kKey = "\"created_at\":\"";
+    // Only the head: a nested object's created_at (the message's) comes later.
+    size_t at = payload.substr(0, 256).find(kKey);
+    if (at == std::string_view::npos) return std::nullopt;
+    size_t start = at + kKey.size();
+    size_t end = payload.find('"', start);
+    if (end == std::string_view::npos || end - start > 40) return std::nullopt;
+    return ParseTimestamp(payload.substr(start, end - start));
 }
 
 }  // namespace streambed

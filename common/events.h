@@ -4,6 +4,7 @@
 // and gateways both start their events here.
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "common/json.h"
@@ -13,5 +14,9 @@ namespace streambed {
 // Writes "type", the channel fields when `cid` is not empty, and "created_at". The caller has
 // opened the object and adds the rest (user, message, ...).
 void WriteEventStart(JsonWriter& w, std::string_view type, std::string_view cid, int64_t created_at);
+
+// The created_at of an event payload written by WriteEventStart, found without parsing the whole
+// payload (it sits among the first fields). For the gateway's delivery-latency metric.
+std::optional<int64_t> EventCreatedAt(std::string_view payload);
 
 }  // namespace streambed

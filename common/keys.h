@@ -54,6 +54,16 @@ constexpr std::string_view kSessionOfPrefix = "sb:session-of:";
 constexpr int kSessionTtl = 90;
 constexpr int kSessionHeartbeat = 30;
 
+// --- Rate limits (fcgi-app/rate_limit.cpp): one counter per one-minute window ---
+inline std::string RateLimitApp(std::string_view klass, int64_t window) {
+    return "sb:rl:" + std::string(klass) + ":" + std::to_string(window);
+}
+inline std::string RateLimitUser(std::string_view user_id, std::string_view method, std::string_view route,
+                                 int64_t window) {
+    return "sb:rl:u:" + std::string(user_id) + ":" + std::string(method) + ":" + std::string(route) + ":" +
+           std::to_string(window);
+}
+
 // --- Pub/sub topics ---
 // Channel events for the sockets watching the channel.
 // Web Push (common/push_queue.h, push/). Producers LPUSH one job per recipient on kPushQueue

@@ -2,7 +2,18 @@
 
 namespace streambed {
 
-App::App(const Config& config) : config_(config), db_(config.pg_conninfo), redis_(config.redis) {}
+App::App(const Config& config, const metrics::Registry* registry, const ApiMetrics* metrics)
+    : config_(config),
+      registry_(registry),
+      metrics_(metrics),
+      rate_limits_(RateLimits::Parse(config.rate_limits)),
+      db_(config.pg_conninfo),
+      redis_(config.redis) {
+    if (metrics_ != nullptr) {
+        const ApiMetrics* m = metrics_;
+        db_.SetQueryObserver([m](int64_t micros) { m->pg_query_duration.With().ObserveMicros(micros); });
+    }
+}
 
 App::~App() {
     if (lease_) {

@@ -7,17 +7,12 @@
 #include <string_view>
 
 #include "fcgi-app/app.h"
+#include "fcgi-app/caller.h"
 #include "fcgi-app/http.h"
 #include "fcgi-app/router.h"
 
 namespace streambed {
 
-struct Caller {
-    std::string user_id;  // the token's user; empty for a server token
-    bool server = false;  // server token: admin rights, acts for the user named in the request
-    bool anonymous = false;
-    std::optional<int64_t> token_issued_at;
-};
 
 class Call {
 public:

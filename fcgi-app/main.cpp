@@ -18,7 +18,10 @@
 #include "common/log.h"
 #include "common/push_queue.h"
 #include "common/redis.h"
+#include "common/metrics_catalog.h"
 #include "fcgi-app/pool.h"
+#include "fcgi-app/rate_limit.h"
+#include "fcgi-app/router.h"
 #include "fcgi-app/store/migrate.h"
 #include "fcgi-app/store/pg.h"
 #include "fcgi-app/store/push.h"
@@ -36,6 +39,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     InitLogging("api", config.log_level);
+    try {
+        RateLimits::Parse(config.rate_limits);  // a bad setting stops start-up, not every request
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "streambed-api: configuration error: %s\n", e.what());
+        return 2;
+    }
 
     if (command == "migrate") {
         try {
@@ -92,5 +101,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: streambed-api [serve|migrate|rotate-vapid|test-push <user_id> [text]]\n");
         return 2;
     }
-    return RunWorkerPool(config, [&config](int listen_fd) { return RunWorker(config, listen_fd); });
+    // Declared and mapped before the first fork(): every worker adds to the same shared numbers.
+    static metrics::Registry registry;
+    static ApiMetrics metrics = DeclareApiMetrics(registry, RouteLabels(AllRoutes()));
+    registry.Allocate(metrics::Registry::Storage::kShared);
+    return RunWorkerPool(config, metrics, [&config](int listen_fd) {
+        return RunWorker(config, listen_fd, registry, metrics);
+    });
 }

@@ -35,7 +35,7 @@ pid_t SpawnWorker(int listen_fd, const std::function<int(int)>& worker_main) {
 
 }  // namespace
 
-int RunWorkerPool(const Config& config, const std::function<int(int)>& worker_main) {
+int RunWorkerPool(const Config& config, const ApiMetrics& metrics, const std::function<int(int)>& worker_main) {
     if (FCGX_Init() != 0) {
         Log(LogLevel::kError, "pool.fcgi_init_failed");
         return 1;
@@ -71,6 +71,7 @@ int RunWorkerPool(const Config& config, const std::function<int(int)>& worker_ma
             pid_t pid = SpawnWorker(listen_fd, worker_main);
             if (pid > 0) {
                 workers.insert(pid);
+                metrics.workers.With().Set(static_cast<double>(workers.size()));
             } else {
                 Log(LogLevel::kError, "pool.fork_failed").Int("errno", errno);
                 std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -87,6 +88,8 @@ int RunWorkerPool(const Config& config, const std::function<int(int)>& worker_ma
             continue;
         }
         if (workers.erase(pid) > 0) {
+            metrics.workers.With().Set(static_cast<double>(workers.size()));
+            metrics.worker_restarts.With().Inc();
             Log(LogLevel::kWarn, "pool.worker_died")
                 .Int("worker_pid", pid)
                 .Int("exit", WIFEXITED(status) ? WEXITSTATUS(status) : -1)

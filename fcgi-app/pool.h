@@ -5,11 +5,13 @@
 #include <functional>
 
 #include "common/config.h"
+#include "common/metrics_catalog.h"
 
 namespace streambed {
 
 // `worker_main(listen_fd)` runs in each child and returns its exit code. Returns the exit code
 // of the supervisor.
-int RunWorkerPool(const Config& config, const std::function<int(int)>& worker_main);
+// The pool's gauge of live workers and its restart counter are kept in `metrics`.
+int RunWorkerPool(const Config& config, const ApiMetrics& metrics, const std::function<int(int)>& worker_main);
 
 }  // namespace streambed

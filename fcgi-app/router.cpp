@@ -73,4 +73,10 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     return result;
 }
 
+std::vector<std::pair<std::string, std::string>> RouteLabels(const Router& router) {
+    std::vector<std::pair<std::string, std::string>> labels;
+    for (const Route& r : router.routes()) labels.emplace_back(r.pattern, r.method);
+    return labels;
+}
+
 }  // namespace streambed

@@ -54,4 +54,7 @@ private:
 // Every route of streambed-api, defined in routes.cpp: the one place to find a path's handler.
 const Router& AllRoutes();
 
+// (pattern, method) of every route: the label values of the request metrics.
+std::vector<std::pair<std::string, std::string>> RouteLabels(const Router& router);
+
 }  // namespace streambed

@@ -99,14 +99,56 @@ Reply ErrorReply(const ApiError& e, int64_t started) {
 
 }  // namespace
 
+namespace {
+// What a request is counted as in the metrics: its route pattern and method, or "unmatched".
+struct Counted {
+    std::string_view route = kUnmatchedRoute;
+    std::string_view method = "other";
+};
+
+void Record(const App& app, const Counted& counted, int status, int64_t micros) {
+    const ApiMetrics* m = app.metrics();
+    if (m == nullptr) return;
+    m->http_requests.With({counted.route, counted.method, StatusLabel(status)}).Inc();
+    m->http_request_duration.With({counted.route, counted.method}).ObserveMicros(micros);
+}
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+Reply DispatchRoute(App& app, const Request& request, Counted& counted, Headers& headers);
+}  // namespace
+
 Reply Dispatch(App& app, const Request& request) {
     int64_t started = NowMicros();
+    // Prometheus's scrape (nginx's internal listener passes REQUEST_URI=/metrics; public servers
+    // never route it). Any worker renders the whole pool's numbers from shared memory.
+    if (request.method == "GET" && request.path == "/metrics" && app.registry() != nullptr) {
+        Reply r;
+        r.content_type = metrics::kContentType;
+        r.body = app.registry()->Render();
+        return r;
+    }
+    Counted counted;
+    Headers headers;
+    Reply reply = DispatchRoute(app, request, counted, headers);
+    reply.headers.insert(reply.headers.end(), headers.begin(), headers.end());
+    Record(app, counted, reply.status, NowMicros() - started);
+    return reply;
+}
+
+namespace {
+Reply DispatchRoute(App& app, const Request& request, Counted& counted, Headers& headers) {
+    int64_t started = NowMicros();
+    const ApiMetrics* m = app.metrics();
     try {
         RouteMatch match = AllRoutes().Match(request.method, request.path);
+        if (match.route != nullptr) {
+            counted.route = match.route->pattern;
+            counted.method = match.route->method;
+        }
         if (match.route == nullptr) {
             if (!match.allowed.empty()) {
                 std::string allow;
-                for (const auto& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
+                for (const auto& method : match.allowed) allow += (allow.empty() ? "" : ", ") + method;
                 Reply r = ErrorReply(ApiError(405, code::kInputError, request.method + " is not allowed on " +
                                                                           request.path + " (allowed: " + allow + ")"),
                                      started);
@@ -117,6 +159,15 @@ Reply Dispatch(App& app, const Request& request) {
             return ErrorReply(NotFound("no route for " + request.method + " " + request.path), started);
         }
         Caller caller = Authenticate(request, match.route->access, app.config());
+        RateDecision rate = CheckRateLimit(app.redis(), app.rate_limits(), *match.route, caller, NowSeconds());
+        if (rate.counted) {
+            // On every counted response, as getstream.io sends them.
+            headers.emplace_back("X-RateLimit-Limit", std::to_string(rate.limit));
+            headers.emplace_back("X-RateLimit-Remaining", std::to_string(rate.remaining));
+            headers.emplace_back("X-RateLimit-Reset", std::to_string(rate.reset));
+        }
+        if (!rate.allowed)
+            throw ApiError(429, code::kRateLimited, "too many requests: see X-RateLimit-Reset for when to retry");
         Call call(app, request, std::move(caller), std::move(match.params));
         Reply reply = match.route->handler(call);
         AddDuration(reply, NowMicros() - started);
@@ -124,11 +175,14 @@ Reply Dispatch(App& app, const Request& request) {
     } catch (const ApiError& e) {
         return ErrorReply(e, started);
     } catch (const PgUnavailable& e) {
+        if (m != nullptr) m->pg_errors.With({PgErrorKind(e.sqlstate())}).Inc();
         return ErrorReply(Unavailable("the database is temporarily unavailable, retry shortly"), started);
     } catch (const RedisError& e) {
+        if (m != nullptr) m->redis_errors.With({"api"}).Inc();
         Log(LogLevel::kWarn, "redis.error").Str("error", e.what()).Str("request_id", request.request_id);
         return ErrorReply(Unavailable("the event store is temporarily unavailable, retry shortly"), started);
     } catch (const PgError& e) {
+        if (m != nullptr) m->pg_errors.With({PgErrorKind(e.sqlstate())}).Inc();
         Log(LogLevel::kError, "pg.error").Str("error", e.what()).Str("sqlstate", e.sqlstate()).Str(
             "request_id", request.request_id);
         return ErrorReply(ApiError(500, code::kInternal, "internal error"), started);
@@ -137,10 +191,11 @@ Reply Dispatch(App& app, const Request& request) {
         return ErrorReply(ApiError(500, code::kInternal, "internal error"), started);
     }
 }
+}  // namespace
 
-int RunWorker(const Config& config, int listen_fd) {
+int RunWorker(const Config& config, int listen_fd, const metrics::Registry& registry, const ApiMetrics& metrics) {
     InstallWorkerSignals();
-    App app(config);
+    App app(config, &registry, &metrics);
     FCGX_Request fcgi;
     if (FCGX_InitRequest(&fcgi, listen_fd, 0) != 0) {
         Log(LogLevel::kError, "worker.init_failed");

@@ -7,8 +7,8 @@
 
 namespace streambed {
 
-// Runs until SIGTERM; returns the process exit code.
-int RunWorker(const Config& config, int listen_fd);
+// Runs until SIGTERM; returns the process exit code. The metrics live in the pool's shared memory.
+int RunWorker(const Config& config, int listen_fd, const metrics::Registry& registry, const ApiMetrics& metrics);
 
 // Routes, authenticates and runs one request; never throws. Exposed for the in-process tests.
 Reply Dispatch(App& app, const Request& request);

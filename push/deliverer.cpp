@@ -19,9 +19,11 @@ constexpr int64_t kVapidLifetimeSeconds = 12 * 3600;
 constexpr int64_t kDatabaseRetryMs = 5000;
 }  // namespace
 
-Deliverer::Deliverer(const Config& config, const PushSettings& settings, Watchdog& watchdog, size_t slot)
+Deliverer::Deliverer(const Config& config, const PushSettings& settings, const PushMetrics& metrics,
+                     Watchdog& watchdog, size_t slot)
     : config_(config),
       settings_(settings),
+      metrics_(metrics),
       redis_(config.redis, 3000),
       db_(config.pg_conninfo),
       sender_(config.dev_mode, settings.request_timeout_ms, watchdog, slot),
@@ -40,6 +42,7 @@ void Deliverer::Run(const std::atomic<bool>& stopping) {
             RedisReply reply = redis_.Command({"BLMOVE", keys::kPushQueue, keys::kPushInflight, "RIGHT", "LEFT", "1"});
             job = ReplyString(reply.get());
         } catch (const RedisError& e) {
+            metrics_.redis_errors.With({"push"}).Inc();
             Log(LogLevel::kWarn, "push.redis_error").Str("error", e.what());
             for (int i = 0; i < 10 && !stopping.load(); ++i)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -149,6 +152,7 @@ void Deliverer::DeliverTo(const PushJob& job, const push_subscriptions::Delivera
 
     switch (decision.outcome) {
         case PushOutcome::kDelivered:
+            metrics_.deliveries.With({"delivered"}).Inc();
             Log(LogLevel::kInfo, "push.delivered")
                 .Str("subscription_id", sub.id)
                 .Str("message_id", job.message_id)
@@ -157,9 +161,11 @@ void Deliverer::DeliverTo(const PushJob& job, const push_subscriptions::Delivera
                 .Int("attempts", attempts);
             break;
         case PushOutcome::kGone:
+            metrics_.deliveries.With({"gone"}).Inc();
             remove("gone", response.status);
             break;
         case PushOutcome::kRetry: {
+            metrics_.deliveries.With({"retried"}).Inc();
             PushJob retry = job;
             retry.subscription_id = sub.id;
             retry.attempts = attempts;
@@ -175,6 +181,7 @@ void Deliverer::DeliverTo(const PushJob& job, const push_subscriptions::Delivera
             break;
         }
         case PushOutcome::kFailed:
+            metrics_.deliveries.With({"failed"}).Inc();
             // The endpoint URL itself is a bearer capability: only its origin is logged.
             Log(LogLevel::kWarn, "push.failed")
                 .Str("subscription_id", sub.id)

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/config.h"
+#include "common/metrics_catalog.h"
 #include "common/push_queue.h"
 #include "common/redis.h"
 #include "fcgi-app/store/pg.h"
@@ -21,7 +22,8 @@ namespace streambed {
 
 class Deliverer {
   public:
-    Deliverer(const Config& config, const PushSettings& settings, Watchdog& watchdog, size_t slot);
+    Deliverer(const Config& config, const PushSettings& settings, const PushMetrics& metrics, Watchdog& watchdog,
+              size_t slot);
 
     // The thread's main loop; returns within about a second of `stopping` becoming true (plus the
     // one request in flight, bounded by the request timeout).
@@ -36,6 +38,7 @@ class Deliverer {
 
     const Config& config_;
     const PushSettings& settings_;
+    const PushMetrics& metrics_;
     RetryPolicy policy_;
     RedisClient redis_;
     Pg db_;

@@ -3,11 +3,19 @@
 // request in time (Watchdog), moves due retries back to the queue, and keeps the liveness key.
 // Run one per Redis: at start it requeues whatever the previous run left in flight.
 
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetSSL.h>
+#include <Poco/Net/ServerSocket.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +26,7 @@
 #include "common/config.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/metrics_catalog.h"
 #include "common/redis.h"
 #include "push/deliverer.h"
 #include "push/settings.h"
@@ -44,6 +53,34 @@ return n)";
 constexpr const char* kReleaseAlive = R"(
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0)";
+
+// GET /metrics for Prometheus; anything else is 404. Keep the listener on a private address.
+class MetricsEndpoint final : public Poco::Net::HTTPRequestHandlerFactory {
+public:
+    explicit MetricsEndpoint(const metrics::Registry& registry) : registry_(registry) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+        return new Handler(registry_);
+    }
+
+private:
+    class Handler final : public Poco::Net::HTTPRequestHandler {
+    public:
+        explicit Handler(const metrics::Registry& registry) : registry_(registry) {}
+        void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+            bool found = request.getMethod() == "GET" && request.getURI() == "/metrics";
+            std::string body = found ? registry_.Render() : std::string("{\"code\":16,\"message\":\"not found\"}");
+            response.setStatus(found ? Poco::Net::HTTPResponse::HTTP_OK : Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
+            response.setContentType(found ? std::string(metrics::kContentType) : "application/json");
+            response.setContentLength(static_cast<std::streamsize>(body.size()));
+            response.setKeepAlive(false);
+            response.send() << body;
+        }
+
+    private:
+        const metrics::Registry& registry_;
+    };
+    const metrics::Registry& registry_;
+};
 
 }  // namespace
 
@@ -89,13 +126,30 @@ int main() {
         }
     }
 
+    metrics::Registry registry;
+    PushMetrics metrics = DeclarePushMetrics(registry);
+    registry.Allocate(metrics::Registry::Storage::kProcess);
+    std::unique_ptr<Poco::Net::HTTPServer> metrics_server;
+    try {
+        auto* params = new Poco::Net::HTTPServerParams;
+        params->setMaxThreads(2);
+        params->setKeepAlive(false);
+        metrics_server = std::make_unique<Poco::Net::HTTPServer>(
+            new MetricsEndpoint(registry), Poco::Net::ServerSocket(Poco::Net::SocketAddress(settings.metrics_listen)),
+            params);
+        metrics_server->start();
+    } catch (const Poco::Exception& e) {
+        Log(LogLevel::kError, "push.metrics_listen_failed").Str("listen", settings.metrics_listen).Str("error", e.displayText());
+        return 1;
+    }
+
     std::atomic<bool> stopping{false};
     std::atomic<int> running{settings.concurrency};
     Watchdog watchdog(static_cast<size_t>(settings.concurrency));
     std::vector<std::thread> threads;
     std::vector<std::unique_ptr<Deliverer>> deliverers;
     for (int i = 0; i < settings.concurrency; ++i) {
-        deliverers.push_back(std::make_unique<Deliverer>(config, settings, watchdog, static_cast<size_t>(i)));
+        deliverers.push_back(std::make_unique<Deliverer>(config, settings, metrics, watchdog, static_cast<size_t>(i)));
         threads.emplace_back([&stopping, &running, d = deliverers.back().get()] {
             d->Run(stopping);
             running.fetch_sub(1);
@@ -121,9 +175,11 @@ int main() {
             }
             if (now >= next_alive) {
                 redis.Command({"SET", keys::kPushAlive, pid, "EX", std::to_string(keys::kPushAliveTtl)});
+                metrics.queue_depth.With().Set(static_cast<double>(ReplyInteger(redis.Command({"LLEN", keys::kPushQueue}).get())));
                 next_alive = now + 5 * 1000000;
             }
         } catch (const RedisError& e) {
+            metrics.redis_errors.With({"push"}).Inc();
             Log(LogLevel::kWarn, "push.redis_error").Str("error", e.what());
             next_retry_scan = now + 1000000;
             next_alive = now + 1000000;
@@ -138,6 +194,7 @@ int main() {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     for (auto& t : threads) t.join();
+    metrics_server->stopAll(true);
     try {
         redis.Eval(kReleaseAlive, {keys::kPushAlive}, {pid});
     } catch (const RedisError&) {

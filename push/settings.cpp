@@ -60,6 +60,7 @@ PushSettings PushSettings::FromEnvironment(bool dev_mode) {
     s.max_attempts = EnvInt("STREAMBED_PUSH_MAX_ATTEMPTS", 5, 1, 20);
     s.retry_base_ms = EnvInt("STREAMBED_PUSH_RETRY_BASE_MS", 1000, 10, 600000);
     s.max_retry_delay_s = EnvInt("STREAMBED_PUSH_MAX_RETRY_DELAY", 3600, 1, 7 * 86400);
+    if (std::string listen = Env("STREAMBED_PUSH_METRICS_LISTEN"); !listen.empty()) s.metrics_listen = listen;
     return s;
 }
 

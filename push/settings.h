@@ -17,6 +17,8 @@ struct PushSettings {
     int max_attempts = 5;            // STREAMBED_PUSH_MAX_ATTEMPTS: per subscription and message
     int retry_base_ms = 1000;        // STREAMBED_PUSH_RETRY_BASE_MS: first backoff; doubles each attempt
     int max_retry_delay_s = 3600;    // STREAMBED_PUSH_MAX_RETRY_DELAY: longest wait (also caps Retry-After)
+    // STREAMBED_PUSH_METRICS_LISTEN: host:port of the Prometheus endpoint (GET /metrics); keep it private.
+    std::string metrics_listen = "127.0.0.1:9464";
 
     static constexpr const char* kDevSubject = "mailto:streambed@localhost";
 

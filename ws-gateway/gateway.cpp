@@ -29,6 +29,8 @@ constexpr size_t kMaxRoomText = 20000;
 
 std::string Frame(JsonBuffer& buf) { return std::string(buf.GetString(), buf.GetSize()); }
 
+std::string_view KindLabel(ConnectionKind kind) { return kind == ConnectionKind::kStream ? "stream" : "room"; }
+
 std::vector<std::string> ArgvOf(std::string_view script, std::vector<std::string> keys, std::vector<std::string> args) {
     std::vector<std::string> argv{"EVAL", std::string(script), std::to_string(keys.size())};
     argv.insert(argv.end(), keys.begin(), keys.end());
@@ -37,7 +39,8 @@ std::vector<std::string> ArgvOf(std::string_view script, std::vector<std::string
 }
 }  // namespace
 
-Gateway::Gateway(const Config& config, EventLoop& loop, Backend& backend, uint16_t node_id, NodeLease lease)
+Gateway::Gateway(const Config& config, EventLoop& loop, Backend& backend, const GatewayMetrics& metrics,
+                 uint16_t node_id, NodeLease lease)
     : config_(config),
       loop_(loop),
       backend_(backend),
@@ -46,14 +49,15 @@ Gateway::Gateway(const Config& config, EventLoop& loop, Backend& backend, uint16
       lease_(std::move(lease)),
       ids_(node_id),
       bus_(loop, config.redis, "bus"),
-      cmd_(loop, config.redis, "commands") {}
+      cmd_(loop, config.redis, "commands"),
+      metrics_(metrics) {}
 
 Gateway::~Gateway() = default;
 
 void Gateway::Start() {
     bus_.SetMessageHandler([this](std::string_view topic, std::string_view payload) { OnBusMessage(topic, payload); });
     bus_.Start([this] { OnBusReady(); }, [this] { OnBusLost(); });
-    cmd_.Start([this] { Heartbeat(); }, nullptr);
+    cmd_.Start([this] { Heartbeat(); }, [this] { metrics_.redis_errors.With({"gateway"}).Inc(); });
     loop_.Every(kHeartbeatMs, [this] { Heartbeat(); });
     loop_.Every(kSweepMs, [this] {
         SweepIdle();
@@ -110,8 +114,8 @@ void Gateway::Adopt(Handoff handoff) {
     Connection& connection = *owned;
     connections_.emplace(id, std::move(owned));
     session->connections.push_back(&connection);
-    stats_.connections_opened++;
-    stats_.open_connections = static_cast<int64_t>(connections_.size());
+    metrics_.connections_opened.With().Inc();
+    metrics_.connections.With({KindLabel(handoff.kind)}).Inc();
 
     std::vector<std::string> topics{keys::UserTopic(handoff.user_id)};
     if (handoff.kind == ConnectionKind::kRoom) topics.push_back(keys::ChannelTopic(handoff.cid));
@@ -282,8 +286,8 @@ void Gateway::OnConnectionClosed(Connection& c) {
     connections_.erase(it);
     // Deleted after the current batch of events, when no handler can still reach it.
     loop_.Defer([raw] { delete raw; });
-    stats_.connections_closed++;
-    stats_.open_connections = static_cast<int64_t>(connections_.size());
+    metrics_.connections_closed.With().Inc();
+    metrics_.connections.With({KindLabel(c.kind())}).Dec();
 }
 
 void Gateway::SweepIdle() {
@@ -480,7 +484,7 @@ void Gateway::Join(Connection& connection, const std::vector<std::string>& topic
         topic.subscribers.push_back(&connection);
         mine.push_back(name);
     }
-    stats_.topics = static_cast<int64_t>(topics_.size());
+    metrics_.topics.With().Set(static_cast<double>(topics_.size()));
     if (fresh.empty()) {
         ready();
         return;
@@ -502,7 +506,7 @@ void Gateway::Leave(Connection& connection, const std::string& name) {
     if (subs.empty()) {
         bus_.Unsubscribe({name});
         topics_.erase(it);
-        stats_.topics = static_cast<int64_t>(topics_.size());
+        metrics_.topics.With().Set(static_cast<double>(topics_.size()));
     }
 }
 
@@ -548,15 +552,23 @@ void Gateway::OnBusMessage(std::string_view topic, std::string_view payload) {
         OnControl(payload);
         return;
     }
-    stats_.events_received++;
+    metrics_.events_received.With().Inc();
     auto it = topics_.find(topic);
     if (it == topics_.end() || it->second.subscribers.empty()) return;
     // One encoding per event, shared by every recipient.
     auto frame = std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kText, payload));
     // Copy: a send that cuts a slow consumer removes it from this very list.
     std::vector<Connection*> recipients = it->second.subscribers;
+    uint64_t delivered = 0;
     for (Connection* c : recipients) {
-        if (c->Send(frame)) stats_.frames_delivered++;
+        if (c->Send(frame)) ++delivered;
+    }
+    metrics_.frames_delivered.With().Inc(delivered);
+    if (delivered < recipients.size()) metrics_.events_dropped.With().Inc(recipients.size() - delivered);
+    // From the event's created_at (the write that caused it) to the frame handed to the kernel.
+    if (auto created = EventCreatedAt(payload)) {
+        int64_t latency = NowMicros() - *created;
+        if (latency >= 0) metrics_.delivery_latency.With().ObserveMicros(latency);
     }
 }
 
@@ -577,6 +589,7 @@ void Gateway::OnBusReady() {
 }
 
 void Gateway::OnBusLost() {
+    metrics_.redis_errors.With({"gateway"}).Inc();
     // Events published while we were not subscribed are gone for our sockets. Telling the
     // clients to reconnect makes the SDK re-query its channels (STREAM-PROTOCOL.md §8), which
     // returns everything they missed: nothing is lost, it is re-read.

@@ -7,7 +7,6 @@
 #include <Poco/Net/StreamSocket.h>
 #include <rapidjson/document.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/metrics_catalog.h"
 #include "common/snowflake.h"
 #include "ws-gateway/async_redis.h"
 #include "ws-gateway/backend.h"
@@ -34,18 +34,6 @@ struct Handoff {
     std::string cid;  // the room, for kRoom
 };
 
-// Counters read by the metrics endpoint; written by the loop thread only.
-struct GatewayStats {
-    std::atomic<int64_t> connections_opened{0};
-    std::atomic<int64_t> connections_closed{0};
-    std::atomic<int64_t> events_received{0};
-    std::atomic<int64_t> frames_delivered{0};
-    std::atomic<int64_t> slow_consumers_cut{0};
-    std::atomic<int64_t> protocol_errors{0};
-    std::atomic<int64_t> open_connections{0};
-    std::atomic<int64_t> topics{0};
-};
-
 // Lets maps keyed by std::string be searched with a string_view (no copy per Redis message).
 struct StringHash {
     using is_transparent = void;
@@ -54,7 +42,8 @@ struct StringHash {
 
 class Gateway {
 public:
-    Gateway(const Config& config, EventLoop& loop, Backend& backend, uint16_t node_id, NodeLease lease);
+    Gateway(const Config& config, EventLoop& loop, Backend& backend, const GatewayMetrics& metrics, uint16_t node_id,
+            NodeLease lease);
     ~Gateway();
 
     // Connects to Redis and starts the timers (loop thread).
@@ -71,12 +60,11 @@ public:
     void OnBinary(Connection& connection);
     void OnConnectionClosing(Connection& connection);
     void OnConnectionClosed(Connection& connection);
-    void CountSlowConsumer() { stats_.slow_consumers_cut++; }
-    void CountProtocolError() { stats_.protocol_errors++; }
+    void CountSlowConsumer() { metrics_.slow_consumers_cut.With().Inc(); }
+    void CountProtocolError() { metrics_.protocol_errors.With().Inc(); }
 
     const Config& config() const { return config_; }
     EventLoop& loop() { return loop_; }
-    const GatewayStats& stats() const { return stats_; }
     uint16_t node_id() const { return node_id_; }
 
 private:
@@ -128,7 +116,7 @@ private:
     std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;
     std::unordered_map<std::string, std::shared_ptr<UserSession>> users_;
     std::unordered_map<std::string, Topic, StringHash, std::equal_to<>> topics_;
-    GatewayStats stats_;
+    const GatewayMetrics& metrics_;
     bool shutting_down_ = false;
 };
 

@@ -277,6 +277,21 @@ private:
     std::string cid_;
 };
 
+class MetricsHandler final : public HTTPRequestHandler {
+public:
+    explicit MetricsHandler(const metrics::Registry& registry) : registry_(registry) {}
+    void handleRequest(HTTPServerRequest&, HTTPServerResponse& response) override {
+        std::string body = registry_.Render();
+        response.setContentType(std::string(metrics::kContentType));
+        response.setContentLength(static_cast<std::streamsize>(body.size()));
+        response.setKeepAlive(false);
+        response.send() << body;
+    }
+
+private:
+    const metrics::Registry& registry_;
+};
+
 class NotFoundHandler final : public HTTPRequestHandler {
 public:
     void handleRequest(HTTPServerRequest&, HTTPServerResponse& response) override {
@@ -289,6 +304,7 @@ public:
 Poco::Net::HTTPRequestHandler* HandshakeFactory::createRequestHandler(const HTTPServerRequest& request) {
     std::string uri = request.getURI();
     std::string path = uri.substr(0, uri.find('?'));
+    if (path == "/metrics" && request.getMethod() == "GET") return new MetricsHandler(registry_);
     if (path == "/api/connect" || path == "/api/connect/" || path == "/connect" || path == "/connect/")
         return new ConnectHandler(config_, loop_, gateway_, backend_, false, {});
     constexpr std::string_view kRoomPrefix = "/ws/";

@@ -6,6 +6,7 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 
 #include "common/config.h"
+#include "common/metrics.h"
 #include "ws-gateway/backend.h"
 #include "ws-gateway/event_loop.h"
 
@@ -15,8 +16,10 @@ class Gateway;
 
 class HandshakeFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    HandshakeFactory(const Config& config, EventLoop& loop, Gateway& gateway, Backend& backend)
-        : config_(config), loop_(loop), gateway_(gateway), backend_(backend) {}
+    // `registry` is rendered at GET /metrics (the gateway's port is private; nginx never routes it).
+    HandshakeFactory(const Config& config, EventLoop& loop, Gateway& gateway, Backend& backend,
+                     const metrics::Registry& registry)
+        : config_(config), loop_(loop), gateway_(gateway), backend_(backend), registry_(registry) {}
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
 
 private:
@@ -24,6 +27,7 @@ private:
     EventLoop& loop_;
     Gateway& gateway_;
     Backend& backend_;
+    const metrics::Registry& registry_;
 };
 
 }  // namespace streambed

@@ -15,6 +15,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/metrics_catalog.h"
 #include "common/redis.h"
 #include "common/snowflake.h"
 #include "ws-gateway/backend.h"
@@ -86,9 +87,13 @@ int main() {
         }();
         uint16_t node_id = lease.id();
 
+        metrics::Registry registry;
+        GatewayMetrics metrics = DeclareGatewayMetrics(registry);
+        registry.Allocate(metrics::Registry::Storage::kProcess);
+
         EventLoop loop;
         Backend backend(config);
-        Gateway gateway(config, loop, backend, node_id, std::move(lease));
+        Gateway gateway(config, loop, backend, metrics, node_id, std::move(lease));
         SignalHandler signals(signal_fd, loop, gateway);
         loop.Watch(signal_fd, EPOLLIN, &signals);
         gateway.Start();
@@ -100,8 +105,8 @@ int main() {
         params->setKeepAlive(false);
         params->setTimeout(Poco::Timespan(10, 0));
         Poco::ThreadPool handshake_threads(2, 16);
-        Poco::Net::HTTPServer server(new HandshakeFactory(config, loop, gateway, backend), handshake_threads, listener,
-                                     params);
+        Poco::Net::HTTPServer server(new HandshakeFactory(config, loop, gateway, backend, registry), handshake_threads,
+                                     listener, params);
         server.start();
         Log(LogLevel::kInfo, "gateway.started").Str("listen", config.gateway_listen).Int("node", node_id);
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace streambed {
@@ -115,9 +116,11 @@ PgResult Pg::Run(const PgStatement& statement, const PgParams& params) {
     std::vector<const char*> values;
     values.reserve(params.values().size());
     for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
+    int64_t started = observer_ ? NowMicros() : 0;
     PGresult* result = PQexecPrepared(conn, statement.name, static_cast<int>(values.size()), values.data(), nullptr,
                                       nullptr, 0);
     ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
+    if (observer_) observer_(NowMicros() - started);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) Fail(result, statement.name);
     return PgResult(result);
 }
@@ -127,8 +130,10 @@ PgResult Pg::RunDynamic(const std::string& sql, const PgParams& params) {
     std::vector<const char*> values;
     values.reserve(params.values().size());
     for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
+    int64_t started = observer_ ? NowMicros() : 0;
     PGresult* result = PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                                     nullptr, 0);
+    if (observer_) observer_(NowMicros() - started);
     ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) Fail(result, "dynamic query");
     return PgResult(result);

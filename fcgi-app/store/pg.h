@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -121,6 +122,8 @@ public:
     void Exec(std::string_view sql);
 
     bool InTransaction() const { return in_transaction_; }
+    // Called with the duration of every query (metrics); none by default.
+    void SetQueryObserver(std::function<void(int64_t micros)> observer) { observer_ = std::move(observer); }
     // Drops the connection (used when a transaction could not be finished cleanly).
     void Reset();
 
@@ -133,6 +136,7 @@ private:
     PGconn* conn_ = nullptr;
     std::unordered_set<std::string> prepared_;
     bool in_transaction_ = false;
+    std::function<void(int64_t)> observer_;
 };
 
 // Visible transactions (STYLE.md): BEGIN on construction, ROLLBACK unless Commit() was called.

@@ -110,6 +110,8 @@ stack_configure() {
     export STREAMBED_LOG_LEVEL=${STREAMBED_LOG_LEVEL:-info}
     # The contact push services see in VAPID tokens (docs/push.md); set a real one in production.
     export STREAMBED_VAPID_SUBJECT=${STREAMBED_VAPID_SUBJECT:-mailto:streambed@localhost}
+    # The push sender's Prometheus endpoint, on a port of this stack's own range.
+    export STREAMBED_PUSH_METRICS_LISTEN=127.0.0.1:$((HTTP_PORT + 9))
     STREAMBED_URL=http://127.0.0.1:$HTTP_PORT
     export STREAMBED_URL
 }

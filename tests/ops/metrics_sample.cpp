@@ -19,8 +19,7 @@ namespace {
 
 int Api() {
     metrics::Registry registry;
-    RouteLabelList routes;
-    for (const Route& r : AllRoutes().routes()) routes.emplace_back(r.pattern, r.method);
+    RouteLabelList routes = RouteLabels(AllRoutes());
     ApiMetrics m = DeclareApiMetrics(registry, routes);
     // As the pool does: shared storage before fork(), the supervisor's gauges, two workers recording.
     registry.Allocate(metrics::Registry::Storage::kShared);

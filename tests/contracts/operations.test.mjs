@@ -1,0 +1,150 @@
+// Issue 8 at run time: the Prometheus endpoints of every process, rate limits with their headers,
+// one JSON log line per request carrying nginx's request id, and no secret in any log.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+
+import { API_SECRET, BASE_URL, GATEWAY_PORT, api, connectUserVia, uniqueId, userToken } from './lib/streambed.mjs';
+
+const HTTP_PORT = Number(new URL(BASE_URL).port);
+const RUN_DIR = process.env.STREAMBED_RUN_DIR;
+
+async function scrape(url) {
+  const res = await fetch(url);
+  assert.equal(res.status, 200, url);
+  assert.match(res.headers.get('content-type'), /text\/plain; version=0\.0\.4/);
+  return res.text();
+}
+
+// The exposition passes Prometheus's own linter.
+function promtoolCheck(text) {
+  const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.equal(run.status, 0, `promtool: ${run.stdout}${run.stderr}`);
+}
+
+function sample(text, name, labels = {}) {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = line.match(/^([a-z_:]+)(\{(.*)\})? (\S+)$/);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[4]);
+  }
+  return undefined;
+}
+
+describe('metrics', () => {
+  it('the worker pool: requests by route, method and status, summed over every worker', async () => {
+    const before = sample(await scrape(`${BASE_URL}/metrics/api/`), 'streambed_http_requests_total',
+      { route: '/api/health/', method: 'GET', status: '200' }) ?? 0;
+    // Enough requests that several workers answer some of them.
+    await Promise.all(Array.from({ length: 20 }, () => fetch(`${BASE_URL}/api/health/`)));
+    const text = await scrape(`${BASE_URL}/metrics/api/`);
+    promtoolCheck(text);
+    const after = sample(text, 'streambed_http_requests_total', { route: '/api/health/', method: 'GET', status: '200' });
+    assert.ok(after >= before + 20, `${before} -> ${after}`);
+    assert.ok(sample(text, 'streambed_workers') >= 1);
+    assert.ok(sample(text, 'streambed_http_request_duration_seconds_count', { route: '/api/health/', method: 'GET' }) >= 20);
+    assert.ok(sample(text, 'streambed_pg_query_duration_seconds_count') > 0);
+  });
+
+  it('the public server never serves /metrics', async () => {
+    for (const p of ['/metrics', '/metrics/', '/api/metrics/']) {
+      const res = await fetch(`${BASE_URL}${p}`, { redirect: 'manual' });
+      assert.ok(res.status === 404 || res.status === 301, `${p}: ${res.status}`);
+      assert.doesNotMatch(await res.text(), /streambed_http_requests_total/);
+    }
+  });
+
+  it('each gateway: sockets, deliveries and delivery latency', async () => {
+    const user = uniqueId('metrics');
+    const client = await connectUserVia(0, user);
+    try {
+      const text = await scrape(`http://127.0.0.1:${GATEWAY_PORT}/metrics`);
+      promtoolCheck(text);
+      assert.ok(sample(text, 'streambed_ws_connections', { kind: 'stream' }) >= 1);
+      assert.ok(sample(text, 'streambed_ws_connections_opened_total') >= 1);
+      assert.ok(sample(text, 'process_open_fds') > 0);
+      assert.ok(sample(text, 'process_max_fds') > 0);
+      const other = await scrape(`http://127.0.0.1:${GATEWAY_PORT + 1}/metrics`);
+      assert.notEqual(sample(other, 'streambed_ws_connections_opened_total'), undefined);
+    } finally {
+      await client.disconnectUser();
+    }
+  });
+
+  it('the push sender', async () => {
+    const text = await scrape(`http://127.0.0.1:${HTTP_PORT + 9}/metrics`);
+    promtoolCheck(text);
+    assert.notEqual(sample(text, 'streambed_push_queue_depth'), undefined);
+  });
+});
+
+describe('rate limits', () => {
+  it('every counted response carries X-RateLimit-*; past the per-user budget a user gets 429 code 9', async () => {
+    const token = userToken(uniqueId('rl'));
+    const first = await api('GET', '/api/app/', { token });
+    assert.equal(first.status, 200);
+    const limit = Number(first.headers.get('x-ratelimit-limit'));
+    const remaining = Number(first.headers.get('x-ratelimit-remaining'));
+    const reset = Number(first.headers.get('x-ratelimit-reset'));
+    assert.ok(limit > 0 && remaining === limit - 1, `${limit} ${remaining}`);
+    assert.ok(reset > Date.now() / 1000 && reset <= Date.now() / 1000 + 61);
+    // Spend the rest of this user's budget for the route, in parallel batches.
+    let refused = null;
+    for (let sent = 1; sent <= limit && !refused; sent += 50) {
+      const batch = await Promise.all(Array.from({ length: Math.min(50, limit + 1 - sent) }, () => api('GET', '/api/app/', { token })));
+      refused = batch.find((r) => r.status === 429) ?? null;
+    }
+    const over = refused ?? (await api('GET', '/api/app/', { token }));
+    assert.equal(over.status, 429, over.text);
+    assert.equal(over.json.code, 9);
+    assert.equal(over.json.StatusCode, 429);
+    assert.equal(over.headers.get('x-ratelimit-remaining'), '0');
+    // Another user is not affected, nor is another route for this user.
+    assert.equal((await api('GET', '/api/app/', { token: userToken(uniqueId('rl-other')) })).status, 200);
+    assert.equal((await api('GET', '/api/unread/', { token })).status, 200);
+  });
+
+  it('server-token calls are not limited per user', async () => {
+    const server = (await import('./lib/streambed.mjs')).serverClient();
+    const results = await Promise.all(Array.from({ length: 30 }, () => server.getAppSettings().then(() => 200, (e) => e.status)));
+    assert.ok(results.every((s) => s === 200), JSON.stringify(results));
+  });
+});
+
+describe('logs', () => {
+  it('one JSON line per request, with the request id nginx returned in X-Request-Id', async () => {
+    const res = await fetch(`${BASE_URL}/api/health/`);
+    const id = res.headers.get('x-request-id');
+    assert.match(id, /^[0-9a-f]{32}$/);
+    const logs = () => fs.readdirSync(path.join(RUN_DIR, 'logs')).filter((f) => f.startsWith('api'))
+      .map((f) => fs.readFileSync(path.join(RUN_DIR, 'logs', f), 'utf8')).join('');
+    let line;
+    for (let i = 0; i < 50 && !line; i++) {
+      line = logs().split('\n').find((l) => l.includes(id));
+      if (!line) await new Promise((r) => setTimeout(r, 100));
+    }
+    const entry = JSON.parse(line);
+    assert.equal(entry.event, 'request');
+    assert.equal(entry.request_id, id);
+    assert.equal(entry.path, '/api/health/');
+    assert.equal(entry.status, 200);
+  });
+
+  it('no log of any process holds the API secret or a token', async () => {
+    const token = userToken(uniqueId('leak'));
+    await api('GET', '/api/ws-auth/', { token });
+    await api('GET', '/api/ws-auth/', { token: token.slice(0, -3) + 'AAA' });
+    await new Promise((r) => setTimeout(r, 1200));  // nginx flushes its access log every second
+    const dir = path.join(RUN_DIR, 'logs');
+    for (const f of fs.readdirSync(dir)) {
+      const text = fs.readFileSync(path.join(dir, f), 'utf8');
+      assert.ok(!text.includes(API_SECRET), `${f} contains the API secret`);
+      assert.ok(!text.includes(token.split('.')[2]), `${f} contains a token signature`);
+    }
+  });
+});
