@@ -64,8 +64,12 @@ Reply HandleInternalConnect(Call& call) {
 }
 
 namespace {
+// The gateway calls with a server token on behalf of a socket's user: the user's own rights apply,
+// never the token's admin rights.
 Actor InternalActor(Call& call, const JsonValue& body) {
-    return LoadActor(call, json::RequireString(body, "user_id", "user_id"), true);
+    Actor actor = LoadActor(call, json::RequireString(body, "user_id", "user_id"), true);
+    actor.server = false;
+    return actor;
 }
 }  // namespace
 

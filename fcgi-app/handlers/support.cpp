@@ -73,10 +73,11 @@ OpenChannel StandingIn(Call& call, channels::ChannelView view, const Actor& acto
     if (out.type == nullptr) throw NotFound("channel type " + view.channel.type + " does not exist");
     out.channel = std::move(view.channel);
     out.membership = std::move(view.membership);
-    // The actor's standing, not the caller's: a server token acting for a user (the gateway's
-    // internal calls, server-side SDK calls naming user_id) has that user's rights in the channel.
+    // The actor's standing: a server token has admin rights even when it names the user it acts
+    // for (STREAM-PROTOCOL.md §1.1); the gateway's internal calls act strictly as the user (they
+    // clear `server`, see internal.cpp).
     Caller as;
-    as.server = actor.server && !actor.acting;
+    as.server = actor.server;
     as.anonymous = actor.anonymous;
     out.standing = StandingOf(as, actor.user.role, actor.banned() || view.banned,
                               out.membership ? &*out.membership : nullptr);
