@@ -35,6 +35,16 @@ export const CHANNELS = [
     created_by: 'alice',
     members: ALL,
     history: LINES.map((text, i) => ({ user: ALL[i % ALL.length], text })),
+    // A little life: reactions on one message, a thread on another.
+    extras: {
+      4: { reactions: [{ user: 'alice', type: 'love' }, { user: 'carol', type: 'like' }, { user: 'dave', type: 'fire' }] },
+      5: {
+        replies: [
+          { user: 'bob', text: 'Sure, send me the link.' },
+          { user: 'alice', text: 'Thanks! It is the one about the gateway.' },
+        ],
+      },
+    },
   },
   {
     type: 'messaging',

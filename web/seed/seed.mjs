@@ -49,13 +49,23 @@ async function seedChannel(spec) {
   const missing = spec.members.filter((id) => !have.has(id));
   if (missing.length) await channel.addMembers(missing);
   let sent = 0;
-  for (const [i, line] of spec.history.entries()) {
+  const send = async (message) => {
     try {
-      await channel.sendMessage({ id: seedMessageId(cid, i), text: line.text, user_id: line.user });
+      await channel.sendMessage(message);
       sent += 1;
     } catch (err) {
       // A message of an interrupted earlier run: the server says it already exists.
       if (!/already exists/.test(err.message)) throw err;
+    }
+  };
+  for (const [i, line] of spec.history.entries()) {
+    const id = seedMessageId(cid, i);
+    await send({ id, text: line.text, user_id: line.user });
+    const extras = spec.extras?.[i];
+    // Reactions are one per user and type, so sending one again changes nothing.
+    for (const r of extras?.reactions ?? []) await channel.sendReaction(id, { type: r.type, user_id: r.user });
+    for (const [j, reply] of (extras?.replies ?? []).entries()) {
+      await send({ id: seedMessageId(cid, `${i}:${j}`), text: reply.text, user_id: reply.user, parent_id: id });
     }
   }
   return { cid, sent };

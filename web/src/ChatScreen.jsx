@@ -60,9 +60,11 @@ function NewDirectMessage() {
     if (!otherId || otherId === client.userID) return;
     setError(null);
     try {
-      const channel = client.channel('messaging', { members: [client.userID, otherId] });
-      await channel.watch();
-      setActiveChannel(channel);
+      const draft = client.channel('messaging', { members: [client.userID, otherId] });
+      await draft.watch();
+      // The channel list may have opened this channel first (notification.added_to_channel can
+      // arrive before the reply): events go to the instance the client keeps for the cid.
+      setActiveChannel(client.channel(draft.type, draft.id));
       setOther('');
     } catch (err) {
       setError(err.message);
