@@ -65,6 +65,31 @@ npm_install() {
         || { cat "$dir/npm-install.log" >&2; fail "npm ci failed in $dir"; }
 }
 
+# The demo chat app (web/): its npm packages and a production build into web/dist, which nginx
+# serves at /. Rebuilt only when a source is newer than the last build.
+build_web() {
+    local web=$STREAMBED_ROOT/web
+    [ -f "$web/package.json" ] || return 0
+    npm_install "$web"
+    if [ -f "$web/dist/index.html" ] && [ -z "$(find "$web/index.html" "$web/vite.config.js" "$web/package-lock.json" \
+        "$web/src" "$web/seed" -newer "$web/dist/index.html" -print -quit 2>/dev/null)" ]; then
+        step "Demo app (web/): up to date"
+        return
+    fi
+    step "Building the demo app (web/)"
+    (cd "$web" && npm run --silent build >"$web/build.log" 2>&1) || fail "the demo app did not build; see web/build.log"
+}
+
+# The demo's seed data (web/seed/): users, and channels with members and history. Idempotent, so
+# it runs on every start; needs a healthy stack.
+seed_demo() {
+    [ -f "$STREAMBED_ROOT/web/seed/seed.mjs" ] || return 0
+    step "Seeding the demo data (web/seed/)"
+    (cd "$STREAMBED_ROOT/web" && STREAMBED_URL=$STREAMBED_URL node seed/seed.mjs) >"$RUN/logs/seed.log" 2>&1 \
+        || { cat "$RUN/logs/seed.log" >&2; fail "seeding the demo data failed; see $RUN/logs/seed.log"; }
+    note "$(tail -1 "$RUN/logs/seed.log")"
+}
+
 # --- Configuration of one stack --------------------------------------------------------------
 # Inputs (environment): STREAMBED_RUN_DIR, STREAMBED_HTTP_PORT, STREAMBED_HTTPS_PORT,
 # STREAMBED_GATEWAY_PORT (first gateway; the others follow), STREAMBED_GATEWAYS, STREAMBED_WORKERS,
@@ -230,10 +255,11 @@ render() {  # render <template> <output>: fills the @NAME@ values of the nginx t
     mkdir -p "$RUN/nginx/empty"
     awk -v run="$RUN" -v http="$HTTP_PORT" -v https="$HTTPS_PORT" -v fcgi="$STREAMBED_FCGI_SOCKET" \
         -v servers="$servers" -v user="$user" -v web="$web_root" -v workers="${STREAMBED_NGINX_WORKERS:-2}" \
-        -v rate="${STREAMBED_NGINX_RATE:-5000}" -v burst="${STREAMBED_NGINX_BURST:-10000}" '
+        -v rate="${STREAMBED_NGINX_RATE:-5000}" -v burst="${STREAMBED_NGINX_BURST:-10000}" \
+        -v apikey="$STREAMBED_API_KEY" -v dev="$(case $STREAMBED_DEV in 1 | true | yes) echo true ;; *) echo false ;; esac)" '
         { gsub(/@RUN@/, run); gsub(/@HTTP_PORT@/, http); gsub(/@HTTPS_PORT@/, https); gsub(/@FCGI_SOCKET@/, fcgi);
           gsub(/@NGINX_USER@/, user); gsub(/@WEB_ROOT@/, web); gsub(/@NGINX_WORKERS@/, workers);
-          gsub(/@RATE@/, rate); gsub(/@BURST@/, burst);
+          gsub(/@RATE@/, rate); gsub(/@BURST@/, burst); gsub(/@API_KEY@/, apikey); gsub(/@DEV@/, dev);
           if ($0 ~ /@GATEWAY_SERVERS@/) { printf "%s", servers; next }
           print }' "$1" >"$2"
 }

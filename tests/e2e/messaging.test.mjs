@@ -1,0 +1,210 @@
+// Live messaging between the page (the kit in Chromium) and a second client (the SDK in Node):
+// messages both ways, typing, read receipts, reactions, threads, edit and delete.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import {
+  assertNoProblems, channelHeaderTitle, composer, launchBrowser, message, messageList, openApp, screenshot, sendFromPage,
+  waitForCount,
+} from './lib/browser.mjs';
+import { connectUser, makeChannel, makeUsers, nextEvent } from './lib/fixtures.mjs';
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+// One conversation per test: the page's user and an SDK user in a channel of their own, the SDK
+// side connected and watching; the page open on that channel.
+async function conversation(title, history = []) {
+  const [me, other] = await makeUsers('Pat Page', 'Sam Sdk');
+  const spec = await makeChannel({
+    name: title,
+    members: [me.id, other.id],
+    messages: history.map((text) => ({ user: other.id, text })),
+  });
+  const sdk = await connectUser(other.id, { name: other.name });
+  const channel = sdk.channel('messaging', spec.id);
+  await channel.watch();
+  const app = await openApp(browser, me);
+  await channelHeaderTitle(app.page, title).waitFor();
+  const close = async () => {
+    await app.context.close();
+    await sdk.disconnectUser();
+  };
+  return { me, other, sdk, channel, app, page: app.page, close };
+}
+
+describe('messages between the page and a second client', () => {
+  it('a message sent in the page reaches the second client, and one from it appears in the page', async () => {
+    const c = await conversation('Live chat', ['Hello from the SDK']);
+    try {
+      const list = messageList(c.page);
+      await message(list, 'Hello from the SDK').waitFor();
+
+      const received = nextEvent(c.sdk, 'message.new', (e) => e.message?.text === 'Hello from the page');
+      await sendFromPage(c.page, 'Hello from the page');
+      const event = await received;
+      assert.equal(event.message.user.id, c.me.id);
+      assert.equal(event.cid, c.channel.cid);
+      await message(list, 'Hello from the page').waitFor();
+
+      await c.channel.sendMessage({ text: 'And hello back from the SDK' });
+      const back = message(list, 'And hello back from the SDK');
+      await back.waitFor();
+      await back.getByText(c.other.name).waitFor();
+      await screenshot(c.page, 'messages-both-ways');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('shows the typing indicator while the second client types, and sends its own', async () => {
+    const c = await conversation('Typing', ['Are you there?']);
+    try {
+      const indicator = c.page.locator('.str-chat__typing-indicator');
+      await c.channel.keystroke();
+      await indicator.filter({ hasText: c.other.name }).waitFor();
+      await screenshot(c.page, 'typing-indicator');
+      await c.channel.stopTyping();
+      await indicator.filter({ hasText: c.other.name }).waitFor({ state: 'hidden' });
+
+      // And the other way round: typing in the page reaches the SDK.
+      const started = nextEvent(c.sdk, 'typing.start', (e) => e.user?.id === c.me.id);
+      await composer(c.page).click();
+      await composer(c.page).pressSequentially('I am typ');
+      await started;
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('shows a read receipt once the second client has read the message', async () => {
+    const c = await conversation('Receipts', ['Ping']);
+    try {
+      await sendFromPage(c.page, 'Did you read this?');
+      const mine = message(messageList(c.page), 'Did you read this?');
+      await mine.getByTestId('message-status-sent').waitFor();
+      await screenshot(c.page, 'read-receipt-sent');
+
+      await c.channel.markRead();
+      await mine.getByTestId('message-status-read-by').waitFor();
+      await screenshot(c.page, 'read-receipt-read');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('adds and removes a reaction, and shows the second client’s', async () => {
+    const c = await conversation('Reactions', ['React to me']);
+    try {
+      const target = message(messageList(c.page), 'React to me');
+      await target.hover();
+      const added = nextEvent(c.sdk, 'reaction.new', (e) => e.reaction?.user_id === c.me.id);
+      await target.getByTestId('message-reaction-action').click();
+      const thumbsUp = c.page.getByRole('button', { name: 'Select Reaction: Thumbs up' });
+      await thumbsUp.click();
+      const event = await added;
+      await thumbsUp.and(c.page.locator('[aria-pressed="true"]')).waitFor();
+      await c.page.keyboard.press('Escape');
+      await thumbsUp.waitFor({ state: 'hidden' });
+      assert.equal(event.reaction.type, 'like');
+      const reactions = target.getByTestId('message-reactions-list-item');
+      await waitForCount(reactions, 1);
+
+      // The second client's reaction shows up too.
+      await c.channel.sendReaction(event.message.id, { type: 'love' });
+      await waitForCount(reactions, 2);
+      await screenshot(c.page, 'reactions-added');
+
+      // Selecting the same reaction again removes it.
+      const removed = nextEvent(c.sdk, 'reaction.deleted', (e) => e.reaction?.user_id === c.me.id);
+      await target.hover();
+      await target.getByTestId('message-reaction-action').click();
+      await thumbsUp.and(c.page.locator('[aria-pressed="true"]')).click();
+      const removal = await removed;
+      assert.equal(removal.reaction.type, 'like');
+      assert.deepEqual(Object.keys(removal.message.reaction_groups ?? {}), ['love']);
+      await c.page.keyboard.press('Escape');
+      await waitForCount(reactions, 1);
+      await screenshot(c.page, 'reactions-removed');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('replies in a thread and shows the reply count', async () => {
+    const c = await conversation('Threads', ['Start a thread here']);
+    try {
+      const parent = message(messageList(c.page), 'Start a thread here');
+      await parent.hover();
+      await parent.getByTestId('thread-action').click();
+      const thread = c.page.locator('.str-chat__thread');
+      await message(thread, 'Start a thread here').waitFor();
+
+      const reply = nextEvent(c.sdk, 'message.new', (e) => e.message?.text === 'A reply from the page');
+      await sendFromPage(thread, 'A reply from the page');
+      const event = await reply;
+      assert.equal(event.message.parent_id, (await c.channel.query({ messages: { limit: 1 } })).messages[0].id);
+      await message(thread, 'A reply from the page').waitFor();
+      await parent.getByText('1 reply').waitFor();
+
+      await c.channel.sendMessage({ text: 'A reply from the SDK', parent_id: event.message.parent_id });
+      await message(thread, 'A reply from the SDK').waitFor();
+      await parent.getByText('2 replies').waitFor();
+      // Thread replies stay out of the channel's own list.
+      assert.equal(await message(messageList(c.page), 'A reply from the SDK').count(), 0);
+      await screenshot(c.page, 'thread-replies');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('edits a message (the "Edited" label) and deletes it', async () => {
+    const c = await conversation('Edits', ['Hi']);
+    try {
+      const list = messageList(c.page);
+      await sendFromPage(c.page, 'Frist post');
+      const mine = message(list, 'Frist post');
+      await mine.getByTestId('message-status-sent').waitFor();
+
+      const updated = nextEvent(c.sdk, 'message.updated', (e) => e.message?.text === 'First post');
+      await mine.hover();
+      await mine.getByTestId('message-actions-toggle-button').click();
+      await c.page.getByRole('menuitem', { name: 'Edit Message' }).click();
+      const input = composer(c.page);
+      await input.fill('First post');
+      await input.press('Enter');
+      await updated;
+      const edited = message(list, 'First post');
+      await edited.getByText('Edited').waitFor();
+      await screenshot(c.page, 'message-edited');
+
+      const deleted = nextEvent(c.sdk, 'message.deleted');
+      await edited.hover();
+      await edited.getByTestId('message-actions-toggle-button').click();
+      await c.page.getByRole('menuitem', { name: 'Delete Message' }).click();
+      // The kit asks first.
+      const alert = c.page.getByRole('alertdialog');
+      await alert.getByText('Are you sure you want to delete this message?').waitFor();
+      await screenshot(c.page, 'message-delete-confirm');
+      await alert.getByRole('button', { name: 'Delete message' }).click();
+      await deleted;
+      await list.getByTestId('message-deleted-bubble').filter({ hasText: 'Message deleted' }).waitFor();
+      assert.equal(await message(list, 'First post').count(), 0);
+      await screenshot(c.page, 'message-deleted');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+});

@@ -1,0 +1,149 @@
+import { useEffect, useMemo, useState } from 'react';
+import { StreamChat } from 'stream-chat';
+import {
+  Channel,
+  ChannelHeader,
+  ChannelList,
+  Chat,
+  MessageComposer,
+  MessageList,
+  Thread,
+  Window,
+  useChatContext,
+} from 'stream-chat-react';
+
+import { USERS } from '../seed/data.mjs';
+import { userIdFromName } from './config.js';
+
+// The client, wired as README.md tells every user of streambed to wire it: the API under this
+// origin's /api (the WebSocket follows at /api/connect), and the interceptor for the slashes.
+function createClient(apiKey) {
+  const client = new StreamChat(apiKey, { baseURL: `${window.location.origin}/api` });
+  client.axiosInstance.interceptors.request.use((config) => {
+    const [path, query] = config.url.split('?');
+    if (!path.endsWith('/')) config.url = path + '/' + (query ? '?' + query : '');
+    return config;
+  });
+  return client;
+}
+
+function useConnectedClient(apiKey, dev, session) {
+  const [client, setClient] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    const c = createClient(apiKey);
+    const seeded = USERS.find((u) => u.id === session.id);
+    const name = session.name || seeded?.name;
+    const user = name ? { id: session.id, name } : { id: session.id };
+    let active = true;
+    const connected = c.connectUser(user, dev ? c.devToken(session.id) : session.token).then(
+      () => active && setClient(c),
+      (err) => active && setError(err.message),
+    );
+    return () => {
+      active = false;
+      setClient(null);
+      connected.then(() => c.disconnectUser());
+    };
+  }, [apiKey, dev, session]);
+  return { client, error };
+}
+
+// "Message someone": opens (or creates) the distinct two-member channel with another user.
+function NewDirectMessage() {
+  const { client, setActiveChannel } = useChatContext();
+  const [other, setOther] = useState('');
+  const [error, setError] = useState(null);
+  const otherId = userIdFromName(other);
+  const start = async (e) => {
+    e.preventDefault();
+    if (!otherId || otherId === client.userID) return;
+    setError(null);
+    try {
+      const draft = client.channel('messaging', { members: [client.userID, otherId] });
+      await draft.watch();
+      // The channel list may have opened this channel first (notification.added_to_channel can
+      // arrive before the reply): events go to the instance the client keeps for the cid.
+      setActiveChannel(client.channel(draft.type, draft.id));
+      setOther('');
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+  return (
+    <form className="demo-newdm" onSubmit={start}>
+      <input
+        aria-label="User to message"
+        list="demo-user-ids"
+        placeholder="Message someone (user id)"
+        value={other}
+        onChange={(e) => setOther(e.target.value)}
+      />
+      <datalist id="demo-user-ids">
+        {USERS.filter((u) => u.id !== client.userID).map((u) => (
+          <option key={u.id} value={u.id}>
+            {u.name}
+          </option>
+        ))}
+      </datalist>
+      <button type="submit" disabled={!otherId || otherId === client.userID}>
+        Start
+      </button>
+      {error && (
+        <div className="demo-error demo-small" role="alert">
+          {error}
+        </div>
+      )}
+    </form>
+  );
+}
+
+export function ChatScreen({ apiKey, dev, session, onSignOut }) {
+  const { client, error } = useConnectedClient(apiKey, dev, session);
+  const filters = useMemo(() => ({ type: 'messaging', members: { $in: [session.id] } }), [session.id]);
+  const sort = useMemo(() => ({ last_message_at: -1 }), []);
+  const options = useMemo(() => ({ limit: 20, presence: true, state: true, watch: true }), []);
+
+  if (error) {
+    return (
+      <div className="demo-center">
+        <div className="demo-card demo-error" role="alert">
+          Could not connect as {session.id}: {error}
+          <button type="button" onClick={onSignOut}>
+            Back to sign-in
+          </button>
+        </div>
+      </div>
+    );
+  }
+  if (!client) return <div className="demo-center demo-muted">Connecting as {session.id}…</div>;
+
+  return (
+    <Chat client={client} theme="str-chat__theme-light">
+      <div className="demo-app">
+        <aside className="demo-sidebar">
+          <div className="demo-me">
+            <span>
+              Signed in as <b data-testid="me">{client.user?.name || client.userID}</b>
+            </span>
+            <button type="button" onClick={onSignOut}>
+              Sign out
+            </button>
+          </div>
+          <NewDirectMessage />
+          <ChannelList filters={filters} sort={sort} options={options} />
+        </aside>
+        <main className="demo-main">
+          <Channel>
+            <Window>
+              <ChannelHeader />
+              <MessageList />
+              <MessageComposer />
+            </Window>
+            <Thread />
+          </Channel>
+        </main>
+      </div>
+    </Chat>
+  );
+}
