@@ -96,9 +96,11 @@ describe('error envelope', () => {
     assert.equal(json.code, 22);
     assert.equal(json.StatusCode, 413);
   });
-  it('every error names itself as JSON', async () => {
-    const res = await api('GET', '/api/no-such-route/');
-    assert.match(res.headers.get('content-type'), /application\/json/);
+  it('every error names itself as JSON, whatever the extension of the path', async () => {
+    for (const p of ['/api/no-such-route/', '/no-such-file.txt', '/missing.html', '/nothing.js']) {
+      const res = await api('GET', p);
+      assert.match(res.headers.get('content-type'), /application\/json/, p);
+    }
   });
 });
 
