@@ -58,6 +58,7 @@ Config Config::FromEnvironment() {
     c.log_level = *parsed;
     c.max_message_length = EnvInt("STREAMBED_MAX_MESSAGE_LENGTH", 5000, 1, 100000);
     c.ws_ticket_ttl = EnvInt("STREAMBED_WS_TICKET_TTL", 600, 10, 86400);
+    c.editing_idle_timeout = EnvInt("STREAMBED_EDITING_IDLE_TIMEOUT", 30, 1, 3600);
     c.allowed_origins = Env("STREAMBED_ALLOWED_ORIGINS", "*");
     c.ws_output_budget = EnvInt("STREAMBED_WS_OUTPUT_BUDGET", 1 << 20, 16384, 1 << 28);
     c.rate_limits = Env("STREAMBED_RATE_LIMITS", "");

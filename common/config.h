@@ -33,6 +33,9 @@ struct Config {
 
     int max_message_length = 5000;  // STREAMBED_MAX_MESSAGE_LENGTH (characters)
     int ws_ticket_ttl = 600;        // STREAMBED_WS_TICKET_TTL (seconds)
+    // STREAMBED_EDITING_IDLE_TIMEOUT (seconds): a participant of an editing document silent this
+    // long drops out of it, with typing.stop (docs/ot.md). getstream.io's value is 30 s; tests use less.
+    int editing_idle_timeout = 30;
 
     // STREAMBED_ALLOWED_ORIGINS: comma-separated origins allowed to open a WebSocket
     // ("https://chat.example.com"); "*" allows any. Requests without Origin (non-browsers) pass.

@@ -44,6 +44,30 @@ inline std::string Draft(std::string_view user_id, std::string_view cid, std::st
 // ZSET of a user's draft keys by update time, for POST /api/drafts/query/.
 inline std::string UserDrafts(std::string_view user_id) { return "sb:drafts:" + std::string(user_id); }
 
+// --- Collaborative editing state (POST /api/editing-audit-state/, docs/ot.md "The server side") ---
+// One document per (cid, message id or "" for the room's shared composer). The scripts that read
+// and change these keys are in common/editing_scripts.h; all three keys of a document expire
+// together kEditingTtl seconds after its last accepted call.
+// HASH: text (UTF-8), version (accepted ops), rev (every accepted call, the compare-and-set token).
+constexpr std::string_view kEditingDocPrefix = "sb:edit:";
+inline std::string EditingDoc(std::string_view cid, std::string_view message_id) {
+    return std::string(kEditingDocPrefix) + std::string(cid) + ":" + std::string(message_id);
+}
+// LIST of the last kEditingHistory ops as applied (JSON), oldest first; the last one made `version`.
+inline std::string EditingLog(std::string_view cid, std::string_view message_id) {
+    return "sb:edit-log:" + std::string(cid) + ":" + std::string(message_id);
+}
+// HASH user id -> participant JSON {"user": UserResponse, "state", "cursor", "updated_at" (micros)}.
+constexpr std::string_view kEditingParticipantsPrefix = "sb:edit-who:";
+inline std::string EditingParticipants(std::string_view cid, std::string_view message_id) {
+    return std::string(kEditingParticipantsPrefix) + std::string(cid) + ":" + std::string(message_id);
+}
+// ZSET of participants by the time they fall silent: member = JSON [cid, message id, user id],
+// score = unix milliseconds. The gateways' sweep drops them and announces typing.stop.
+constexpr const char* kEditingIdle = "sb:edit-idle";
+constexpr int kEditingTtl = 24 * 3600;
+constexpr int kEditingHistory = 200;
+
 // --- Connection ids of the room surface (GET /api/connection-id/, API.md §2) ---
 // (user, session) -> connection id, refreshed by each call and by the socket's heartbeats.
 inline std::string Session(std::string_view user_id, std::string_view session) {

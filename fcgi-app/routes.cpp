@@ -81,6 +81,8 @@ Router BuildRoutes() {
     r.Add("GET", "/api/register-subscriptions/", kRoom, HandleListPushSubscriptions);
     r.Add("POST", "/api/register-subscriptions/", kRoom, HandleRegisterPushSubscription);
     r.Add("DELETE", "/api/register-subscriptions/", kRoom, HandleDeletePushSubscription);
+    r.Add("POST", "/api/editing-audit-state/", kRoom, HandleEditingState);
+    r.Add("GET", "/api/editing-audit-state/", kRoom, HandleGetEditingState);
     for (const char* prefix : {"/rooms/", "/api/rooms/"}) {
         std::string p(prefix);
         r.Add("GET", p + "{cid}/config/", kRoom, HandleRoomConfig);

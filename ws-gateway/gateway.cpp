@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/editing.h"
+#include "common/editing_scripts.h"
 #include "common/events.h"
 #include "common/json.h"
 #include "common/keys.h"
@@ -17,6 +19,10 @@ namespace {
 constexpr int64_t kHeartbeatMs = 5000;
 constexpr int64_t kLeaseRefreshMs = 20000;
 constexpr int64_t kSweepMs = 10000;
+// Editing participants fall silent after seconds (STREAMBED_EDITING_IDLE_TIMEOUT): checked every
+// second, so typing.stop comes at most about a second late; each check is one small script.
+constexpr int64_t kEditingSweepMs = 1000;
+constexpr int kEditingSweepBatch = 100;
 // A socket silent this long gets a WebSocket ping (browsers and the ws package answer it)...
 constexpr int64_t kIdlePingMs = 35000;
 // ...and one silent this long is gone: half-open sockets are cleaned up within this window.
@@ -63,6 +69,7 @@ void Gateway::Start() {
         SweepIdle();
         SweepDeadGateways();
     });
+    loop_.Every(kEditingSweepMs, [this] { SweepEditingIdle(); });
     loop_.Every(kLeaseRefreshMs, [this] {
         cmd_.Command(lease_.RefreshCommand(), [this](redisReply* reply) {
             if (reply == nullptr) return;  // Redis is down; retried on the next tick
@@ -345,6 +352,40 @@ void Gateway::SweepDeadGateways() {
                                  cmd_.Command({"ZREM", keys::kGateways, std::to_string(node)}, nullptr);
                              });
                          });
+        }
+    });
+}
+
+// Participants of an editing document (POST /api/editing-audit-state/) who fell silent drop out,
+// with typing.stop for those who were typing. The timer lives here because the workers only
+// answer requests (nothing runs between two calls, and a user who closes the tab never calls
+// again), while a gateway already runs timers, and the sockets that need the event are on
+// gateways: with every gateway down there is nobody to tell. Every gateway sweeps; the script's
+// ZREM gives each participant to exactly one. Readers do not wait for the sweep: GET leaves silent
+// participants out by their updated_at. (docs/ot.md, "The idle timer")
+void Gateway::SweepEditingIdle() {
+    if (shutting_down_ || !cmd_.connected()) return;
+    auto sweep = ArgvOf(editing::kSweepScript, {keys::kEditingIdle},
+                        {std::to_string(NowMicros() / 1000), std::to_string(kEditingSweepBatch),
+                         std::string(keys::kEditingDocPrefix), std::string(keys::kEditingParticipantsPrefix)});
+    cmd_.Command(sweep, [this](redisReply* reply) {
+        if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return;
+        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+            const redisReply* member = reply->element[i];
+            const redisReply* record = reply->element[i + 1];
+            if (member->type != REDIS_REPLY_STRING || record->type != REDIS_REPLY_STRING) continue;
+            auto entry = editing::ParseIdleMember(std::string_view(member->str, member->len));
+            auto participant = editing::ParseParticipant(std::string_view(record->str, record->len));
+            // typing.stop closes a typing.start: only a participant last seen typing had one open
+            // (an idle one had its stop when it said so; an editing one never started).
+            if (!entry || !participant || participant->state != editing::State::kTyping) continue;
+            JsonBuffer buf;
+            JsonWriter w(buf);
+            w.StartObject();
+            WriteEventStart(w, "typing.stop", entry->cid, NowMicros());
+            PutRaw(w, "user", participant->user_json);
+            w.EndObject();
+            cmd_.Command({"PUBLISH", keys::ChannelTopic(entry->cid), Frame(buf)}, nullptr);
         }
     });
 }

@@ -102,6 +102,8 @@ private:
     void SweepIdle();
     // Cleans up after gateways that stopped heartbeating (their sockets are gone).
     void SweepDeadGateways();
+    // Editing participants silent past their deadline: drop them, announce typing.stop.
+    void SweepEditingIdle();
     std::string HealthCheckFrame(const Connection& connection, const std::string* me_json) const;
 
     const Config& config_;

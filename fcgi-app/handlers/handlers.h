@@ -89,6 +89,10 @@ Reply HandleListPushSubscriptions(Call& call);
 Reply HandleRegisterPushSubscription(Call& call);
 Reply HandleDeletePushSubscription(Call& call);
 
+// handlers/editing.cpp (API.md §4)
+Reply HandleEditingState(Call& call);
+Reply HandleGetEditingState(Call& call);
+
 // handlers/devices.cpp (STREAM-PROTOCOL.md §4.5)
 Reply HandleAddDevice(Call& call);
 Reply HandleListDevices(Call& call);
