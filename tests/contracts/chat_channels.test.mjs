@@ -305,8 +305,8 @@ describe('queryChannels filters', () => {
       await expectError(client.queryChannels({ type: { $in: 'messaging' } }), 400, 4);
       await expectError(client.queryChannels({ last_message_at: { $gt: 'yesterday' } }), 400, 4);
       await expectError(client.queryChannels({ 'bad name!': 1 }), 400, 4);
-      await expectError(client.queryChannels({}, [{ field: 'no_such_field', direction: 1 }]), 400, 4);
-      await expectError(client.queryChannels({}, [{ field: 'created_at', direction: 2 }]), 400, 4);
+      await expectError(client.queryChannels({}, [{ no_such_field: 1 }]), 400, 4);
+      await expectError(client.queryChannels({}, [{ created_at: 2 }]), 400, 4);
       await expectError(client.queryChannels({}, {}, { limit: 31 }), 400, 4);
     } finally {
       await client.disconnectUser();
