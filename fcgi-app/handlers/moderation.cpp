@@ -109,7 +109,9 @@ Reply HandleMuteChannel(Call& call) {
     auto cids = TargetIds(body, "channel_cid", "channel_cids");
     std::optional<int64_t> expires;
     if (auto ms = json::OptInt(body, "expiration", "expiration")) {
-        if (*ms <= 0) throw BadRequest("expiration must be positive (milliseconds)", "expiration");
+        // Bounded like user mutes (10 years): a larger value would overflow the microsecond clock.
+        if (*ms <= 0 || *ms > int64_t{525600} * 10 * 60 * 1000)
+            throw BadRequest("expiration must be 1 millisecond to 10 years (milliseconds)", "expiration");
         expires = NowMicros() + *ms * 1000;
     }
     std::vector<MuteRow> rows;
