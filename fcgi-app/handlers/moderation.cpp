@@ -70,12 +70,15 @@ Reply HandleMuteUser(Call& call) {
     std::vector<MuteRow> rows;
     UserDirectory users;
     users.Put(actor.user, true);
+    // One transaction for all targets: an unknown one leaves none of them muted.
+    PgTransaction tx(call.db());
     for (const auto& t : targets) {
         if (t == actor.id()) throw BadRequest("you cannot mute yourself", "target_id");
         if (!users::Find(call.db(), t)) throw NotFound("user " + t + " does not exist");
         rows.push_back(moderation::MuteUser(call.db(), actor.id(), t, expires));
         users.Want(t);
     }
+    tx.Commit();
     users.Load(call.db(), call.redis());
     std::string me = OwnUserJson(call, actor.user, true);
     AnnounceOwnUser(call, actor, "notification.mutes_updated", me);
@@ -115,11 +118,14 @@ Reply HandleMuteChannel(Call& call) {
         expires = NowMicros() + *ms * 1000;
     }
     std::vector<MuteRow> rows;
+    // One transaction for all channels: one the user may not mute leaves none of them muted.
+    PgTransaction tx(call.db());
     for (const auto& cid : cids) {
         OpenChannel open = OpenForActor(call, cid, actor);
         RequireCapability(open.caps, "mute-channel");
         rows.push_back(moderation::MuteChannel(call.db(), actor.id(), open.channel.pk, expires));
     }
+    tx.Commit();
     std::string me = OwnUserJson(call, actor.user, true);
     AnnounceOwnUser(call, actor, "notification.channel_mutes_updated", me);
     UserDirectory users;
