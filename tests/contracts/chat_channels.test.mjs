@@ -752,6 +752,78 @@ describe('members and moderators', () => {
     }
   });
 
+  it('invites: an invited member is pending until it accepts; a rejection removes it', async () => {
+    const [bob, carol] = await createUsers(2, 'inv');
+    const alice = uniqueId('alice');
+    const [ca, cb, cc] = await connectUsers([alice, bob, carol]);
+    try {
+      const { channel, cid } = await makeChannel(ca, [alice]);
+      const res = await channel.inviteMembers([bob, carol]);
+      const rows = Object.fromEntries(res.members.map((m) => [m.user_id, m]));
+      assert.equal(rows[bob].invited, true);
+      assert.equal(rows[bob].status, 'pending');
+      const asBob = cb.channel('messaging', channel.id);
+      await asBob.watch();
+      const accepted = await asBob.acceptInvite();
+      const bobRow = accepted.members.find((m) => m.user_id === bob);
+      assert.equal(bobRow.status, 'member');
+      assert.match(bobRow.invite_accepted_at, TIME_RE);
+      const asCarol = cc.channel('messaging', channel.id);
+      await asCarol.watch();
+      await asCarol.rejectInvite();
+      const state = await channel.query({});
+      assert.deepEqual(state.members.map((m) => m.user_id).sort(), [alice, bob].sort());
+      await expectError(asBob.acceptInvite(), 400, 4, /no pending invite/);
+      assert.deepEqual((await cc.queryChannels({ cid: { $in: [cid] } })).map((c) => c.cid), []);
+    } finally {
+      await Promise.all([ca, cb, cc].map((c) => c.disconnectUser()));
+    }
+  });
+
+  it('hide_history: a member added with it does not see the earlier messages', async () => {
+    const [bob, carol] = await createUsers(2, 'hh');
+    const alice = uniqueId('alice');
+    const client = await connectUser(alice);
+    try {
+      const { channel } = await makeChannel(client, [alice]);
+      await channel.sendMessage({ text: 'before' });
+      await channel.addMembers([bob], undefined, { hide_history: true });
+      await channel.addMembers([carol]);
+      const later = (await channel.sendMessage({ text: 'after' })).message;
+      const bobClient = await connectUser(bob);
+      const carolClient = await connectUser(carol);
+      try {
+        const bobs = await bobClient.channel('messaging', channel.id).query({ messages: { limit: 10 } });
+        assert.deepEqual(bobs.messages.map((m) => m.id), [later.id]);
+        const carols = await carolClient.channel('messaging', channel.id).query({ messages: { limit: 10 } });
+        assert.deepEqual(carols.messages.map((m) => m.text), ['before', 'after']);
+      } finally {
+        await bobClient.disconnectUser();
+        await carolClient.disconnectUser();
+      }
+    } finally {
+      await client.disconnectUser();
+    }
+  });
+
+  it('a channel query pages its members with members.limit / members.offset', async () => {
+    const others = await createUsers(5, 'mp');
+    const alice = uniqueId('alice');
+    const client = await connectUser(alice);
+    try {
+      const { channel } = await makeChannel(client, [alice]);
+      for (const u of others) await channel.addMembers([u]);
+      const all = [alice, ...others];
+      const page = await channel.query({ members: { limit: 2, offset: 2 } });
+      assert.deepEqual(page.members.map((m) => m.user_id), all.slice(2, 4));
+      assert.equal(page.channel.member_count, 6);
+      assert.equal(page.membership.user_id, alice, 'membership even when the caller is outside the page');
+      assert.ok(page.read.some((r) => r.user.id === alice), 'and the caller\'s read row');
+    } finally {
+      await client.disconnectUser();
+    }
+  });
+
   it('one user cannot pin or archive for another (403 code 17)', async () => {
     const [bob] = await createUsers(1, 'pin');
     const alice = uniqueId('alice');

@@ -347,6 +347,15 @@ describe('STREAM-PROTOCOL.md §9 checklist', () => {
       }
       const caps = (await p.chA.query({})).channel.own_capabilities;
       for (const cap of ['upload-file', 'send-poll', 'cast-poll-vote', 'search-messages']) assert.ok(!caps.includes(cap), cap);
+      // GET /app says the same: no uploads (size_limit 0), with every list the client reads.
+      const app = await p.ca.getAppSettings();
+      assert.equal(typeof app.app.name, 'string');
+      for (const key of ['file_upload_config', 'image_upload_config']) {
+        for (const list of ['allowed_file_extensions', 'blocked_file_extensions', 'allowed_mime_types', 'blocked_mime_types']) {
+          assert.deepEqual(app.app[key][list], [], `${key}.${list}`);
+        }
+        assert.equal(app.app[key].size_limit, 0);
+      }
     } finally {
       await p.close();
     }
@@ -380,6 +389,30 @@ describe('STREAM-PROTOCOL.md §9 checklist', () => {
       assert.equal(client.wsConnection.isHealthy, true);
     } finally {
       await client.disconnectUser();
+    }
+  });
+});
+
+describe('STREAM-PROTOCOL.md §8: reconnect and state recovery', () => {
+  it('after an abnormal close the client reconnects with a new connection id, recovers the missed messages, and is live again', async () => {
+    const p = await pair();
+    try {
+      const oldId = p.ca._getConnectionID();
+      const events = recordEvents(p.ca);
+      p.ca.wsConnection.ws.terminate();  // no close frame: an abnormal close (1006)
+      const missed = [];
+      for (let i = 0; i < 3; i++) missed.push((await p.chB.sendMessage({ text: `while away ${i}` })).message.id);
+      await events.waitFor('connection.recovered', { timeout: 20000 });
+      assert.notEqual(p.ca._getConnectionID(), oldId, 'a new connection id');
+      const local = p.chA.state.messages.map((m) => m.id);
+      for (const id of missed) assert.ok(local.includes(id), 'the recovery query returned the messages sent during the outage');
+      const mark = events.mark();
+      const after = (await p.chB.sendMessage({ text: 'back again' })).message;
+      await events.waitFor((e) => e.type === 'message.new' && e.message.id === after.id, { since: mark });
+      const state = await p.chB.query({ watchers: { limit: 10 } });
+      assert.equal(state.watcher_count, 2, 'alice watches again through the new connection, counted once');
+    } finally {
+      await p.close();
     }
   });
 });
