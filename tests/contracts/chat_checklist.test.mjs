@@ -238,7 +238,7 @@ describe('STREAM-PROTOCOL.md §9 checklist', () => {
       await p.chA.update({ name: 'Named', image: 'https://img.example/x.png', topic: 'z' });
       const events = recordEvents(p.cb);
       await p.chA.updatePartial({ set: { topic: 'y' } });
-      const ev = await events.waitFor('channel.updated');
+      const ev = await events.waitFor((e) => e.type === 'channel.updated' && e.channel.topic === 'y');
       assert.equal(ev.channel.name, 'Named');
       assert.equal(ev.channel.image, 'https://img.example/x.png');
       assert.equal(ev.channel.member_count, 2);

@@ -482,11 +482,13 @@ describe('threads', () => {
     const r = await room();
     try {
       const parent = await r.chA.sendMessage({ text: 'parent' });
+      const events = recordEvents(r.ca);
       const a = await r.chB.sendMessage({ text: 'a', parent_id: parent.message.id });
       const b = await r.chB.sendMessage({ text: 'b', parent_id: parent.message.id });
-      const events = recordEvents(r.ca);
+      await events.waitFor((e) => e.type === 'message.updated' && e.message.id === parent.message.id && e.message.reply_count === 2);
+      const start = events.mark();
       await r.cb.deleteMessage(a.message.id, true);
-      const up = await events.waitFor((e) => e.type === 'message.updated' && e.message.id === parent.message.id);
+      const up = await events.waitFor((e) => e.type === 'message.updated' && e.message.id === parent.message.id, { since: start });
       assert.equal(up.message.reply_count, 1);
       const mark = events.mark();
       await r.cb.deleteMessage(b.message.id);

@@ -103,14 +103,14 @@ describe('sending and removing reactions', () => {
       const res = await r.chA.sendReaction(r.msg.id, { type: 'haha' }, { enforce_unique: true });
       assert.deepEqual(res.message.reaction_counts, { love: 1, haha: 1 });
       assert.deepEqual(res.message.own_reactions.map((x) => x.type), ['haha']);
-      const ev = await events.waitFor((e) => e.type.startsWith('reaction.'));
+      const ev = await events.waitFor((e) => e.type.startsWith('reaction.') && e.reaction.type === 'haha');
       assert.equal(ev.type, 'reaction.updated');
       assert.equal(ev.reaction.type, 'haha');
       // enforce_unique when nothing is replaced is a plain new reaction.
       const mark = events.mark();
       const fresh = await r.chB.sendReaction(r.msg.id, { type: 'wow' }, { enforce_unique: false });
       assert.deepEqual(fresh.message.reaction_counts, { love: 1, haha: 1, wow: 1 });
-      assert.equal((await events.waitFor((e) => e.type.startsWith('reaction.'), { since: mark })).type, 'reaction.new');
+      assert.equal((await events.waitFor((e) => e.type.startsWith('reaction.') && e.reaction.type === 'wow', { since: mark })).type, 'reaction.new');
     } finally {
       await r.close();
     }
