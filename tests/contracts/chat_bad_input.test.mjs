@@ -321,6 +321,10 @@ describe('nothing is half-written', () => {
     await expectError(api('POST', `/api/channels/messaging/${f.id}/message/`, { ...f.as(f.owner), body: { message: { id, text: 'quote', quoted_message_id: uuid() } } }), 400, 4);
     assert.equal((await serverClient().getMessage(f.msg.id)).message.text, 'original');
     await expectError(serverClient().getMessage(id), 404, 16);
+    const gone = (await f.srv.sendMessage({ text: 'to delete', user_id: f.owner })).message;
+    await serverClient().deleteMessage(gone.id);
+    await expectError(api('PUT', `/api/messages/${gone.id}/`, { ...f.as(f.owner), body: { set: { pinned: true } } }), 400, 4);
+    assert.equal((await serverClient().getMessage(gone.id)).message.pinned, false);
   });
 
   it('a batch of users with one bad entry upserts none of them', async () => {

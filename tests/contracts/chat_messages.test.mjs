@@ -501,6 +501,34 @@ describe('threads', () => {
     }
   });
 
+  it('deleting a deleted reply again changes nothing; a later hard delete leaves the counts consistent', async () => {
+    const r = await room();
+    try {
+      const parent = (await r.chA.sendMessage({ text: 'parent' })).message;
+      const reply = (await r.chB.sendMessage({ text: 'reply', parent_id: parent.id })).message;
+      await r.chB.sendMessage({ text: 'kept', parent_id: parent.id });
+      const first = await r.cb.deleteMessage(reply.id);
+      const events = recordEvents(r.ca);
+      const marker = (await r.chA.sendMessage({ text: 'marker' })).message;
+      const again = await r.cb.deleteMessage(reply.id);
+      assert.equal(again.message.deleted_at, first.message.deleted_at, 'the original deleted_at');
+      const after = (await r.chA.sendMessage({ text: 'marker 2' })).message;
+      await events.waitFor((e) => e.type === 'message.new' && e.message.id === after.id);
+      assert.equal(events.of('message.deleted').length, 0, 'no second message.deleted');
+      assert.ok(events.events.some((e) => e.message?.id === marker.id));
+      let p = (await r.ca.getMessage(parent.id)).message;
+      assert.equal(p.reply_count, 2);
+      assert.equal(p.deleted_reply_count, 1, 'counted once');
+      await r.cb.deleteMessage(reply.id, true);
+      p = (await r.ca.getMessage(parent.id)).message;
+      assert.equal(p.reply_count, 1);
+      assert.equal(p.deleted_reply_count, 0, 'the hard-deleted reply is no longer counted as deleted');
+      await expectError(r.ca.pinMessage({ id: first.message.id }), 404, 16);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('a reply to a reply, or to a message of another channel, is 400', async () => {
     const r = await room();
     const other = await room();
