@@ -189,6 +189,12 @@ describe('get-or-create and the channel state', () => {
       assert.equal(stop.watcher_count, 1);
       assert.equal(stop.channel_id, chA.id);
       assert.equal(stop.channel_type, 'messaging');
+      // No longer watching, b gets notification.message_new instead of message.new.
+      const bEvents = recordEvents(cb);
+      const sent = (await chA.sendMessage({ text: 'after stop' })).message;
+      const note = await bEvents.waitFor((e) => e.type === 'notification.message_new' && e.message.id === sent.id);
+      assert.equal(note.cid, cid);
+      assert.equal(bEvents.events.filter((e) => e.type === 'message.new').length, 0, 'the socket was unsubscribed');
     } finally {
       await ca.disconnectUser();
       await cb.disconnectUser();
