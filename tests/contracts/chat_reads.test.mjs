@@ -95,9 +95,20 @@ describe('markRead', () => {
       const [a] = p.rooms;
       const parent = (await a.chB.sendMessage({ text: 'parent' })).message;
       await a.chB.sendMessage({ text: 'reply', parent_id: parent.id });
+      const bobEvents = recordEvents(p.cb);
+      const own = recordEvents(p.ca);
+      const lastReadSeenByBob = p.cb.activeChannels[a.cid].state.read[p.alice].last_read.getTime();
       const res = await a.chA.markRead({ thread_id: parent.id });
+      assert.equal(res.event.type, 'message.read');
       assert.equal(res.event.thread.parent_message_id, parent.id);
+      const read = await bobEvents.waitFor((e) => e.type === 'message.read' && e.user.id === p.alice);
+      assert.equal(read.thread.parent_message_id, parent.id, 'watchers learn of the thread read, marked as such');
+      assert.equal(read.cid, a.cid);
+      const note = await own.waitFor('notification.mark_read');
+      assert.equal(note.cid, a.cid);
+      assert.equal(note.thread_id, parent.id);
       assert.equal(await unreadOf(p.alice, a.cid), 1);
+      assert.equal(p.cb.activeChannels[a.cid].state.read[p.alice].last_read.getTime(), lastReadSeenByBob, 'the client keeps the channel read state');
     } finally {
       await p.close();
     }
