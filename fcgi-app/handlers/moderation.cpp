@@ -269,7 +269,7 @@ Reply HandleFlag(Call& call) {
 namespace {
 // user.banned / user.unbanned to the channel's watchers.
 void AnnounceBan(Call& call, const OpenChannel& open, const Actor& actor, const std::string& target, bool banned,
-                 const JsonValue* body) {
+                 const JsonValue* body, std::optional<int64_t> expires = std::nullopt) {
     UserDirectory users;
     users.Want(target);
     users.Want(actor.id());
@@ -285,6 +285,8 @@ void AnnounceBan(Call& call, const OpenChannel& open, const Actor& actor, const 
     if (banned && body != nullptr) {
         PutBool(e.w(), "shadow", json::OptBool(*body, "shadow", "shadow").value_or(false));
         if (auto r = json::OptString(*body, "reason", "reason")) PutString(e.w(), "reason", *r);
+        // A timed ban says when it ends (STREAM-PROTOCOL.md §5, user.banned).
+        if (expires) PutTime(e.w(), "expiration", *expires);
     }
     e.Seq(seq);
     outbox.Channel(open.channel.pk, open.channel.cid, seq, banned ? "user.banned" : "user.unbanned", e.Done());
@@ -313,7 +315,7 @@ Reply HandleBan(Call& call) {
         RequireCapability(open.caps, "ban-channel-members");
         bans::Ban(call.db(), open.channel.pk, target, actor.acting ? actor.id() : std::string(), reason,
                   json::OptBool(body, "shadow", "shadow").value_or(false), expires);
-        AnnounceBan(call, open, actor, target, true, &body);
+        AnnounceBan(call, open, actor, target, true, &body, expires);
     } else {
         // An app-wide ban is the app's decision: admins and server tokens only.
         if (!actor.admin()) throw Forbidden("only admins ban users from the whole app");

@@ -211,6 +211,8 @@ describe('bans', () => {
       assert.equal(ev.reason, 'rude');
       assert.equal(ev.created_by.id, r.alice);
       assert.equal(ev.shadow, false);
+      const ends = new Date(ev.expiration).getTime();
+      assert.ok(Math.abs(ends - (Date.now() + 60 * 60 * 1000)) < 60000, 'a timed ban carries its expiration (timeout in minutes)');
       await expectError(r.chB.query({}), 403, 17);
       await expectError(r.chB.sendMessage({ text: 'still here?' }), 403, 17);
       await expectError(r.chB.sendReaction(before.id, { type: 'like' }), 403, 17);
