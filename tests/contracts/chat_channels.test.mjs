@@ -514,12 +514,13 @@ describe('channel updates', () => {
     }
   });
 
-  it('delete emits channel.deleted and the channel is gone', async () => {
-    const [bob] = await createUsers(1, 'del');
+  it('delete emits channel.deleted to watchers and notification.channel_deleted to members; the channel is gone', async () => {
+    const [bob, carol] = await createUsers(2, 'del');
     const alice = uniqueId('alice');
-    const [ca, cb] = await connectUsers([alice, bob]);
+    const [ca, cb, cc] = await connectUsers([alice, bob, carol]);
     try {
-      const { channel, cid } = await makeChannel(ca, [alice, bob]);
+      const { channel, cid } = await makeChannel(ca, [alice, bob, carol]);
+      const member = recordEvents(cc);
       const msg = await channel.sendMessage({ text: 'soon gone' });
       await cb.channel('messaging', channel.id).watch();
       const events = recordEvents(cb);
@@ -528,11 +529,12 @@ describe('channel updates', () => {
       assert.match(res.channel.deleted_at, TIME_RE);
       const ev = await events.waitFor((e) => e.type === 'channel.deleted' && e.cid === cid);
       assert.equal(ev.channel.cid, cid);
+      const note = await member.waitFor((e) => e.type === 'notification.channel_deleted' && e.cid === cid);
+      assert.equal(note.channel.cid, cid);
       assert.deepEqual(await ca.queryChannels({ cid: { $in: [cid] } }), []);
       await expectError(ca.getMessage(msg.message.id), 404, 16);
     } finally {
-      await ca.disconnectUser();
-      await cb.disconnectUser();
+      await Promise.all([ca, cb, cc].map((c) => c.disconnectUser()));
     }
   });
 
