@@ -435,6 +435,28 @@ describe('distinct channels', () => {
     }
   });
 
+  it('parallel get-or-creates of one channel (by id or by members) make exactly one', async () => {
+    const [bob] = await createUsers(1, 'race');
+    const alice = uniqueId('alice');
+    const [ca, cb] = await connectUsers([alice, bob]);
+    try {
+      const distinct = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+        (i % 2 ? cb : ca).channel('messaging', { members: [alice, bob] }).query({ state: true })));
+      assert.equal(new Set(distinct.map((d) => d.channel.cid)).size, 1);
+      for (const d of distinct) assert.equal(d.channel.member_count, 2);
+      const id = uniqueId('ch');
+      const byId = await Promise.all(Array.from({ length: 8 }, () =>
+        api('POST', `/api/channels/messaging/${id}/query/`, { token: userToken(alice), query: { user_id: alice }, body: { state: true, data: { members: [alice, bob] } } })));
+      for (const r of byId) assert.equal(r.status, 200, r.text);
+      const state = await ca.channel('messaging', id).query({});
+      assert.equal(state.channel.member_count, 2);
+      assert.deepEqual(state.members.map((m) => m.user_id).sort(), [alice, bob].sort());
+    } finally {
+      await ca.disconnectUser();
+      await cb.disconnectUser();
+    }
+  });
+
   it('a distinct query without members is 400', async () => {
     const alice = uniqueId('alice');
     const res = await api('POST', '/api/channels/messaging/query/', {
