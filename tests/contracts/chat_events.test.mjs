@@ -24,6 +24,51 @@ async function trio() {
   return { ids, clients, channels, id, cid: `messaging:${id}`, close: () => clients.close() };
 }
 
+describe('event envelope', () => {
+  it('every channel-scoped event carries type, cid, channel_id, channel_type, created_at and the user', async () => {
+    const t = await trio();
+    const [extra] = await createUsers(1, 'ex');
+    try {
+      const events = recordEvents(t.clients[1]);
+      const [a, , c] = t.channels;
+      const m = (await a.sendMessage({ text: 'one' })).message;
+      await t.clients[0].updateMessage({ id: m.id, text: 'one, edited' });
+      await a.sendReaction(m.id, { type: 'like' });
+      await a.deleteReaction(m.id, 'like');
+      await a.sendMessage({ text: 'reply', parent_id: m.id });
+      await a.keystroke();
+      await a.stopTyping();
+      await a.sendEvent({ type: 'custom_one' });
+      await a.addMembers([extra]);
+      await a.addModerators([t.ids[2]]);
+      await a.removeMembers([extra]);
+      await a.updatePartial({ set: { topic: 'x' } });
+      await c.markRead();
+      await a.banUser(extra, {});
+      await a.unbanUser(extra);
+      await t.clients[0].deleteMessage(m.id);
+      await a.truncate();
+      await c.stopWatching();
+      await events.waitFor('user.watching.stop');
+      const expected = ['message.new', 'message.updated', 'reaction.new', 'reaction.deleted', 'typing.start', 'typing.stop',
+        'custom_one', 'member.added', 'member.updated', 'member.removed', 'channel.updated', 'message.read', 'user.banned',
+        'user.unbanned', 'message.deleted', 'channel.truncated', 'user.watching.stop'];
+      const seen = new Set(events.events.map((e) => e.type));
+      for (const type of expected) assert.ok(seen.has(type), `received ${type}`);
+      for (const e of events.events.filter((x) => x.cid)) {
+        assert.equal(e.cid, t.cid, e.type);
+        assert.equal(e.channel_id, t.id, e.type);
+        assert.equal(e.channel_type, 'messaging', e.type);
+        assert.match(e.created_at, TIME_RE, e.type);
+        assert.ok(e.user?.id, `${e.type} names its user`);
+        assert.match(e.user.created_at, TIME_RE, `${e.type}: the user is a full UserResponse`);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('typing', () => {
   it('keystroke() and stopTyping() reach every watcher as typing.start / typing.stop with the typer', async () => {
     const t = await trio();
