@@ -42,7 +42,9 @@ rapidjson::Document ParseJsonObject(std::string_view text, std::string_view what
     if (!doc.IsObject()) throw BadRequest(std::string(what) + " must be a JSON object", std::string(what));
     // PostgreSQL text cannot hold U+0000: libpq would cut the string there (storing something
     // other than what was sent) and jsonb refuses it. Refused here, for keys and values alike.
-    if (HasNul(doc)) throw BadRequest(std::string(what) + " has a string with a NUL (\\u0000) character", std::string(what));
+    if (HasNul(doc)) {
+        throw BadRequest(std::string(what) + " has a string with a NUL (\\u0000) character", std::string(what));
+    }
     return doc;
 }
 

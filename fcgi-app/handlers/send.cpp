@@ -199,7 +199,8 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         PutKey(e.w(), "message");
         WriteMessage(e.w(), sent.message, sent.context);
         // message.new carries watcher_count (STREAM-PROTOCOL.md §5): the header's "N online" follows it.
-        PutInt(e.w(), "watcher_count", ReplyInteger(call.redis().Command({"HLEN", keys::Watchers(open.channel.cid)}).get()));
+        int64_t watchers = ReplyInteger(call.redis().Command({"HLEN", keys::Watchers(open.channel.cid)}).get());
+        PutInt(e.w(), "watcher_count", watchers);
         e.Seq(seq);
         outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.new", e.Done());
         if (parent_after) {
