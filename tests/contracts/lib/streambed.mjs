@@ -222,4 +222,3 @@ export const uuid = () => crypto.randomUUID();
 // RFC 3339 UTC with microseconds, as every streambed time is written.
 export const TIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
