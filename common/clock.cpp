@@ -61,6 +61,10 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
         return std::nullopt;
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
         return std::nullopt;
+    // No February 30th: timegm would quietly move it into March.
+    static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day > kDays[month - 1] + (month == 2 && leap ? 1 : 0)) return std::nullopt;
     int64_t micros = 0;
     if (!s.empty() && s.front() == '.') {
         s.remove_prefix(1);

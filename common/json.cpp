@@ -7,19 +7,44 @@
 
 namespace streambed {
 
+namespace {
+bool HasNul(const JsonValue& v) {
+    auto nul = [](const JsonValue& str) {
+        return std::string_view(str.GetString(), str.GetStringLength()).find('\0') != std::string_view::npos;
+    };
+    if (v.IsString()) return nul(v);
+    if (v.IsArray()) {
+        for (const auto& item : v.GetArray()) {
+            if (HasNul(item)) return true;
+        }
+    } else if (v.IsObject()) {
+        for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+            if (nul(it->name) || HasNul(it->value)) return true;
+        }
+    }
+    return false;
+}
+}  // namespace
+
 rapidjson::Document ParseJsonObject(std::string_view text, std::string_view what) {
     rapidjson::Document doc;
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
         doc.SetObject();
         return doc;
     }
-    // kParseStopWhenDoneFlag is not used: trailing garbage after the object is an error.
-    doc.Parse<rapidjson::kParseDefaultFlags>(text.data(), text.size());
+    // kParseStopWhenDoneFlag is not used: trailing garbage after the object is an error. Strings
+    // must be UTF-8 (PostgreSQL refuses anything else, which would surface as a 500).
+    doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
     if (doc.HasParseError()) {
         throw BadRequest(std::string(what) + " is not valid JSON: " + rapidjson::GetParseError_En(doc.GetParseError()),
                          std::string(what));
     }
     if (!doc.IsObject()) throw BadRequest(std::string(what) + " must be a JSON object", std::string(what));
+    // PostgreSQL text cannot hold U+0000: libpq would cut the string there (storing something
+    // other than what was sent) and jsonb refuses it. Refused here, for keys and values alike.
+    if (HasNul(doc)) {
+        throw BadRequest(std::string(what) + " has a string with a NUL (\\u0000) character", std::string(what));
+    }
     return doc;
 }
 

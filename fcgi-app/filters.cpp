@@ -140,9 +140,12 @@ std::string FilterCompiler::BindTyped(const std::string& name, Kind kind, const 
             if (!value.IsString()) Fail(name + " must be compared with a string");
             return Bind(std::string(value.GetString(), value.GetStringLength()), "text");
         case Kind::kTime: {
-            if (!value.IsString() || !ParseTimestamp(std::string_view(value.GetString(), value.GetStringLength())))
-                Fail(name + " must be compared with an RFC 3339 time such as 2026-01-01T00:00:00Z");
-            return Bind(value.GetString(), "timestamptz");
+            std::optional<int64_t> t;
+            if (value.IsString()) t = ParseTimestamp(std::string_view(value.GetString(), value.GetStringLength()));
+            if (!t) Fail(name + " must be compared with an RFC 3339 time such as 2026-01-01T00:00:00Z");
+            // The parsed instant, not the text: PostgreSQL's own parser refuses some times ours
+            // accepts (year 0, lower-case separators), which would be a 500.
+            return "sb_time(" + Bind(std::to_string(*t), "bigint") + ")";
         }
         case Kind::kInt:
             if (!value.IsInt64()) Fail(name + " must be compared with an integer");

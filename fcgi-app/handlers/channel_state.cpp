@@ -76,9 +76,13 @@ std::vector<MessageRow> Page(Call& call, const Paging& p, int64_t channel_pk, co
         Bound after = before;
         after.kind = K::kAtOrAfter;
         if (!p.id_around) after = BoundAtTime(*p.created_at_around, K::kAtOrAfter);
+        // Near either end one side is short: the page is filled from the other side, because the
+        // client reads a short page as "nothing more in either direction" (STREAM-PROTOCOL.md §6).
         int half = p.limit / 2;
         auto older = fetch(before, half);
-        auto newer = fetch(after, p.limit - half);
+        auto newer = fetch(after, p.limit - static_cast<int>(older.size()));
+        if (static_cast<int>(older.size()) == half && static_cast<int>(older.size() + newer.size()) < p.limit)
+            older = fetch(before, p.limit - static_cast<int>(newer.size()));
         older.insert(older.end(), std::make_move_iterator(newer.begin()), std::make_move_iterator(newer.end()));
         return older;
     }
@@ -90,8 +94,8 @@ std::vector<MessageRow> Page(Call& call, const Paging& p, int64_t channel_pk, co
     if (p.created_at_before_or_equal) return fetch(BoundAtTime(*p.created_at_before_or_equal, K::kBeforeOrAt), p.limit);
     if (p.created_at_after) return fetch(BoundAtTime(*p.created_at_after, K::kAfter), p.limit);
     if (p.created_at_after_or_equal) return fetch(BoundAtTime(*p.created_at_after_or_equal, K::kAtOrAfter), p.limit);
-    // Replies default to the oldest first page (the thread opens at its start); channels to the newest.
-    if (parent) return fetch(BoundAtTime(0, K::kAtOrAfter), p.limit);
+    // No cursor: the newest page, for threads too. The thread list pages older replies with id_lt
+    // from there (STREAM-PROTOCOL.md §6); an oldest-first page would hide every newer reply.
     return fetch(Bound::Newest(), p.limit);
 }
 

@@ -262,6 +262,7 @@ Reply HandlePartialUpdateMessage(Call& call) {
     }
     // Pinning someone else's message needs pin-message only; anything else is an edit.
     if (!only_pin) RequireEditRights(a, actor);
+    if (a.message.type == "deleted") throw BadRequest("a deleted message cannot be changed", "id");
     Outbox outbox;
     PgTransaction tx(call.db());
     MessageRow updated = messages::Update(call.db(), a.message.pk, edit);
@@ -280,14 +281,18 @@ Reply HandleDeleteMessage(Call& call) {
     if (call.Query("delete_for_me").value_or("") == "true")
         throw BadRequest("delete_for_me is not supported; delete the message for everyone", "delete_for_me");
     RequireCapability(a.channel.caps, a.message.user_id == actor.id() ? "delete-own-message" : "delete-any-message");
+    // Deleting a deleted message again changes nothing: no new deleted_at, no second event, and
+    // the parent's deleted_reply_count is not counted twice.
+    bool was_deleted = a.message.type == "deleted";
+    if (was_deleted && !hard) return MessageReply(call, actor, a.message);
     Outbox outbox;
     MessageRow deleted;
     {
         PgTransaction tx(call.db());
-        deleted = messages::SoftDelete(call.db(), a.message.pk);
+        deleted = was_deleted ? a.message : messages::SoftDelete(call.db(), a.message.pk);
         QueueMessageEvent(call, "message.deleted", a.channel, deleted, actor, outbox, hard);
         if (a.message.parent_id) {
-            if (auto parent = messages::RemoveReply(call.db(), *a.message.parent_id, hard))
+            if (auto parent = messages::RemoveReply(call.db(), *a.message.parent_id, hard, was_deleted))
                 QueueMessageEvent(call, "message.updated", a.channel, *parent, actor, outbox);
         }
         if (hard) messages::HardDelete(call.db(), a.message.pk);

@@ -70,12 +70,15 @@ Reply HandleMuteUser(Call& call) {
     std::vector<MuteRow> rows;
     UserDirectory users;
     users.Put(actor.user, true);
+    // One transaction for all targets: an unknown one leaves none of them muted.
+    PgTransaction tx(call.db());
     for (const auto& t : targets) {
         if (t == actor.id()) throw BadRequest("you cannot mute yourself", "target_id");
         if (!users::Find(call.db(), t)) throw NotFound("user " + t + " does not exist");
         rows.push_back(moderation::MuteUser(call.db(), actor.id(), t, expires));
         users.Want(t);
     }
+    tx.Commit();
     users.Load(call.db(), call.redis());
     std::string me = OwnUserJson(call, actor.user, true);
     AnnounceOwnUser(call, actor, "notification.mutes_updated", me);
@@ -109,15 +112,20 @@ Reply HandleMuteChannel(Call& call) {
     auto cids = TargetIds(body, "channel_cid", "channel_cids");
     std::optional<int64_t> expires;
     if (auto ms = json::OptInt(body, "expiration", "expiration")) {
-        if (*ms <= 0) throw BadRequest("expiration must be positive (milliseconds)", "expiration");
+        // Bounded like user mutes (10 years): a larger value would overflow the microsecond clock.
+        if (*ms <= 0 || *ms > int64_t{525600} * 10 * 60 * 1000)
+            throw BadRequest("expiration must be 1 millisecond to 10 years (milliseconds)", "expiration");
         expires = NowMicros() + *ms * 1000;
     }
     std::vector<MuteRow> rows;
+    // One transaction for all channels: one the user may not mute leaves none of them muted.
+    PgTransaction tx(call.db());
     for (const auto& cid : cids) {
         OpenChannel open = OpenForActor(call, cid, actor);
         RequireCapability(open.caps, "mute-channel");
         rows.push_back(moderation::MuteChannel(call.db(), actor.id(), open.channel.pk, expires));
     }
+    tx.Commit();
     std::string me = OwnUserJson(call, actor.user, true);
     AnnounceOwnUser(call, actor, "notification.channel_mutes_updated", me);
     UserDirectory users;
@@ -261,7 +269,7 @@ Reply HandleFlag(Call& call) {
 namespace {
 // user.banned / user.unbanned to the channel's watchers.
 void AnnounceBan(Call& call, const OpenChannel& open, const Actor& actor, const std::string& target, bool banned,
-                 const JsonValue* body) {
+                 const JsonValue* body, std::optional<int64_t> expires = std::nullopt) {
     UserDirectory users;
     users.Want(target);
     users.Want(actor.id());
@@ -277,6 +285,8 @@ void AnnounceBan(Call& call, const OpenChannel& open, const Actor& actor, const 
     if (banned && body != nullptr) {
         PutBool(e.w(), "shadow", json::OptBool(*body, "shadow", "shadow").value_or(false));
         if (auto r = json::OptString(*body, "reason", "reason")) PutString(e.w(), "reason", *r);
+        // A timed ban says when it ends (STREAM-PROTOCOL.md §5, user.banned).
+        if (expires) PutTime(e.w(), "expiration", *expires);
     }
     e.Seq(seq);
     outbox.Channel(open.channel.pk, open.channel.cid, seq, banned ? "user.banned" : "user.unbanned", e.Done());
@@ -305,7 +315,7 @@ Reply HandleBan(Call& call) {
         RequireCapability(open.caps, "ban-channel-members");
         bans::Ban(call.db(), open.channel.pk, target, actor.acting ? actor.id() : std::string(), reason,
                   json::OptBool(body, "shadow", "shadow").value_or(false), expires);
-        AnnounceBan(call, open, actor, target, true, &body);
+        AnnounceBan(call, open, actor, target, true, &body, expires);
     } else {
         // An app-wide ban is the app's decision: admins and server tokens only.
         if (!actor.admin()) throw Forbidden("only admins ban users from the whole app");

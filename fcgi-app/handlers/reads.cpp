@@ -65,9 +65,18 @@ Reply HandleMarkRead(Call& call) {
     int64_t now = NowMicros();
     auto thread_id = json::OptString(body, "thread_id", "thread_id");
     if (thread_id) {
-        // Thread reads are acknowledged (the client expects the event) but do not move the
-        // channel's read state.
+        // Thread reads do not move the channel's read state, but they are announced like any read
+        // (STREAM-PROTOCOL.md §5): message.read with `thread` to the watchers (the client skips
+        // channel read updates for it), notification.mark_read with thread_id to the user.
         std::string event = ReadEvent(open, users, actor.id(), now, std::nullopt, 0, std::string(*thread_id));
+        Event n("notification.mark_read", open.channel.cid, now);
+        n.User(users, actor.id());
+        PutString(n.w(), "thread_id", *thread_id);
+        PutUnreadTotals(n.w(), members::Unread(call.db(), actor.id()));
+        Outbox outbox;
+        outbox.Publish(keys::ChannelTopic(open.channel.cid), event);
+        outbox.Publish(keys::UserTopic(actor.id()), n.Done());
+        outbox.Flush(call.redis());
         JsonBuffer buf;
         JsonWriter w(buf);
         w.StartObject();

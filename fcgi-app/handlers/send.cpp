@@ -146,6 +146,8 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         if (parent->parent_id) throw BadRequest("replies to replies are not supported; reply to the thread's parent", "message.parent_id");
         fresh.parent_id = parent->id;
         fresh.show_in_channel = json::OptBool(m, "show_in_channel", "message.show_in_channel").value_or(false);
+        // getstream.io marks thread replies as type "reply" (STREAM-PROTOCOL.md §4.2, Sending).
+        if (fresh.type == "regular") fresh.type = "reply";
     }
     if (auto quoted = json::OptString(m, "quoted_message_id", "message.quoted_message_id"); quoted && !quoted->empty()) {
         RequireCapability(open.caps, "quote-message");
@@ -201,6 +203,9 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         e.User(sent.context.users, actor.id());
         PutKey(e.w(), "message");
         WriteMessage(e.w(), sent.message, sent.context);
+        // message.new carries watcher_count (STREAM-PROTOCOL.md §5): the header's "N online" follows it.
+        int64_t watchers = ReplyInteger(call.redis().Command({"HLEN", keys::Watchers(open.channel.cid)}).get());
+        PutInt(e.w(), "watcher_count", watchers);
         e.Seq(seq);
         outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.new", e.Done());
         if (parent_after) {

@@ -36,6 +36,9 @@ Actor LoadActor(Call& call, std::optional<std::string_view> named, bool required
         }
         id = std::string(*named);
     } else if (caller.anonymous) {
+        // Routes that need an acting user are writes, and anonymous visitors only read: that is
+        // a refusal (403, code 17), not bad input.
+        if (required) throw Forbidden("anonymous users can only read");
         actor.user.id = "";
         actor.user.role = "anonymous";
         actor.acting = false;

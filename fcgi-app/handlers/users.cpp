@@ -149,6 +149,8 @@ Reply HandleUpsertUsers(Call& call) {
     if (map->MemberCount() > kMaxUsersPerCall) throw BadRequest("at most 100 users per call", "users");
     std::vector<UserRow> rows;
     Outbox outbox;
+    // One transaction for the batch: a bad entry anywhere leaves every user as it was.
+    PgTransaction tx(call.db());
     for (auto it = map->MemberBegin(); it != map->MemberEnd(); ++it) {
         std::string id(it->name.GetString(), it->name.GetStringLength());
         std::string field = "users." + id;
@@ -163,6 +165,7 @@ Reply HandleUpsertUsers(Call& call) {
                                      teams ? std::optional<std::string>(ToJson(*teams)) : std::nullopt));
         AnnounceUser(call, rows.back(), outbox);
     }
+    tx.Commit();
     outbox.Flush(call.redis());
     return UsersMapReply(call, rows);
 }
@@ -176,6 +179,8 @@ Reply HandlePartialUpdateUsers(Call& call) {
     if (list->Size() > kMaxUsersPerCall) throw BadRequest("at most 100 users per call", "users");
     std::vector<UserRow> rows;
     Outbox outbox;
+    // One transaction for the batch: a bad entry anywhere leaves every user as it was.
+    PgTransaction tx(call.db());
     for (const auto& item : list->GetArray()) {
         if (!item.IsObject()) throw BadRequest("users must list objects", "users");
         std::string id(json::RequireString(item, "id", "users.id"));
@@ -218,6 +223,7 @@ Reply HandlePartialUpdateUsers(Call& call) {
         rows.push_back(*row);
         AnnounceUser(call, *row, outbox);
     }
+    tx.Commit();
     outbox.Flush(call.redis());
     return UsersMapReply(call, rows);
 }

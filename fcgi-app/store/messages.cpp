@@ -150,7 +150,8 @@ const PgStatement kRemoveReply{
     "message_remove_reply",
     "WITH up AS (UPDATE messages SET "
     "  reply_count = CASE WHEN $2 THEN greatest(reply_count - 1, 0) ELSE reply_count END, "
-    "  deleted_reply_count = CASE WHEN $2 THEN deleted_reply_count ELSE deleted_reply_count + 1 END, "
+    "  deleted_reply_count = CASE WHEN NOT $2 THEN deleted_reply_count + 1 "
+    "                             WHEN $3 THEN greatest(deleted_reply_count - 1, 0) ELSE deleted_reply_count END, "
     "  updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond') "
     "  WHERE id = $1 RETURNING *) "
     "SELECT " SB_MESSAGE_COLUMNS " FROM up msg JOIN channels ch ON ch.pk = msg.channel_pk"};
@@ -294,8 +295,8 @@ MessageRow AddReply(Pg& db, int64_t parent_pk, std::string_view replier) {
     return One(db.Run(kAddReply, PgParams().Add(parent_pk).Add(replier)));
 }
 
-std::optional<MessageRow> RemoveReply(Pg& db, std::string_view parent_id, bool hard) {
-    PgResult r = db.Run(kRemoveReply, PgParams().Add(parent_id).Add(hard));
+std::optional<MessageRow> RemoveReply(Pg& db, std::string_view parent_id, bool hard, bool was_soft_deleted) {
+    PgResult r = db.Run(kRemoveReply, PgParams().Add(parent_id).Add(hard).Add(was_soft_deleted));
     if (r.empty()) return std::nullopt;
     return ReadMessage(r, 0, 0);
 }

@@ -72,8 +72,9 @@ std::vector<MessageRow> PinnedForChannels(Pg& db, const std::vector<int64_t>& ch
 
 // Counts a new reply on its parent and adds the replier to the thread participants.
 MessageRow AddReply(Pg& db, int64_t parent_pk, std::string_view replier);
-// Counts a deleted reply: soft deletes stay counted as deleted replies, hard deletes disappear.
-std::optional<MessageRow> RemoveReply(Pg& db, std::string_view parent_id, bool hard);
+// Counts a deleted reply: soft deletes stay counted as deleted replies, hard deletes disappear
+// (a hard delete of a reply that was soft-deleted before also leaves deleted_reply_count).
+std::optional<MessageRow> RemoveReply(Pg& db, std::string_view parent_id, bool hard, bool was_soft_deleted = false);
 
 struct Edit {
     std::optional<std::string> text;  // with html

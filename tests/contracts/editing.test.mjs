@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import ot from 'ot';
 
 import {
-  API_KEY, BASE_URL, api, connectUserVia, createUsers, openRoomSocket, uniqueId, userToken,
+  API_KEY, BASE_URL, api, connectUserVia, upsertUsers, openRoomSocket, uniqueId, userToken,
 } from './lib/streambed.mjs';
 
 const { TextOperation } = ot;
@@ -148,7 +148,7 @@ describe('POST/GET /api/editing-audit-state/', () => {
     peer = uniqueId('ep');
     watcher = uniqueId('ew');
     stranger = uniqueId('es');
-    server = await createUsers(owner, peer, watcher, stranger);
+    server = await upsertUsers(owner, peer, watcher, stranger);
     // The owner (channel role "owner") may edit any message; the peer only its own.
     channel = server.channel('messaging', uniqueId('edit'), { members: [owner, peer, watcher], created_by_id: owner });
     await channel.create();
@@ -546,7 +546,7 @@ describe('POST/GET /api/editing-audit-state/', () => {
     const N = 4;
     const EDITS = 12;
     const ids = Array.from({ length: N }, (_, i) => uniqueId(`er${i}`));
-    await createUsers(...ids);
+    await upsertUsers(...ids);
     const ch = server.channel('messaging', uniqueId('edit-random'), { members: ids, created_by_id: ids[0] });
     await ch.create();
     const r = rng(424242);

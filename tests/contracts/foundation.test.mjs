@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  API_KEY, BASE_URL, api, connectQuery, connectUser, createUsers, openSocket, signToken, uniqueId, userToken,
+  API_KEY, BASE_URL, api, connectQuery, connectUser, upsertUsers, openSocket, signToken, uniqueId, userToken,
 } from './lib/streambed.mjs';
 
 function assertEnvelope(res, status, code) {
@@ -114,7 +114,7 @@ describe('GET /api/ws-auth/', () => {
   });
   it('with cid, also the ws:// url of the room socket; 403 for a room the user cannot read, 404 for none', async () => {
     const user = uniqueId('wsa');
-    const server = await createUsers(user);
+    const server = await upsertUsers(user);
     const room = server.channel('messaging', uniqueId('wsa-room'), { members: [user], created_by_id: user });
     await room.create();
     const res = await api('GET', '/api/ws-auth/', { token: userToken(user), query: { cid: room.cid } });
@@ -272,7 +272,7 @@ describe('/ws/<cid>/ room socket handshake', () => {
   });
   it('403 with a ticket scoped to another room', async () => {
     const user = uniqueId('scope');
-    const server = await createUsers(user);
+    const server = await upsertUsers(user);
     const rooms = [uniqueId('scope-a'), uniqueId('scope-b')].map((id) =>
       server.channel('messaging', id, { members: [user], created_by_id: user }));
     await Promise.all(rooms.map((r) => r.create()));

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  API_KEY, GATEWAY_PORT, api, connectUserVia, createUsers, nextEvent, openRoomSocket, openSocket, uniqueId,
+  API_KEY, GATEWAY_PORT, api, connectUserVia, upsertUsers, nextEvent, openRoomSocket, openSocket, uniqueId,
   userToken, connectQuery,
 } from './lib/streambed.mjs';
 
@@ -19,7 +19,7 @@ describe('three SDK clients on two gateways', () => {
 
   before(async () => {
     ids = { a: uniqueId('ra'), b: uniqueId('rb'), c: uniqueId('rc') };
-    server = await createUsers(ids.a, ids.b, ids.c);
+    server = await upsertUsers(ids.a, ids.b, ids.c);
     // a and c on gateway 0, b on gateway 1.
     [a, b, c] = await Promise.all([connectUserVia(0, ids.a), connectUserVia(1, ids.b), connectUserVia(0, ids.c)]);
     const id = uniqueId('rt');
@@ -166,7 +166,7 @@ describe('presence', () => {
   it('user.presence.changed when the first socket opens and the last one closes', async () => {
     const watcher = uniqueId('pw');
     const friend = uniqueId('pf');
-    const server = await createUsers(watcher, friend);
+    const server = await upsertUsers(watcher, friend);
     const w = await connectUserVia(0, watcher);
     try {
       const ch = w.channel('messaging', uniqueId('pres'), { members: [watcher, friend] });
@@ -192,7 +192,7 @@ describe('recovery after a dropped socket', () => {
   it('messages sent while the socket was down are in the channel after connection.recovered', async () => {
     const ua = uniqueId('ka');
     const ub = uniqueId('kb');
-    await createUsers(ua, ub);
+    await upsertUsers(ua, ub);
     const a = await connectUserVia(0, ua);
     const b = await connectUserVia(1, ub);
     try {
@@ -224,7 +224,7 @@ describe('the room socket /ws/<cid>/', () => {
   before(async () => {
     ux = uniqueId('wx');
     uy = uniqueId('wy');
-    server = await createUsers(ux, uy);
+    server = await upsertUsers(ux, uy);
     const ch = server.channel('messaging', uniqueId('room'), { members: [ux, uy], created_by_id: ux });
     await ch.create();
     cid = ch.cid;
@@ -303,7 +303,7 @@ describe('the room socket /ws/<cid>/', () => {
 
   it('a user who may not read the room is refused before the upgrade; an unknown room is 404', async () => {
     const stranger = uniqueId('ws');
-    await createUsers(stranger);
+    await upsertUsers(stranger);
     await assert.rejects(openRoomSocket(stranger, cid), (e) => /403/.test(e.message));
     // No ticket for it either, and a user token at the socket gets the same answers.
     const ticket = await api('GET', '/api/ws-auth/', { token: userToken(stranger), query: { cid } });
@@ -332,7 +332,7 @@ describe('gateway defences', () => {
   it('a client that stops reading is cut off; the others still get every message', async () => {
     const owner = uniqueId('so');
     const slow = uniqueId('ss');
-    const server = await createUsers(owner, slow);
+    const server = await upsertUsers(owner, slow);
     const ch = server.channel('messaging', uniqueId('slow'), { members: [owner, slow], created_by_id: owner });
     await ch.create();
     const ticket = (await api('GET', '/api/ws-auth/', { token: userToken(slow), query: { cid: ch.cid } })).json.auth;
@@ -375,7 +375,7 @@ describe('gateway defences', () => {
 describe('POST /api/sync/', () => {
   it('returns the events after a time or a sequence number, in order', async () => {
     const u = uniqueId('sy');
-    const server = await createUsers(u);
+    const server = await upsertUsers(u);
     const ch = server.channel('messaging', uniqueId('sync'), { members: [u], created_by_id: u });
     await ch.create();
     const since = new Date().toISOString();

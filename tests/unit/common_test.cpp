@@ -42,6 +42,11 @@ BOOST_AUTO_TEST_CASE(query_parsing) {
     BOOST_TEST(!QueryParams::Parse("a=%zz").has_value());
     BOOST_TEST(!QueryParams::Parse("a=%4").has_value());
     BOOST_TEST(!QueryParams::Parse("a=%00").has_value());
+    BOOST_TEST(!QueryParams::Parse("a=%ff").has_value());        // not UTF-8
+    BOOST_TEST(!QueryParams::Parse("a=%c3").has_value());        // truncated sequence
+    BOOST_TEST(!QueryParams::Parse("a=%c0%af").has_value());     // overlong '/'
+    BOOST_TEST(!QueryParams::Parse("a=%ed%a0%80").has_value());  // UTF-16 surrogate
+    BOOST_TEST(*QueryParams::Parse("a=%c3%bc%f0%9f%98%80")->Get("a") == "\xc3\xbc\xf0\x9f\x98\x80");
     BOOST_TEST(PercentEncode("a b/c:d~") == "a%20b%2Fc%3Ad~");
 }
 
@@ -55,6 +60,9 @@ BOOST_AUTO_TEST_CASE(timestamps_round_trip_at_microseconds) {
     BOOST_TEST(!ParseTimestamp("2026-11-26 09:38:15").has_value());  // zone-less: ambiguous
     BOOST_TEST(!ParseTimestamp("yesterday").has_value());
     BOOST_TEST(!ParseTimestamp("2026-13-01T00:00:00Z").has_value());
+    BOOST_TEST(!ParseTimestamp("2026-02-29T00:00:00Z").has_value());  // not a leap year
+    BOOST_TEST(ParseTimestamp("2024-02-29T00:00:00Z").has_value());
+    BOOST_TEST(!ParseTimestamp("2026-04-31T00:00:00Z").has_value());
     BOOST_TEST(FormatTimestamp(0) == "1970-01-01T00:00:00.000000Z");
 }
 

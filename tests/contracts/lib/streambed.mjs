@@ -187,9 +187,92 @@ export async function openRoomSocket(userId, cid) {
   return ws;
 }
 
-// Creates users server-side (getstream.io refuses unknown members, so channels need them first).
-export async function createUsers(...ids) {
+// Creates these users server-side (getstream.io refuses unknown members, so channels need them
+// first) and returns the server client. createUsers() below makes fresh ids instead.
+export async function upsertUsers(...ids) {
   const server = serverClient();
   await server.upsertUsers(ids.map((id) => ({ id, name: id })));
   return server;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Chat-model helpers (issue 3 tests).
+
+// Users created through the server client (POST /api/users/), so they exist before anyone adds
+// them to a channel. Returns their ids.
+export async function createUsers(count, prefix = 'u', extra = {}) {
+  const users = Array.from({ length: count }, (_, i) => ({ id: uniqueId(`${prefix}${i}`), name: `${prefix} ${i}`, ...extra }));
+  if (users.length) await serverClient().upsertUsers(users);
+  return users.map((u) => u.id);
+}
+
+// Several connected SDK clients at once; `close()` disconnects them all.
+export async function connectUsers(ids) {
+  const clients = await Promise.all(ids.map((id) => connectUser(id)));
+  clients.close = () => Promise.all(clients.map((c) => c.disconnectUser().catch(() => {})));
+  return clients;
+}
+
+// Records every event `client` receives from now on. waitFor() resolves with the first recorded
+// event (from `since` on) that matches, or rejects after a bounded time.
+export function recordEvents(client) {
+  const events = [];
+  const waiters = new Set();
+  const sub = client.on((event) => {
+    events.push(event);
+    for (const w of [...waiters]) w();
+  });
+  return {
+    events,
+    mark: () => events.length,
+    of: (type) => events.filter((e) => e.type === type),
+    waitFor(predicate, { timeout = 5000, since = 0 } = {}) {
+      const pred = typeof predicate === 'string' ? (e) => e.type === predicate : predicate;
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = events.slice(since).find(pred);
+          if (!found) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching event within ${timeout} ms; got ${events.slice(since).map((e) => e.type).join(', ')}`));
+        }, timeout);
+        if (!check()) waiters.add(check);
+      });
+    },
+    stop: () => sub.unsubscribe(),
+  };
+}
+
+// Asserts that `promise` (an SDK call or api()) fails with this HTTP status and Stream code.
+export async function expectError(promise, status, code, messagePattern) {
+  let outcome;
+  try {
+    outcome = await promise;
+  } catch (err) {
+    const got = { status: err.status ?? err.response?.status, code: err.code ?? err.response?.data?.code };
+    if (got.status !== status || got.code !== code || (messagePattern && !messagePattern.test(err.message))) {
+      throw new Error(`expected ${status}/code ${code}${messagePattern ? ` ${messagePattern}` : ''}, got ${got.status}/code ${got.code}: ${err.message}`);
+    }
+    return err;
+  }
+  if (outcome && typeof outcome.status === 'number' && 'json' in outcome) {
+    // api() resolves instead of throwing.
+    if (outcome.status !== status || outcome.json?.code !== code || outcome.json?.StatusCode !== status ||
+        (messagePattern && !messagePattern.test(outcome.json?.message ?? ''))) {
+      throw new Error(`expected ${status}/code ${code}, got ${outcome.status}: ${outcome.text.slice(0, 400)}`);
+    }
+    return outcome;
+  }
+  throw new Error(`expected ${status}/code ${code}, but the call succeeded: ${JSON.stringify(outcome).slice(0, 300)}`);
+}
+
+export const uuid = () => crypto.randomUUID();
+
+// RFC 3339 UTC with microseconds, as every streambed time is written.
+export const TIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
