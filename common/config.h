@@ -40,6 +40,14 @@ struct Config {
     // STREAMBED_WS_OUTPUT_BUDGET: bytes a socket may have queued before it is cut off as a slow consumer.
     int ws_output_budget = 1 << 20;
 
+    // Uploads (docs/uploads.md). STREAMBED_UPLOAD_DIR: where files are stored, served by nginx.
+    std::string upload_dir = "/var/lib/streambed/uploads";
+    // STREAMBED_UPLOAD_URL: the public URL of that folder ("https://chat.example.com/uploads");
+    // empty: <scheme>://<Host of the upload request>/uploads.
+    std::string upload_url;
+    // STREAMBED_UPLOAD_MAX_BYTES: largest file or image accepted (getstream.io's size_limit).
+    int upload_max_bytes = 100 << 20;
+
     bool OriginAllowed(std::string_view origin) const;
 
     static constexpr size_t kMinSecretBytes = 32;

@@ -11,6 +11,7 @@
 #include "fcgi-app/handlers/handlers.h"
 #include "fcgi-app/handlers/send.h"
 #include "fcgi-app/handlers/support.h"
+#include "fcgi-app/handlers/uploads.h"
 #include "fcgi-app/outbox.h"
 #include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/messages.h"
@@ -282,8 +283,11 @@ Reply HandleDeleteMessage(Call& call) {
     RequireCapability(a.channel.caps, a.message.user_id == actor.id() ? "delete-own-message" : "delete-any-message");
     Outbox outbox;
     MessageRow deleted;
+    std::vector<UploadRow> files;
     {
         PgTransaction tx(call.db());
+        // The message's own uploads go with it (docs/uploads.md), soft delete or hard.
+        files = ForgetMessageUploads(call, a.message);
         deleted = messages::SoftDelete(call.db(), a.message.pk);
         QueueMessageEvent(call, "message.deleted", a.channel, deleted, actor, outbox, hard);
         if (a.message.parent_id) {
@@ -294,6 +298,7 @@ Reply HandleDeleteMessage(Call& call) {
         outbox.Persist(call.db());
         tx.Commit();
     }
+    RemoveUploadFiles(call, files);
     outbox.Flush(call.redis());
     MessageContext ctx;
     ctx.Load(call.db(), call.redis(), {&deleted}, actor.id());

@@ -21,8 +21,8 @@ as_root() {
 # --- Packages --------------------------------------------------------------------------------
 
 STREAMBED_PACKAGES=(build-essential cmake pkg-config libfcgi-dev libfcgi-bin libpoco-dev libpq-dev
-    libhiredis-dev libcpp-jwt-dev rapidjson-dev libboost-test-dev libssl-dev nginx redis-server
-    postgresql openssl curl)
+    libhiredis-dev libcpp-jwt-dev rapidjson-dev libboost-test-dev libssl-dev libgraphicsmagick++1-dev nginx
+    redis-server postgresql openssl curl)
 
 install_packages() {
     local wanted=("${STREAMBED_PACKAGES[@]}" "$@") missing=() p
@@ -68,7 +68,8 @@ npm_install() {
 # --- Configuration of one stack --------------------------------------------------------------
 # Inputs (environment): STREAMBED_RUN_DIR, STREAMBED_HTTP_PORT, STREAMBED_HTTPS_PORT,
 # STREAMBED_GATEWAY_PORT (first gateway; the others follow), STREAMBED_GATEWAYS, STREAMBED_WORKERS,
-# STREAMBED_DEV, STREAMBED_API_KEY, STREAMBED_API_SECRET, STREAMBED_LOG_LEVEL, STREAMBED_VAPID_SUBJECT.
+# STREAMBED_DEV, STREAMBED_API_KEY, STREAMBED_API_SECRET, STREAMBED_LOG_LEVEL, STREAMBED_VAPID_SUBJECT,
+# STREAMBED_UPLOAD_MAX_BYTES.
 
 stack_configure() {
     RUN=${STREAMBED_RUN_DIR:-$STREAMBED_ROOT/.run}
@@ -76,7 +77,7 @@ stack_configure() {
     HTTPS_PORT=${STREAMBED_HTTPS_PORT:-8443}
     GATEWAY_PORT=${STREAMBED_GATEWAY_PORT:-$((HTTP_PORT + 100))}
     GATEWAYS=${STREAMBED_GATEWAYS:-2}
-    mkdir -p "$RUN"/{logs,pids,pg,redis,nginx,tls}
+    mkdir -p "$RUN"/{logs,pids,pg,redis,nginx,tls,uploads}
     RUN=$(cd "$RUN" && pwd)
     # Unix socket paths are limited to 107 bytes.
     [ ${#RUN} -le 80 ] || fail "the run folder path is too long for unix sockets: set STREAMBED_RUN_DIR to a shorter path"
@@ -110,6 +111,9 @@ stack_configure() {
     export STREAMBED_LOG_LEVEL=${STREAMBED_LOG_LEVEL:-info}
     # The contact push services see in VAPID tokens (docs/push.md); set a real one in production.
     export STREAMBED_VAPID_SUBJECT=${STREAMBED_VAPID_SUBJECT:-mailto:streambed@localhost}
+    # Uploaded files live in the run folder, served by nginx under /uploads/ (docs/uploads.md).
+    export STREAMBED_UPLOAD_DIR=$RUN/uploads
+    export STREAMBED_UPLOAD_MAX_BYTES=${STREAMBED_UPLOAD_MAX_BYTES:-104857600}
     STREAMBED_URL=http://127.0.0.1:$HTTP_PORT
     export STREAMBED_URL
 }
@@ -228,10 +232,12 @@ render() {  # render <template> <output>: fills the @NAME@ values of the nginx t
     mkdir -p "$RUN/nginx/empty"
     awk -v run="$RUN" -v http="$HTTP_PORT" -v https="$HTTPS_PORT" -v fcgi="$STREAMBED_FCGI_SOCKET" \
         -v servers="$servers" -v user="$user" -v web="$web_root" -v workers="${STREAMBED_NGINX_WORKERS:-2}" \
-        -v rate="${STREAMBED_NGINX_RATE:-5000}" -v burst="${STREAMBED_NGINX_BURST:-10000}" '
+        -v rate="${STREAMBED_NGINX_RATE:-5000}" -v burst="${STREAMBED_NGINX_BURST:-10000}" \
+        -v uploads="$STREAMBED_UPLOAD_DIR" -v upload_limit="$((STREAMBED_UPLOAD_MAX_BYTES + 1048576))" '
         { gsub(/@RUN@/, run); gsub(/@HTTP_PORT@/, http); gsub(/@HTTPS_PORT@/, https); gsub(/@FCGI_SOCKET@/, fcgi);
           gsub(/@NGINX_USER@/, user); gsub(/@WEB_ROOT@/, web); gsub(/@NGINX_WORKERS@/, workers);
-          gsub(/@RATE@/, rate); gsub(/@BURST@/, burst);
+          gsub(/@RATE@/, rate); gsub(/@BURST@/, burst); gsub(/@UPLOAD_DIR@/, uploads);
+          gsub(/@UPLOAD_BODY_LIMIT@/, upload_limit);
           if ($0 ~ /@GATEWAY_SERVERS@/) { printf "%s", servers; next }
           print }' "$1" >"$2"
 }
