@@ -34,7 +34,8 @@ void AddChannelFilterFields(FilterCompiler& filter) {
             std::sort(ids.begin(), ids.end());
             ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
             return "(SELECT coalesce(array_agg(fm.user_id ORDER BY fm.user_id), '{}') FROM members fm "
-                   "WHERE fm.channel_pk = c.pk) = " + f.BindTextArray(ids);
+                   "WHERE fm.channel_pk = c.pk) = " +
+                   f.BindTextArray(ids);
         }
         throw BadRequest("members supports $eq and $in", "filter_conditions.members");
     });

@@ -114,7 +114,8 @@ std::vector<MultipartPart> ParseMultipart(std::string_view body, std::string_vie
         // An empty header block: the blank line comes at once.
         bool no_headers = body.substr(pos, 2) == "\r\n";
         if (!no_headers && (headers_end == std::string_view::npos || headers_end - pos > kMaxPartHeaderBytes))
-            Malformed(headers_end == std::string_view::npos ? "a part's headers never end" : "a part's headers exceed 8 KiB");
+            Malformed(headers_end == std::string_view::npos ? "a part's headers never end"
+                                                            : "a part's headers exceed 8 KiB");
         std::string_view headers = no_headers ? std::string_view() : body.substr(pos, headers_end - pos);
         pos = no_headers ? pos + 2 : headers_end + 4;
 

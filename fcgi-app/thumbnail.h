@@ -14,7 +14,7 @@ namespace streambed {
 
 // Refused images (400): too many pixels, not decodable.
 class ImageRefused : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

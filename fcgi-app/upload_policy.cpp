@@ -52,8 +52,7 @@ size_t Utf8Length(std::string_view s, size_t i, char32_t& cp) {
 bool Unwanted(char32_t cp) {
     if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) return true;  // C0, DEL, C1
     // Bidirectional overrides and marks: "gnp.exe" shown as "exe.png".
-    if (cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
-        return true;
+    if (cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) return true;
     if (cp == 0xFEFF) return true;
     static constexpr std::string_view kReserved = "<>:\"/\\|?*%#;";
     return cp < 0x80 && kReserved.find(static_cast<char>(cp)) != std::string_view::npos;
@@ -61,14 +60,23 @@ bool Unwanted(char32_t cp) {
 
 // Extensions that run when double-clicked on some desktop, under any content.
 const std::vector<std::string_view> kBlockedExtensions = {
-    ".exe", ".dll", ".com", ".scr", ".pif", ".msi", ".msp", ".msc", ".bat", ".cmd", ".cpl", ".vbs", ".vbe",
-    ".jse", ".wsf", ".wsh", ".ps1", ".psm1", ".hta", ".lnk", ".reg", ".jar", ".sh", ".bash", ".run", ".command",
-    ".app", ".appimage", ".elf", ".so", ".dylib"};
-const std::vector<std::string_view> kBlockedMimeTypes = {
-    "application/x-msdownload", "application/x-dosexec", "application/vnd.microsoft.portable-executable",
-    "application/x-executable", "application/x-elf", "application/x-sharedlib", "application/x-mach-binary",
-    "application/x-sh", "application/x-shellscript", "application/x-msi", "application/x-ms-installer",
-    "application/java-archive", "application/x-bat", "application/hta"};
+    ".exe", ".dll",  ".com", ".scr",     ".pif", ".msi",      ".msp",  ".msc", ".bat",  ".cmd", ".cpl",
+    ".vbs", ".vbe",  ".jse", ".wsf",     ".wsh", ".ps1",      ".psm1", ".hta", ".lnk",  ".reg", ".jar",
+    ".sh",  ".bash", ".run", ".command", ".app", ".appimage", ".elf",  ".so",  ".dylib"};
+const std::vector<std::string_view> kBlockedMimeTypes = {"application/x-msdownload",
+                                                         "application/x-dosexec",
+                                                         "application/vnd.microsoft.portable-executable",
+                                                         "application/x-executable",
+                                                         "application/x-elf",
+                                                         "application/x-sharedlib",
+                                                         "application/x-mach-binary",
+                                                         "application/x-sh",
+                                                         "application/x-shellscript",
+                                                         "application/x-msi",
+                                                         "application/x-ms-installer",
+                                                         "application/java-archive",
+                                                         "application/x-bat",
+                                                         "application/hta"};
 const std::vector<std::string_view> kImageExtensions = {".png", ".jpg", ".jpeg", ".gif", ".webp"};
 const std::vector<std::string_view> kImageMimeTypes = {"image/png", "image/jpeg", "image/gif", "image/webp"};
 
@@ -105,15 +113,19 @@ DetectedContent DetectContent(std::string_view h) {
     };
     if (StartsWith(h, "\x89PNG\r\n\x1a\n")) return set(ContentKind::kPng, "a PNG image", "image/png", "png");
     if (StartsWith(h, "\xFF\xD8\xFF")) return set(ContentKind::kJpeg, "a JPEG image", "image/jpeg", "jpg");
-    if (StartsWith(h, "GIF87a") || StartsWith(h, "GIF89a")) return set(ContentKind::kGif, "a GIF image", "image/gif", "gif");
+    if (StartsWith(h, "GIF87a") || StartsWith(h, "GIF89a"))
+        return set(ContentKind::kGif, "a GIF image", "image/gif", "gif");
     if (h.size() >= 16 && StartsWith(h, "RIFF") && h.substr(8, 4) == "WEBP" &&
         (h.substr(12, 4) == "VP8 " || h.substr(12, 4) == "VP8L" || h.substr(12, 4) == "VP8X"))
         return set(ContentKind::kWebp, "a WebP image", "image/webp", "webp");
-    if (StartsWith(h, "\x7F" "ELF")) return set(ContentKind::kExecutable, "an ELF executable");
+    if (StartsWith(h,
+                   "\x7F"
+                   "ELF"))
+        return set(ContentKind::kExecutable, "an ELF executable");
     if (StartsWith(h, "MZ")) return set(ContentKind::kExecutable, "a Windows (PE/MZ) executable");
     static constexpr std::string_view kMachO[] = {"\xFE\xED\xFA\xCE", "\xFE\xED\xFA\xCF", "\xCE\xFA\xED\xFE",
-                                                 "\xCF\xFA\xED\xFE", "\xCA\xFE\xBA\xBE", "\xBE\xBA\xFE\xCA",
-                                                 "\xCA\xFE\xBA\xBF"};
+                                                  "\xCF\xFA\xED\xFE", "\xCA\xFE\xBA\xBE", "\xBE\xBA\xFE\xCA",
+                                                  "\xCA\xFE\xBA\xBF"};
     for (auto magic : kMachO) {
         if (StartsWith(h, magic)) return set(ContentKind::kExecutable, "a Mach-O executable");
     }
@@ -245,7 +257,8 @@ std::string ExtensionOf(std::string_view name) {
 std::optional<std::string> RefuseImage(const DetectedContent& content, std::string_view name,
                                        std::string_view declared_type) {
     if (auto why = RefuseCommon(content, name, declared_type)) return why;
-    if (!content.image()) return "not a PNG, JPEG, GIF or WebP image (the content is " + std::string(content.what) + ")";
+    if (!content.image())
+        return "not a PNG, JPEG, GIF or WebP image (the content is " + std::string(content.what) + ")";
     return std::nullopt;
 }
 
@@ -271,9 +284,8 @@ const UploadLists& FileUploadLists() {
 std::optional<UploadRef> ParseUploadUrl(std::string_view url) {
     url = url.substr(0, url.find_first_of("?#"));
     auto is_key = [](std::string_view k) {
-        return k.size() == 32 && std::all_of(k.begin(), k.end(), [](char c) {
-                   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-               });
+        return k.size() == 32 &&
+               std::all_of(k.begin(), k.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
     };
     size_t last = url.rfind('/');
     if (last == std::string_view::npos || last == 0) return std::nullopt;

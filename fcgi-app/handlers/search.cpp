@@ -36,7 +36,8 @@ int OffsetOf(std::string_view cursor) {
     auto text = Base64UrlDecode(cursor);
     if (text && text->rfind("search:", 0) == 0 && text->size() > 7 && text->size() <= 12) {
         std::string digits = text->substr(7);
-        if (std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        if (std::all_of(digits.begin(), digits.end(),
+                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
             int offset = std::stoi(digits);
             if (offset <= kMaxOffset) return offset;
         }
@@ -46,7 +47,8 @@ int OffsetOf(std::string_view cursor) {
 
 // Words to search for: at least one letter or digit (anything else is only separators).
 std::string SearchText(std::string text, std::string_view field) {
-    if (text.size() > 1000) throw BadRequest(std::string(field) + " is longer than 1000 characters", std::string(field));
+    if (text.size() > 1000)
+        throw BadRequest(std::string(field) + " is longer than 1000 characters", std::string(field));
     bool words = std::any_of(text.begin(), text.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
     });
@@ -75,7 +77,8 @@ Reply HandleSearch(Call& call) {
     Actor actor = LoadActor(call, named, false);
 
     const JsonValue* channel_filter = json::OptObject(payload, "filter_conditions", "filter_conditions");
-    if (channel_filter == nullptr) throw BadRequest("filter_conditions is required (the channels to search)", "filter_conditions");
+    if (channel_filter == nullptr)
+        throw BadRequest("filter_conditions is required (the channels to search)", "filter_conditions");
     auto query = json::OptString(payload, "query", "query");
     const JsonValue* message_filter =
         json::OptObject(payload, "message_filter_conditions", "message_filter_conditions");
@@ -121,34 +124,42 @@ Reply HandleSearch(Call& call) {
         if (op == "$eq" || op == "$q") {
             tsquery = WordsQuery(f, SearchText(FilterCompiler::TextValue(v, "text"), "message_filter_conditions.text"));
         } else if (op == "$autocomplete") {
-            tsquery = PrefixQuery(f, SearchText(FilterCompiler::TextValue(v, "text"), "message_filter_conditions.text"));
+            tsquery =
+                PrefixQuery(f, SearchText(FilterCompiler::TextValue(v, "text"), "message_filter_conditions.text"));
         } else {
-            throw BadRequest("text supports $q, $autocomplete and $eq (all full-text)", "message_filter_conditions.text");
+            throw BadRequest("text supports $q, $autocomplete and $eq (all full-text)",
+                             "message_filter_conditions.text");
         }
         if (rank_query.empty()) rank_query = tsquery;
         return std::string(kDocument) + " @@ " + tsquery;
     });
     messages.AddSpecial("mentioned_users.id", [](FilterCompiler& f, std::string_view op, const JsonValue& v) {
-        if (op == "$contains" || op == "$eq") return f.Bind(FilterCompiler::TextValue(v, "mentioned_users.id"), "text") + " = ANY(msg.mentioned_users)";
-        if (op == "$in") return "msg.mentioned_users && " + f.BindTextArray(FilterCompiler::TextList(v, "mentioned_users.id"));
-        throw BadRequest("mentioned_users.id supports $contains and $in", "message_filter_conditions.mentioned_users.id");
+        if (op == "$contains" || op == "$eq")
+            return f.Bind(FilterCompiler::TextValue(v, "mentioned_users.id"), "text") + " = ANY(msg.mentioned_users)";
+        if (op == "$in")
+            return "msg.mentioned_users && " + f.BindTextArray(FilterCompiler::TextList(v, "mentioned_users.id"));
+        throw BadRequest("mentioned_users.id supports $contains and $in",
+                         "message_filter_conditions.mentioned_users.id");
     });
     messages.AddSpecial("attachments", [](FilterCompiler&, std::string_view op, const JsonValue& v) {
-        if (op != "$exists") throw BadRequest("attachments supports only $exists", "message_filter_conditions.attachments");
-        return std::string(FilterCompiler::BoolValue(v, "attachments") ? "" : "NOT ") + "(jsonb_array_length(msg.attachments) > 0)";
+        if (op != "$exists")
+            throw BadRequest("attachments supports only $exists", "message_filter_conditions.attachments");
+        return std::string(FilterCompiler::BoolValue(v, "attachments") ? "" : "NOT ") +
+               "(jsonb_array_length(msg.attachments) > 0)";
     });
     rapidjson::Value empty(rapidjson::kObjectType);
     std::string message_where = messages.Compile(message_filter != nullptr ? *message_filter : empty);
 
-    std::string relevance = rank_query.empty() ? "0::real" : "ts_rank(" + std::string(kDocument) + ", " + rank_query + ")";
+    std::string relevance =
+        rank_query.empty() ? "0::real" : "ts_rank(" + std::string(kDocument) + ", " + rank_query + ")";
     SortCompiler sort;
     sort.AddField("relevance", "relevance");
     sort.AddField("created_at", "msg.created_at");
     sort.AddField("updated_at", "msg.updated_at");
     sort.AddField("reply_count", "msg.reply_count");
-    std::string order = sort.Compile(json::OptArray(payload, "sort", "sort"),
-                                     rank_query.empty() ? "msg.created_at DESC" : "relevance DESC, msg.created_at DESC",
-                                     "msg.pk DESC");
+    std::string order =
+        sort.Compile(json::OptArray(payload, "sort", "sort"),
+                     rank_query.empty() ? "msg.created_at DESC" : "relevance DESC, msg.created_at DESC", "msg.pk DESC");
 
     params.Add(limit + 1);  // one more than asked: whether there is a next page
     std::string limit_param = "$" + std::to_string(params.values().size());
@@ -158,15 +169,19 @@ Reply HandleSearch(Call& call) {
         "WITH chans AS (SELECT c.pk, greatest(c.truncated_at, me.history_cleared_at) AS visible_after "
         "FROM channels c JOIN channel_types ct ON ct.name = c.type "
         "LEFT JOIN members me ON me.channel_pk = c.pk AND me.user_id = $1 "
-        "WHERE coalesce((ct.config ->> 'search')::boolean, false) AND " + ChannelVisibleSql(actor.admin()) +
-        " AND " + channel_where + ") "
-        "SELECT " SB_MESSAGE_COLUMNS ", " + relevance + " AS relevance "
+        "WHERE coalesce((ct.config ->> 'search')::boolean, false) AND " +
+        ChannelVisibleSql(actor.admin()) + " AND " + channel_where +
+        ") "
+        "SELECT " SB_MESSAGE_COLUMNS ", " +
+        relevance +
+        " AS relevance "
         "FROM messages msg JOIN chans ON chans.pk = msg.channel_pk JOIN channels ch ON ch.pk = msg.channel_pk "
         "WHERE msg.type IN ('regular', 'reply') AND msg.deleted_at IS NULL "
         "AND (NOT msg.shadowed OR msg.user_id = $1) "
         "AND (chans.visible_after IS NULL OR msg.created_at > chans.visible_after) "
-        "AND " + text_where + " AND " + message_where +
-        " ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " + offset_param;
+        "AND " +
+        text_where + " AND " + message_where + " ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " +
+        offset_param;
     PgResult r = call.db().RunDynamic(sql, params);
 
     std::vector<MessageRow> rows;

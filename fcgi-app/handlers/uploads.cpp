@@ -66,7 +66,9 @@ auto Storage(const Call& call, F&& f) -> decltype(f()) {
     } catch (const ApiError&) {
         throw;
     } catch (const std::runtime_error& e) {
-        Log(LogLevel::kError, "upload.storage_failed").Str("error", e.what()).Str("request_id", call.request().request_id);
+        Log(LogLevel::kError, "upload.storage_failed")
+            .Str("error", e.what())
+            .Str("request_id", call.request().request_id);
         throw Unavailable("the upload storage is not available, retry later");
     }
 }
@@ -133,8 +135,8 @@ Reply Upload(Call& call, Kind kind) {
         row.height = size->height;
         Storage(call, [&] { WriteNewFile(dir + "/" + row.path, bytes); });
         try {
-            Thumbnail t = MakeThumbnail(dir + "/" + row.path, MagickFormat(content.ext), *size,
-                                        dir + "/i/" + row.key + ".thumb");
+            Thumbnail t =
+                MakeThumbnail(dir + "/" + row.path, MagickFormat(content.ext), *size, dir + "/i/" + row.key + ".thumb");
             row.thumb_path = "i/" + row.key + ".thumb." + t.ext;
         } catch (const ImageRefused& e) {
             RemoveStored(config, row.path, "i/" + row.key + ".thumb.jpg");
@@ -181,9 +183,9 @@ Reply DeleteUpload(Call& call, Kind kind) {
     auto ref = ParseUploadUrl(*url);
     const char* what = kind == Kind::kImage ? "image" : "file";
     if (!ref || (ref->kind == UploadRef::Kind::kImage) != (kind == Kind::kImage))
-        throw BadRequest(std::string("url does not name an ") + (kind == Kind::kImage ? "image" : "file") +
-                             " uploaded to streambed",
-                         "url");
+        throw BadRequest(
+            std::string("url does not name an ") + (kind == Kind::kImage ? "image" : "file") + " uploaded to streambed",
+            "url");
     auto row = uploads::Find(call.db(), ref->key);
     if (!row || row->channel_pk != open.channel.pk || row->kind != what)
         throw NotFound(std::string("no such ") + what + " in channel " + open.channel.cid);

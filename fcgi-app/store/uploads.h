@@ -15,8 +15,8 @@ struct UploadRow {
     std::string key;
     int64_t channel_pk = 0;
     std::string user_id;
-    std::string kind;  // "image" or "file"
-    std::string path;  // relative to STREAMBED_UPLOAD_DIR
+    std::string kind;        // "image" or "file"
+    std::string path;        // relative to STREAMBED_UPLOAD_DIR
     std::string thumb_path;  // empty when none
     std::string name;
     std::string mime_type;

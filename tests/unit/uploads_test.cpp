@@ -36,7 +36,8 @@ bool Refuses400(std::string_view body, std::string_view boundary) {
 
 std::string FromHex(std::string_view hex) {
     std::string out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+        out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
     return out;
 }
 // A 1x1 half-transparent red PNG.
@@ -78,15 +79,18 @@ BOOST_AUTO_TEST_CASE(rfc5987_filename_wins) {
 BOOST_AUTO_TEST_CASE(malformed_bodies_are_400) {
     BOOST_TEST(Refuses400("no boundary here", "b"));
     BOOST_TEST(Refuses400("--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\ndata without end", "b"));
-    BOOST_TEST(Refuses400("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--", "b"));              // no disposition
-    BOOST_TEST(Refuses400("--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--", "b"));        // no name
+    BOOST_TEST(Refuses400("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--", "b"));        // no disposition
+    BOOST_TEST(Refuses400("--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--", "b"));  // no name
     BOOST_TEST(Refuses400("--b\r\nContent-Disposition: attachment; name=\"f\"\r\n\r\nx\r\n--b--", "b"));
     BOOST_TEST(Refuses400("--b\r\nContent-Disposition: form-data; name=\"f\r\n\r\nx\r\n--b--", "b"));  // open quote
     BOOST_TEST(Refuses400("--bXX", "b"));
     std::string many;
-    for (int i = 0; i < 17; ++i) many += "--b\r\nContent-Disposition: form-data; name=\"f" + std::to_string(i) + "\"\r\n\r\nx\r\n";
+    for (int i = 0; i < 17; ++i)
+        many += "--b\r\nContent-Disposition: form-data; name=\"f" + std::to_string(i) + "\"\r\n\r\nx\r\n";
     BOOST_TEST(Refuses400(many + "--b--", "b"));
-    BOOST_TEST(Refuses400("--b\r\nContent-Disposition: form-data; name=\"f\"; x=\"" + std::string(9000, 'a') + "\"\r\n\r\nx\r\n--b--", "b"));
+    BOOST_TEST(Refuses400(
+        "--b\r\nContent-Disposition: form-data; name=\"f\"; x=\"" + std::string(9000, 'a') + "\"\r\n\r\nx\r\n--b--",
+        "b"));
 }
 
 BOOST_AUTO_TEST_CASE(detects_content_by_magic_bytes) {
@@ -95,7 +99,9 @@ BOOST_AUTO_TEST_CASE(detects_content_by_magic_bytes) {
     BOOST_TEST(DetectContent("GIF89a....").ext == "gif");
     BOOST_TEST(DetectContent(std::string("RIFF\x10\0\0\0WEBPVP8L....", 20)).ext == "webp");
     BOOST_TEST(!DetectContent(std::string("RIFF\x10\0\0\0WAVEfmt ....", 20)).image());
-    BOOST_TEST((DetectContent("\x7F" "ELF\x02\x01").kind == ContentKind::kExecutable));
+    BOOST_TEST((DetectContent("\x7F"
+                              "ELF\x02\x01")
+                    .kind == ContentKind::kExecutable));
     BOOST_TEST((DetectContent("MZ\x90\0").kind == ContentKind::kExecutable));
     BOOST_TEST((DetectContent("\xCF\xFA\xED\xFE").kind == ContentKind::kExecutable));
     BOOST_TEST((DetectContent("\xCA\xFE\xBA\xBE").kind == ContentKind::kExecutable));
@@ -135,17 +141,19 @@ BOOST_AUTO_TEST_CASE(sanitises_names) {
 
 BOOST_AUTO_TEST_CASE(refusal_rules) {
     auto png = DetectContent(kPng1x1);
-    auto elf = DetectContent("\x7F" "ELF\x02\x01");
+    auto elf = DetectContent(
+        "\x7F"
+        "ELF\x02\x01");
     auto text = DetectContent("hello");
     BOOST_TEST(!RefuseImage(png, "cat.png", "image/png"));
     BOOST_TEST(!RefuseImage(png, "file", ""));
     BOOST_TEST(RefuseImage(text, "cat.png", "image/png").has_value());
     BOOST_TEST(RefuseImage(elf, "cat.png", "image/png").has_value());
-    BOOST_TEST(RefuseFile(elf, "notes.txt", "text/plain").has_value());      // an executable under any name
+    BOOST_TEST(RefuseFile(elf, "notes.txt", "text/plain").has_value());  // an executable under any name
     BOOST_TEST(RefuseFile(DetectContent("#!/bin/sh"), "readme", "").has_value());
-    BOOST_TEST(RefuseFile(text, "setup.EXE", "").has_value());                // blocked extension
+    BOOST_TEST(RefuseFile(text, "setup.EXE", "").has_value());  // blocked extension
     BOOST_TEST(RefuseFile(text, "notes.txt", "application/x-msdownload").has_value());
-    BOOST_TEST(RefuseFile(text, "photo.jpg", "image/jpeg").has_value());       // not what the name promises
+    BOOST_TEST(RefuseFile(text, "photo.jpg", "image/jpeg").has_value());  // not what the name promises
     BOOST_TEST(RefuseFile(text, "report.pdf", "application/pdf").has_value());
     BOOST_TEST(!RefuseFile(text, "notes.txt", "text/plain"));
     BOOST_TEST(!RefuseFile(DetectContent("%PDF-1.4"), "report.pdf", "application/pdf"));
@@ -200,7 +208,8 @@ struct TempDir {
 // A valid PNG header claiming `w` x `h` pixels (CRC included), with no image data after it.
 std::string PngHeader(uint32_t w, uint32_t h) {
     std::string ihdr = "IHDR";
-    for (uint32_t v : {w, h}) for (int s = 24; s >= 0; s -= 8) ihdr += static_cast<char>((v >> s) & 0xFF);
+    for (uint32_t v : {w, h})
+        for (int s = 24; s >= 0; s -= 8) ihdr += static_cast<char>((v >> s) & 0xFF);
     ihdr += std::string("\x08\x02\0\0\0", 5);
     uint32_t crc = 0xFFFFFFFF;
     for (unsigned char c : ihdr) {
@@ -239,12 +248,14 @@ BOOST_AUTO_TEST_CASE(image_sizes_from_headers) {
     BOOST_TEST(gif->width == 320);
     BOOST_TEST(gif->height == 240);
     // VP8X canvas 4000 x 3000 (stored minus one, 24-bit little-endian).
-    std::string vp8x = std::string("RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0", 24) + std::string("\x9f\x0f\x00\xb7\x0b\x00", 6);
+    std::string vp8x =
+        std::string("RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0", 24) + std::string("\x9f\x0f\x00\xb7\x0b\x00", 6);
     auto webp = ImageDimensions(vp8x, ContentKind::kWebp);
     BOOST_TEST(webp->width == 4000);
     BOOST_TEST(webp->height == 3000);
     // JPEG: APP0, then SOF0 with height 600 and width 800.
-    std::string jpeg = std::string("\xFF\xD8\xFF\xE0\x00\x04\x00\x00\xFF\xC0\x00\x11\x08\x02\x58\x03\x20\x03", 18) + std::string(16, '\0');
+    std::string jpeg = std::string("\xFF\xD8\xFF\xE0\x00\x04\x00\x00\xFF\xC0\x00\x11\x08\x02\x58\x03\x20\x03", 18) +
+                       std::string(16, '\0');
     auto j = ImageDimensions(jpeg, ContentKind::kJpeg);
     BOOST_REQUIRE(j.has_value());
     BOOST_TEST(j->width == 800);
