@@ -62,6 +62,14 @@ Config Config::FromEnvironment() {
     c.allowed_origins = Env("STREAMBED_ALLOWED_ORIGINS", "*");
     c.ws_output_budget = EnvInt("STREAMBED_WS_OUTPUT_BUDGET", 1 << 20, 16384, 1 << 28);
     c.rate_limits = Env("STREAMBED_RATE_LIMITS", "");
+    c.upload_dir = Env("STREAMBED_UPLOAD_DIR", "/var/lib/streambed/uploads");
+    if (c.upload_dir.front() != '/') throw ConfigError("STREAMBED_UPLOAD_DIR must be an absolute path");
+    while (c.upload_dir.size() > 1 && c.upload_dir.back() == '/') c.upload_dir.pop_back();
+    c.upload_url = Env("STREAMBED_UPLOAD_URL", "");
+    while (!c.upload_url.empty() && c.upload_url.back() == '/') c.upload_url.pop_back();
+    if (!c.upload_url.empty() && c.upload_url.rfind("https://", 0) != 0 && c.upload_url.rfind("http://", 0) != 0)
+        throw ConfigError("STREAMBED_UPLOAD_URL must start with https:// or http://");
+    c.upload_max_bytes = EnvInt("STREAMBED_UPLOAD_MAX_BYTES", 100 << 20, 1024, 1 << 30);
     return c;
 }
 

@@ -45,6 +45,13 @@ struct Config {
 
     // STREAMBED_RATE_LIMITS: "off", or class=limit overrides (fcgi-app/rate_limit.h).
     std::string rate_limits;
+    // Uploads (docs/uploads.md). STREAMBED_UPLOAD_DIR: where files are stored, served by nginx.
+    std::string upload_dir = "/var/lib/streambed/uploads";
+    // STREAMBED_UPLOAD_URL: the public URL of that folder ("https://chat.example.com/uploads");
+    // empty: <scheme>://<Host of the upload request>/uploads.
+    std::string upload_url;
+    // STREAMBED_UPLOAD_MAX_BYTES: largest file or image accepted (getstream.io's size_limit).
+    int upload_max_bytes = 100 << 20;
 
     bool OriginAllowed(std::string_view origin) const;
 

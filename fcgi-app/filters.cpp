@@ -125,7 +125,7 @@ std::string FilterCompiler::CompileField(const std::string& name, const JsonValu
 std::string FilterCompiler::CompileOp(const std::string& name, std::string_view op, const JsonValue& value) {
     Count();
     static const std::vector<std::string_view> kOps = {"$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt",
-                                                       "$lte", "$exists", "$autocomplete", "$contains"};
+                                                       "$lte", "$exists", "$autocomplete", "$contains", "$q"};
     if (std::find(kOps.begin(), kOps.end(), op) == kOps.end())
         Fail("unknown operator " + std::string(op) + " for " + name);
     if (auto s = specials_.find(name); s != specials_.end()) return s->second(*this, op, value);

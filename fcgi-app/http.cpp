@@ -1,6 +1,26 @@
 #include "fcgi-app/http.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
 namespace streambed {
+
+SpooledBody::SpooledBody(int fd, size_t size) : fd_(fd), size_(size) {
+    if (size_ == 0) return;
+    data_ = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (data_ == MAP_FAILED) {
+        data_ = nullptr;
+        close(fd_);
+        throw std::runtime_error("cannot map the spooled request body");
+    }
+}
+
+SpooledBody::~SpooledBody() {
+    if (data_ != nullptr) munmap(data_, size_);
+    close(fd_);
+}
 
 std::string_view StatusText(int status) {
     switch (status) {

@@ -1,6 +1,7 @@
 #pragma once
 // One HTTP request as the FastCGI worker sees it, and the reply a handler returns.
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -10,11 +11,28 @@
 
 namespace streambed {
 
+// A request body spooled to an unlinked temporary file and mapped read-only (upload routes): a
+// 100 MB upload is never copied onto the heap. The file vanishes with the last reference.
+class SpooledBody {
+public:
+    SpooledBody(int fd, size_t size);  // takes the descriptor; maps it
+    ~SpooledBody();
+    SpooledBody(const SpooledBody&) = delete;
+    SpooledBody& operator=(const SpooledBody&) = delete;
+    std::string_view view() const { return {static_cast<const char*>(data_), size_}; }
+
+private:
+    int fd_;
+    size_t size_;
+    void* data_ = nullptr;
+};
+
 struct Request {
     std::string method;
     std::string path;  // raw and still percent-encoded, without the query string
     QueryParams query;
     std::string body;
+    std::shared_ptr<const SpooledBody> spooled;  // instead of `body` on upload routes
     std::string authorization;  // the Authorization header, as sent
     std::string auth_type;      // stream-auth-type: "jwt" or "anonymous"
     std::string content_type;
@@ -22,6 +40,8 @@ struct Request {
     std::string remote_addr;
     std::string host;    // Host header
     std::string scheme;  // "http" or "https" as nginx saw it
+
+    std::string_view Body() const { return spooled ? spooled->view() : std::string_view(body); }
 };
 
 struct Reply {

@@ -24,6 +24,7 @@ struct ChannelTypeRow {
     bool replies = true;
     bool quotes = true;
     bool uploads = false;
+    bool search = false;
     bool mutes = true;
     bool custom_events = true;
     bool push_notifications = true;

@@ -56,6 +56,7 @@ std::vector<std::string_view> Capabilities(const ChannelTypeRow& type, const Cha
         if (type.mutes) add("mute-channel");
         add("pin-message");
         if (s.member) add("leave-channel");
+        if (type.search) add("search-messages");
         if (type.custom_events) add("send-custom-events");
     }
     if (moderator) {

@@ -25,8 +25,8 @@ bool IsParam(std::string_view segment) {
 }
 }  // namespace
 
-void Router::Add(std::string method, std::string pattern, Access access, Handler handler) {
-    Route r{std::move(method), std::move(pattern), access, handler, {}};
+void Router::Add(std::string method, std::string pattern, Access access, Handler handler, BodyKind body) {
+    Route r{std::move(method), std::move(pattern), access, handler, {}, body};
     for (auto s : SplitPath(r.pattern)) r.segments.emplace_back(s);
     routes_.push_back(std::move(r));
 }

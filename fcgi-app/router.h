@@ -24,12 +24,19 @@ enum class Access {
 
 using Handler = Reply (*)(Call&);
 
+// What a route's request body may be (worker.cpp reads it accordingly).
+enum class BodyKind {
+    kSmall,   // JSON, at most kMaxBodyBytes (1 MiB), read into memory
+    kUpload,  // multipart, at most UploadRequestLimit(config), spooled to a temporary file
+};
+
 struct Route {
     std::string method;
     std::string pattern;
     Access access;
     Handler handler;
     std::vector<std::string> segments;  // split pattern; "{x}" marks a parameter
+    BodyKind body = BodyKind::kSmall;
 };
 
 using PathParams = std::vector<std::pair<std::string, std::string>>;
@@ -43,7 +50,8 @@ struct RouteMatch {
 
 class Router {
 public:
-    void Add(std::string method, std::string pattern, Access access, Handler handler);
+    void Add(std::string method, std::string pattern, Access access, Handler handler,
+             BodyKind body = BodyKind::kSmall);
     RouteMatch Match(std::string_view method, std::string_view path) const;
     const std::vector<Route>& routes() const { return routes_; }
 

@@ -34,11 +34,17 @@ Router BuildRoutes() {
     // Messages
     r.Add("POST", "/api/channels/{type}/{id}/message/", kStream, HandleSendMessage);
     r.Add("GET", "/api/channels/{type}/{id}/messages/", kStream, HandleGetManyMessages);
+    r.Add("GET", "/api/search/", kStream, HandleSearch);
     r.Add("GET", "/api/messages/{id}/", kStream, HandleGetMessage);
     r.Add("POST", "/api/messages/{id}/", kStream, HandleUpdateMessage);
     r.Add("PUT", "/api/messages/{id}/", kStream, HandlePartialUpdateMessage);
     r.Add("DELETE", "/api/messages/{id}/", kStream, HandleDeleteMessage);
     r.Add("GET", "/api/messages/{id}/replies/", kStream, HandleGetReplies);
+    // Uploads (docs/uploads.md): the only routes whose bodies go to disk, not memory
+    r.Add("POST", "/api/channels/{type}/{id}/image/", kStream, HandleUploadImage, BodyKind::kUpload);
+    r.Add("POST", "/api/channels/{type}/{id}/file/", kStream, HandleUploadFile, BodyKind::kUpload);
+    r.Add("DELETE", "/api/channels/{type}/{id}/image/", kStream, HandleDeleteImage);
+    r.Add("DELETE", "/api/channels/{type}/{id}/file/", kStream, HandleDeleteFile);
     // Reactions
     r.Add("POST", "/api/messages/{id}/reaction/", kStream, HandleSendReaction);
     r.Add("DELETE", "/api/messages/{id}/reaction/{type}/", kStream, HandleDeleteReaction);

@@ -2,9 +2,14 @@
 
 #include <fcgiapp.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/errors.h"
@@ -12,6 +17,8 @@
 #include "fcgi-app/auth.h"
 #include "fcgi-app/call.h"
 #include "fcgi-app/router.h"
+#include "fcgi-app/upload_policy.h"
+#include "fcgi-app/upload_storage.h"
 
 namespace streambed {
 
@@ -37,8 +44,39 @@ std::string Param(FCGX_ParamArray env, const char* name) {
     return v == nullptr ? std::string() : std::string(v);
 }
 
+Reply EarlyError(const ApiError& e) { return Reply::Json(ErrorEnvelope(e, "0ms"), e.http_status()); }
+
+std::string Mebibytes(size_t bytes) {
+    return bytes % (1 << 20) == 0 ? std::to_string(bytes >> 20) + " MiB" : std::to_string(bytes) + " bytes";
+}
+
+// Copies the body of an upload route from libfcgi's stream into an unlinked temporary file, in
+// 64 KiB steps: memory stays flat whatever the size. A body shorter than announced (the client
+// went away) is kept as far as it came; the multipart parser then refuses it.
+std::shared_ptr<const SpooledBody> SpoolBody(FCGX_Request& fcgi, const Config& config, size_t length) {
+    int fd = OpenSpoolFile(config);
+    std::vector<char> buffer(64 * 1024);
+    size_t got = 0;
+    while (got < length) {
+        int want = static_cast<int>(std::min(buffer.size(), length - got));
+        int n = FCGX_GetStr(buffer.data(), want, fcgi.in);
+        if (n <= 0) break;
+        for (int done = 0; done < n;) {
+            ssize_t w = write(fd, buffer.data() + done, static_cast<size_t>(n - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                close(fd);
+                throw std::runtime_error(std::string("cannot spool an upload: ") + std::strerror(errno));
+            }
+            done += static_cast<int>(w);
+        }
+        got += static_cast<size_t>(n);
+    }
+    return std::make_shared<const SpooledBody>(fd, got);
+}
+
 // Fills `request`; returns an error reply instead when the body is too large.
-std::optional<Reply> ReadRequest(FCGX_Request& fcgi, Request& request) {
+std::optional<Reply> ReadRequest(FCGX_Request& fcgi, const Config& config, Request& request) {
     FCGX_ParamArray env = fcgi.envp;
     request.method = Param(env, "REQUEST_METHOD");
     std::string uri = Param(env, "REQUEST_URI");
@@ -55,13 +93,25 @@ std::optional<Reply> ReadRequest(FCGX_Request& fcgi, Request& request) {
     if (request.scheme.empty()) request.scheme = Param(env, "HTTPS") == "on" ? "https" : "http";
 
     auto params = QueryParams::Parse(query);
-    if (!params) return Reply::Json(ErrorEnvelope(BadRequest("malformed query string"), "0ms"), 400);
+    if (!params) return EarlyError(BadRequest("malformed query string"));
     request.query = std::move(*params);
 
+    // Only the upload routes take large bodies (nginx allows them there only, too).
+    const Route* route = AllRoutes().Match(request.method, request.path).route;
+    bool upload = route != nullptr && route->body == BodyKind::kUpload;
+    size_t limit = upload ? UploadRequestLimit(config) : kMaxBodyBytes;
     long long length = std::atoll(Param(env, "CONTENT_LENGTH").c_str());
-    if (length < 0 || static_cast<unsigned long long>(length) > kMaxBodyBytes) {
-        return Reply::Json(
-            ErrorEnvelope(ApiError(413, code::kPayloadTooBig, "request body is larger than 1 MiB"), "0ms"), 413);
+    if (length < 0 || static_cast<unsigned long long>(length) > limit) {
+        return EarlyError(ApiError(413, code::kPayloadTooBig, "request body is larger than " + Mebibytes(limit)));
+    }
+    if (upload) {
+        try {
+            request.spooled = SpoolBody(fcgi, config, static_cast<size_t>(length));
+        } catch (const std::exception& e) {
+            Log(LogLevel::kError, "upload.spool_failed").Str("error", e.what()).Str("request_id", request.request_id);
+            return EarlyError(Unavailable("the upload storage is not available, retry later"));
+        }
+        return std::nullopt;
     }
     request.body.resize(static_cast<size_t>(length));
     size_t got = 0;
@@ -206,7 +256,7 @@ int RunWorker(const Config& config, int listen_fd, const metrics::Registry& regi
         int64_t started = NowMicros();
         Request request;
         Reply reply;
-        if (auto early = ReadRequest(fcgi, request)) {
+        if (auto early = ReadRequest(fcgi, config, request)) {
             reply = std::move(*early);
         } else {
             reply = Dispatch(app, request);

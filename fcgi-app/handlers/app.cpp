@@ -5,21 +5,27 @@
 #include "fcgi-app/handlers/handlers.h"
 #include "fcgi-app/handlers/support.h"
 #include "fcgi-app/store/channels.h"
+#include "fcgi-app/upload_policy.h"
 
 namespace streambed {
 
 namespace {
-void WriteUploadConfig(JsonWriter& w, std::string_view key) {
+// What the UI kit checks before it uploads (STREAM-PROTOCOL.md §4.7); the upload routes enforce
+// the same lists, and check the content besides (upload_policy.h).
+void WriteUploadConfig(JsonWriter& w, std::string_view key, const UploadLists& lists, int64_t size_limit) {
     PutKey(w, key);
     w.StartObject();
-    for (const char* list : {"allowed_file_extensions", "blocked_file_extensions", "allowed_mime_types",
-                             "blocked_mime_types"}) {
-        PutKey(w, list);
+    auto list = [&w](std::string_view name, const std::vector<std::string_view>& items) {
+        PutKey(w, name);
         w.StartArray();
+        for (auto item : items) WriteString(w, item);
         w.EndArray();
-    }
-    // Uploads are not served yet: the upload-file capability is withheld, and the limit says so.
-    PutInt(w, "size_limit", 0);
+    };
+    list("allowed_file_extensions", lists.allowed_file_extensions);
+    list("blocked_file_extensions", lists.blocked_file_extensions);
+    list("allowed_mime_types", lists.allowed_mime_types);
+    list("blocked_mime_types", lists.blocked_mime_types);
+    PutInt(w, "size_limit", size_limit);
     w.EndObject();
 }
 }  // namespace
@@ -33,8 +39,8 @@ Reply HandleGetApp(Call& call) {
     PutKey(w, "app");
     w.StartObject();
     PutString(w, "name", "streambed");
-    WriteUploadConfig(w, "file_upload_config");
-    WriteUploadConfig(w, "image_upload_config");
+    WriteUploadConfig(w, "file_upload_config", FileUploadLists(), call.config().upload_max_bytes);
+    WriteUploadConfig(w, "image_upload_config", ImageUploadLists(), call.config().upload_max_bytes);
     w.EndObject();
     w.EndObject();
     return Reply::Json(JsonText(buf));

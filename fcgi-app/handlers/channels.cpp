@@ -12,11 +12,13 @@
 #include "common/ids.h"
 #include "common/keys.h"
 #include "fcgi-app/event.h"
+#include "fcgi-app/channel_filter.h"
 #include "fcgi-app/filters.h"
 #include "fcgi-app/handlers/channel_state.h"
 #include "fcgi-app/handlers/handlers.h"
 #include "fcgi-app/handlers/membership.h"
 #include "fcgi-app/handlers/support.h"
+#include "fcgi-app/handlers/uploads.h"
 #include "fcgi-app/outbox.h"
 #include "fcgi-app/realtime.h"
 #include "fcgi-app/store/channels.h"
@@ -217,49 +219,7 @@ Reply HandleQueryChannels(Call& call) {
     PgParams params;
     params.Add(actor.id());  // $1
     FilterCompiler filter(params);
-    filter.AddField("cid", "c.cid", FilterCompiler::Kind::kText);
-    filter.AddField("id", "c.id", FilterCompiler::Kind::kText);
-    filter.AddField("type", "c.type", FilterCompiler::Kind::kText);
-    filter.AddField("name", "c.name", FilterCompiler::Kind::kText);
-    filter.AddField("team", "c.team", FilterCompiler::Kind::kText);
-    filter.AddField("created_by_id", "c.created_by", FilterCompiler::Kind::kText);
-    filter.AddField("frozen", "c.frozen", FilterCompiler::Kind::kBool);
-    filter.AddField("disabled", "c.disabled", FilterCompiler::Kind::kBool);
-    filter.AddField("member_count", "c.member_count", FilterCompiler::Kind::kInt);
-    filter.AddField("last_message_at", "c.last_message_at", FilterCompiler::Kind::kTime);
-    filter.AddField("created_at", "c.created_at", FilterCompiler::Kind::kTime);
-    filter.AddField("updated_at", "c.updated_at", FilterCompiler::Kind::kTime);
-    filter.AddField("last_updated", "greatest(c.last_message_at, c.created_at)", FilterCompiler::Kind::kTime);
-    filter.AllowCustom("c.custom");
-    filter.AddSpecial("members", [](FilterCompiler& f, std::string_view op, const JsonValue& v) -> std::string {
-        // {"members": ["a","b"]} and {"$eq": [...]} mean exactly these members; $in any of them.
-        std::vector<std::string> ids = FilterCompiler::TextList(v, "members");
-        if (op == "$in" || op == "$nin") {
-            std::string sql = "EXISTS (SELECT 1 FROM members fm WHERE fm.channel_pk = c.pk AND fm.user_id = ANY(" +
-                              f.BindTextArray(ids) + "))";
-            return op == "$in" ? sql : "NOT " + sql;
-        }
-        if (op == "$eq") {
-            std::sort(ids.begin(), ids.end());
-            ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-            return "(SELECT coalesce(array_agg(fm.user_id ORDER BY fm.user_id), '{}') FROM members fm "
-                   "WHERE fm.channel_pk = c.pk) = " + f.BindTextArray(ids);
-        }
-        throw BadRequest("members supports $eq and $in", "filter_conditions.members");
-    });
-    auto member_flag = [](std::string sql, std::string name) {
-        return [sql, name](FilterCompiler& f, std::string_view op, const JsonValue& v) -> std::string {
-            if (op != "$eq") throw BadRequest(name + " supports only $eq", "filter_conditions." + name);
-            return "(" + sql + ") = " + f.Bind(FilterCompiler::BoolValue(v, name) ? "true" : "false", "boolean");
-        };
-    };
-    filter.AddSpecial("joined", member_flag("me.user_id IS NOT NULL", "joined"));
-    filter.AddSpecial("hidden", member_flag("coalesce(me.hidden, false)", "hidden"));
-    filter.AddSpecial("archived", member_flag("me.archived_at IS NOT NULL", "archived"));
-    filter.AddSpecial("pinned", member_flag("me.pinned_at IS NOT NULL", "pinned"));
-    filter.AddSpecial("muted", member_flag("EXISTS (SELECT 1 FROM channel_mutes cm WHERE cm.channel_pk = c.pk "
-                                           "AND cm.user_id = $1 AND (cm.expires IS NULL OR cm.expires > now()))",
-                                           "muted"));
+    AddChannelFilterFields(filter);
     const JsonValue* filter_json = json::OptObject(body, "filter_conditions", "filter_conditions");
     rapidjson::Value empty(rapidjson::kObjectType);
     std::string where = filter.Compile(filter_json ? *filter_json : empty);
@@ -276,12 +236,7 @@ Reply HandleQueryChannels(Call& call) {
     std::string order = sort.Compile(json::OptArray(body, "sort", "sort"),
                                      "greatest(c.last_message_at, c.created_at) DESC NULLS LAST", "c.pk DESC");
 
-    // Visibility: members-only types need membership (admins see all); bans hide a channel.
-    std::string visible =
-        actor.admin() ? "TRUE"
-                      : "((me.user_id IS NOT NULL OR ct.policy = 'public_read') AND NOT EXISTS (SELECT 1 FROM "
-                        "channel_bans xb WHERE xb.channel_pk = c.pk AND xb.user_id = $1 AND (xb.expires IS NULL OR "
-                        "xb.expires > now())))";
+    std::string visible = ChannelVisibleSql(actor.admin());
     // Hidden channels stay out unless the filter asks about them.
     std::string hidden = filter.Mentions("hidden") ? "TRUE" : "NOT coalesce(me.hidden, false)";
     params.Add(limit);
@@ -567,8 +522,15 @@ Reply HandleDeleteChannel(Call& call) {
     if (open.channel.created_by) users.Want(*open.channel.created_by);
     users.Load(call.db(), call.redis());
     int64_t now = NowMicros();
-    // Deleting a channel deletes its messages, members and event log with it.
-    channels::Delete(call.db(), open.channel.pk);
+    // Deleting a channel deletes its messages, members, event log and uploaded files with it.
+    std::vector<UploadRow> files;
+    {
+        PgTransaction tx(call.db());
+        files = uploads::DeleteForChannel(call.db(), open.channel.pk);
+        channels::Delete(call.db(), open.channel.pk);
+        tx.Commit();
+    }
+    RemoveUploadFiles(call, files);
     Outbox outbox;
     auto channel_json = [&] {
         JsonBuffer b;

@@ -35,6 +35,15 @@ Reply HandlePartialUpdateMessage(Call& call);
 Reply HandleDeleteMessage(Call& call);
 Reply HandleGetReplies(Call& call);
 
+// handlers/uploads.cpp (docs/uploads.md)
+Reply HandleUploadImage(Call& call);
+Reply HandleUploadFile(Call& call);
+Reply HandleDeleteImage(Call& call);
+Reply HandleDeleteFile(Call& call);
+
+// handlers/search.cpp
+Reply HandleSearch(Call& call);
+
 // handlers/reactions.cpp
 Reply HandleSendReaction(Call& call);
 Reply HandleDeleteReaction(Call& call);

@@ -11,6 +11,7 @@
 #include "fcgi-app/handlers/handlers.h"
 #include "fcgi-app/handlers/send.h"
 #include "fcgi-app/handlers/support.h"
+#include "fcgi-app/handlers/uploads.h"
 #include "fcgi-app/outbox.h"
 #include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/messages.h"
@@ -287,8 +288,11 @@ Reply HandleDeleteMessage(Call& call) {
     if (was_deleted && !hard) return MessageReply(call, actor, a.message);
     Outbox outbox;
     MessageRow deleted;
+    std::vector<UploadRow> files;
     {
         PgTransaction tx(call.db());
+        // The message's own uploads go with it (docs/uploads.md), soft delete or hard.
+        files = ForgetMessageUploads(call, a.message);
         deleted = was_deleted ? a.message : messages::SoftDelete(call.db(), a.message.pk);
         QueueMessageEvent(call, "message.deleted", a.channel, deleted, actor, outbox, hard);
         if (a.message.parent_id) {
@@ -299,6 +303,7 @@ Reply HandleDeleteMessage(Call& call) {
         outbox.Persist(call.db());
         tx.Commit();
     }
+    RemoveUploadFiles(call, files);
     outbox.Flush(call.redis());
     MessageContext ctx;
     ctx.Load(call.db(), call.redis(), {&deleted}, actor.id());

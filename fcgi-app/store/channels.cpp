@@ -112,6 +112,7 @@ const ChannelTypeRow* FindType(Pg& db, std::string_view name) {
                 t.replies = Flag(d, "replies", true);
                 t.quotes = Flag(d, "quotes", true);
                 t.uploads = Flag(d, "uploads", false);
+                t.search = Flag(d, "search", false);
                 t.mutes = Flag(d, "mutes", true);
                 t.custom_events = Flag(d, "custom_events", true);
                 t.push_notifications = Flag(d, "push_notifications", true);

@@ -21,8 +21,8 @@ as_root() {
 # --- Packages --------------------------------------------------------------------------------
 
 STREAMBED_PACKAGES=(build-essential cmake pkg-config libfcgi-dev libfcgi-bin libpoco-dev libpq-dev
-    libhiredis-dev libcpp-jwt-dev rapidjson-dev libboost-test-dev libssl-dev nginx redis-server
-    postgresql openssl curl)
+    libhiredis-dev libcpp-jwt-dev rapidjson-dev libboost-test-dev libssl-dev libgraphicsmagick++1-dev nginx
+    redis-server postgresql openssl curl)
 
 install_packages() {
     local wanted=("${STREAMBED_PACKAGES[@]}" "$@") missing=() p
@@ -93,7 +93,8 @@ seed_demo() {
 # --- Configuration of one stack --------------------------------------------------------------
 # Inputs (environment): STREAMBED_RUN_DIR, STREAMBED_HTTP_PORT, STREAMBED_HTTPS_PORT,
 # STREAMBED_GATEWAY_PORT (first gateway; the others follow), STREAMBED_GATEWAYS, STREAMBED_WORKERS,
-# STREAMBED_DEV, STREAMBED_API_KEY, STREAMBED_API_SECRET, STREAMBED_LOG_LEVEL, STREAMBED_VAPID_SUBJECT.
+# STREAMBED_DEV, STREAMBED_API_KEY, STREAMBED_API_SECRET, STREAMBED_LOG_LEVEL, STREAMBED_VAPID_SUBJECT,
+# STREAMBED_UPLOAD_MAX_BYTES.
 
 stack_configure() {
     RUN=${STREAMBED_RUN_DIR:-$STREAMBED_ROOT/.run}
@@ -101,7 +102,7 @@ stack_configure() {
     HTTPS_PORT=${STREAMBED_HTTPS_PORT:-8443}
     GATEWAY_PORT=${STREAMBED_GATEWAY_PORT:-$((HTTP_PORT + 100))}
     GATEWAYS=${STREAMBED_GATEWAYS:-2}
-    mkdir -p "$RUN"/{logs,pids,pg,redis,nginx,tls}
+    mkdir -p "$RUN"/{logs,pids,pg,redis,nginx,tls,uploads}
     RUN=$(cd "$RUN" && pwd)
     # Unix socket paths are limited to 107 bytes.
     [ ${#RUN} -le 80 ] || fail "the run folder path is too long for unix sockets: set STREAMBED_RUN_DIR to a shorter path"
@@ -137,6 +138,9 @@ stack_configure() {
     export STREAMBED_VAPID_SUBJECT=${STREAMBED_VAPID_SUBJECT:-mailto:streambed@localhost}
     # The push sender's Prometheus endpoint, on a port of this stack's own range.
     export STREAMBED_PUSH_METRICS_LISTEN=127.0.0.1:$((HTTP_PORT + 9))
+    # Uploaded files live in the run folder, served by nginx under /uploads/ (docs/uploads.md).
+    export STREAMBED_UPLOAD_DIR=$RUN/uploads
+    export STREAMBED_UPLOAD_MAX_BYTES=${STREAMBED_UPLOAD_MAX_BYTES:-104857600}
     STREAMBED_URL=http://127.0.0.1:$HTTP_PORT
     export STREAMBED_URL
 }
@@ -256,10 +260,12 @@ render() {  # render <template> <output>: fills the @NAME@ values of the nginx t
     awk -v run="$RUN" -v http="$HTTP_PORT" -v https="$HTTPS_PORT" -v fcgi="$STREAMBED_FCGI_SOCKET" \
         -v servers="$servers" -v user="$user" -v web="$web_root" -v workers="${STREAMBED_NGINX_WORKERS:-2}" \
         -v rate="${STREAMBED_NGINX_RATE:-5000}" -v burst="${STREAMBED_NGINX_BURST:-10000}" \
-        -v apikey="$STREAMBED_API_KEY" -v dev="$(case $STREAMBED_DEV in 1 | true | yes) echo true ;; *) echo false ;; esac)" '
+        -v apikey="$STREAMBED_API_KEY" -v dev="$(case $STREAMBED_DEV in 1 | true | yes) echo true ;; *) echo false ;; esac)" \
+        -v uploads="$STREAMBED_UPLOAD_DIR" -v upload_limit="$((STREAMBED_UPLOAD_MAX_BYTES + 1048576))" '
         { gsub(/@RUN@/, run); gsub(/@HTTP_PORT@/, http); gsub(/@HTTPS_PORT@/, https); gsub(/@FCGI_SOCKET@/, fcgi);
           gsub(/@NGINX_USER@/, user); gsub(/@WEB_ROOT@/, web); gsub(/@NGINX_WORKERS@/, workers);
           gsub(/@RATE@/, rate); gsub(/@BURST@/, burst); gsub(/@API_KEY@/, apikey); gsub(/@DEV@/, dev);
+          gsub(/@UPLOAD_DIR@/, uploads); gsub(/@UPLOAD_BODY_LIMIT@/, upload_limit);
           if ($0 ~ /@GATEWAY_SERVERS@/) { printf "%s", servers; next }
           print }' "$1" >"$2"
 }

@@ -1,0 +1,20 @@
+#pragma once
+// The channel filter of queryChannels (STREAM-PROTOCOL.md §4.1), shared with search's
+// filter_conditions: the same fields mean the same thing on both routes. Both queries read
+// `channels c JOIN channel_types ct ON ct.name = c.type LEFT JOIN members me ON me.channel_pk = c.pk
+// AND me.user_id = $1`, with the acting user's id as $1.
+
+#include <string>
+
+#include "fcgi-app/filters.h"
+
+namespace streambed {
+
+// Registers every channel field and special (members, joined, hidden, ...) on `filter`.
+void AddChannelFilterFields(FilterCompiler& filter);
+
+// The SQL condition "the acting user may read channel c": members-only types need membership,
+// public_read types are open, a ban hides the channel; admins read everything.
+std::string ChannelVisibleSql(bool admin);
+
+}  // namespace streambed
