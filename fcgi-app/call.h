@@ -28,6 +28,7 @@ public:
 
     // A path parameter by name; the router guarantees it exists for the route's pattern.
     const std::string& Param(std::string_view name) const;
+    bool HasParam(std::string_view name) const;
     std::optional<std::string_view> Query(std::string_view key) const { return request_.query.Get(key); }
 
 private:

@@ -30,6 +30,7 @@ Router BuildRoutes() {
     r.Add("POST", "/api/channels/{type}/{id}/hide/", kStream, HandleHideChannel);
     r.Add("POST", "/api/channels/{type}/{id}/show/", kStream, HandleShowChannel);
     r.Add("PATCH", "/api/channels/{type}/{id}/member/{user_id}/", kStream, HandleUpdateMember);
+    r.Add("PATCH", "/api/channels/{type}/{id}/member/", kStream, HandleUpdateMember);
     r.Add("GET", "/api/members/", kStream, HandleQueryMembers);
     // Messages
     r.Add("POST", "/api/channels/{type}/{id}/message/", kStream, HandleSendMessage);

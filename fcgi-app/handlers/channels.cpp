@@ -624,11 +624,14 @@ Reply SetHidden(Call& call, bool hide) {
 Reply HandleHideChannel(Call& call) { return SetHidden(call, true); }
 Reply HandleShowChannel(Call& call) { return SetHidden(call, false); }
 
-// PATCH /api/channels/{type}/{id}/member/{user_id}/: the caller's own pin and archive.
+// PATCH /api/channels/{type}/{id}/member/{user_id}/ and .../member/?user_id=: the caller's own pin
+// and archive.
 Reply HandleUpdateMember(Call& call) {
     auto [type, id] = ChannelPath(call);
     auto body = ParseJsonObject(call.request().body);
-    const std::string& user_id = call.Param("user_id");
+    // The user in the path, or (the SDK's updateMemberPartial) in the query.
+    std::string user_id = call.HasParam("user_id") ? call.Param("user_id") : std::string(call.Query("user_id").value_or(""));
+    if (user_id.empty()) throw BadRequest("user_id is required", "user_id");
     Actor actor = LoadActor(call, user_id, true);
     if (actor.id() != user_id && !actor.admin()) throw Forbidden("you can only change your own membership");
     OpenChannel open = OpenForActor(call, type, id, actor);

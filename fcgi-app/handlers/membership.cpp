@@ -96,6 +96,7 @@ std::vector<MemberRow> AddMembers(Call& call, const OpenChannel& open, const std
 
         // The added user's channel list inserts the channel from this event, with their own rights.
         Event n("notification.added_to_channel", open.channel.cid, now);
+        if (actor.acting) n.User(users, actor.id());
         PutKey(n.w(), "channel");
         Standing standing;
         standing.member = true;

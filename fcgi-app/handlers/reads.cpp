@@ -1,5 +1,6 @@
 // Read state, typing and custom events (STREAM-PROTOCOL.md §4.4).
 
+#include <algorithm>
 #include <map>
 
 #include "common/clock.h"
@@ -17,8 +18,8 @@ namespace streambed {
 namespace {
 
 const PgStatement kLatestMessageId{"read_latest_message",
-                                   "SELECT id FROM messages WHERE channel_pk = $1 AND (parent_id IS NULL OR show_in_channel) "
-                                   "ORDER BY created_at DESC, pk DESC LIMIT 1"};
+                                   "SELECT id, sb_micros(created_at) FROM messages WHERE channel_pk = $1 "
+                                   "AND (parent_id IS NULL OR show_in_channel) ORDER BY created_at DESC, pk DESC LIMIT 1"};
 const PgStatement kMessageBefore{"read_message_before",
                                  "SELECT id FROM messages WHERE channel_pk = $1 AND (parent_id IS NULL OR show_in_channel) "
                                  "AND (created_at, pk) < (sb_time($2), $3) ORDER BY created_at DESC, pk DESC LIMIT 1"};
@@ -86,12 +87,19 @@ Reply HandleMarkRead(Call& call) {
     }
     std::optional<std::string> last;
     if (auto message_id = json::OptString(body, "message_id", "message_id")) {
+        // Read up to that message, not beyond it.
         auto m = messages::Find(call.db(), *message_id);
         if (!m || m->channel_pk != open.channel.pk) throw BadRequest("message is not in this channel", "message_id");
         last = m->id;
+        now = m->created_at;
     } else {
         PgResult r = call.db().Run(kLatestMessageId, PgParams().Add(open.channel.pk));
-        if (!r.empty()) last = std::string(r.Str(0, 0));
+        if (!r.empty()) {
+            last = std::string(r.Str(0, 0));
+            // During a burst, stamps run ahead of the clock (each message is >= 1 ms after the
+            // previous): reading "now" must still cover the newest message.
+            now = std::max(now, r.Int(0, 1));
+        }
     }
     Outbox outbox;
     std::string event;

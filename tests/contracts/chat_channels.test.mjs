@@ -910,3 +910,23 @@ describe('queryMembers', () => {
     }
   });
 });
+
+describe('updateMemberPartial (PATCH /channels/{type}/{id}/member?user_id=)', () => {
+  it('pins and archives through the SDK\'s current method, answering the member', async () => {
+    const [owner] = await createUsers(1, 'ump');
+    const [client] = await connectUsers([owner]);
+    try {
+      const channel = client.channel('messaging', uniqueId('ump'), { members: [owner] });
+      await channel.watch();
+      const res = await channel.updateMemberPartial({ set: { pinned: true, archived: true } });
+      assert.equal(res.channel_member.user_id, owner);
+      assert.ok(res.channel_member.pinned_at);
+      assert.ok(res.channel_member.archived_at);
+      const unpinned = await channel.updateMemberPartial({ unset: ['pinned'] });
+      assert.equal(unpinned.channel_member.pinned_at, null);
+      assert.ok(unpinned.channel_member.archived_at);
+    } finally {
+      await client.disconnectUser();
+    }
+  });
+});

@@ -390,6 +390,15 @@ describe('POST /api/sync/', () => {
       token: userToken(u), body: { channel_cids: [ch.cid], since_seq: { [ch.cid]: news[1].seq } },
     });
     assert.deepEqual(after.json.events.filter((e) => e.type === 'message.new').map((e) => e.message.text), ['sync 2']);
+    // Several channels come back in one time order, not grouped by channel.
+    const ch2 = server.channel('messaging', uniqueId('sync2'), { members: [u], created_by_id: u });
+    await ch2.create();
+    const mark = new Date().toISOString();
+    await ch.sendMessage({ text: 'first', user_id: u });
+    await ch2.sendMessage({ text: 'second', user_id: u });
+    await ch.sendMessage({ text: 'third', user_id: u });
+    const both = await api('POST', '/api/sync/', { token: userToken(u), body: { channel_cids: [ch.cid, ch2.cid], last_sync_at: mark } });
+    assert.deepEqual(both.json.events.filter((e) => e.type === 'message.new').map((e) => e.message.text), ['first', 'second', 'third']);
     const other = await api('POST', '/api/sync/', {
       token: userToken(uniqueId('outsider')), body: { channel_cids: [ch.cid], last_sync_at: since },
     });

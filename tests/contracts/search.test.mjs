@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { api, connectUser, createUsers, uniqueId, userToken } from './lib/streambed.mjs';
+import { api, connectUser, upsertUsers, uniqueId, userToken } from './lib/streambed.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -15,7 +15,7 @@ describe('search', () => {
 
   before(async () => {
     ids = { alice: uniqueId('sa'), bob: uniqueId('sb'), carol: uniqueId('sc'), dave: uniqueId('sd') };
-    server = await createUsers(ids.alice, ids.bob, ids.carol, ids.dave);
+    server = await upsertUsers(ids.alice, ids.bob, ids.carol, ids.dave);
     [alice, bob, carol, dave] = await Promise.all([ids.alice, ids.bob, ids.carol, ids.dave].map((id) => connectUser(id)));
     // A word no other test file uses, so results are only this file's messages.
     word = `zebra${Date.now().toString(36)}`;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 
-import { API_KEY, BASE_URL, api, connectUser, createUsers, serverClient, uniqueId, userToken } from './lib/streambed.mjs';
+import { API_KEY, BASE_URL, api, connectUser, upsertUsers, serverClient, uniqueId, userToken } from './lib/streambed.mjs';
 
 const RUN = process.env.STREAMBED_RUN_DIR;
 const LIMIT = Number(process.env.STREAMBED_UPLOAD_MAX_BYTES ?? 104857600);
@@ -158,7 +158,7 @@ describe('uploads', () => {
 
   before(async () => {
     ids = { alice: uniqueId('ua'), bob: uniqueId('ub'), carol: uniqueId('uc') };
-    server = await createUsers(ids.alice, ids.bob, ids.carol);
+    server = await upsertUsers(ids.alice, ids.bob, ids.carol);
     [alice, bob, carol] = await Promise.all([connectUser(ids.alice), connectUser(ids.bob), connectUser(ids.carol)]);
     const id = uniqueId('up');
     chAlice = alice.channel('messaging', id, { members: [ids.alice, ids.bob] });
