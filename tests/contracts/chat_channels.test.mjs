@@ -11,7 +11,7 @@ import {
 
 const MEMBER_CAPS = ['send-message', 'send-reply', 'send-reaction', 'read-events', 'typing-events', 'send-typing-events',
   'connect-events', 'send-links', 'quote-message', 'update-own-message', 'delete-own-message', 'flag-message',
-  'mute-channel', 'pin-message', 'leave-channel', 'send-custom-events'];
+  'mute-channel', 'pin-message', 'leave-channel', 'send-custom-events', 'upload-file', 'search-messages'];
 const MODERATOR_EXTRAS = ['update-any-message', 'delete-any-message', 'ban-channel-members', 'update-channel',
   'update-channel-members', 'delete-channel', 'freeze-channel', 'set-channel-cooldown', 'skip-slow-mode'];
 

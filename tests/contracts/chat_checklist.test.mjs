@@ -331,7 +331,7 @@ describe('STREAM-PROTOCOL.md §9 checklist', () => {
     }
   });
 
-  it('17. no advertised feature lacks its endpoint: delivery_events, polls, commands and uploads are off', async () => {
+  it('17. no advertised feature lacks its endpoint: delivery_events, polls and commands are off; uploads and search are on', async () => {
     const p = await pair();
     try {
       for (const type of ['messaging', 'team', 'livestream']) {
@@ -343,18 +343,20 @@ describe('STREAM-PROTOCOL.md §9 checklist', () => {
         assert.equal(cfg.user_message_reminders, false, type);
         assert.equal(cfg.url_enrichment, false, type);
         assert.deepEqual(cfg.commands, [], type);
-        assert.equal(cfg.uploads, false, 'uploads are not served yet');
+        // Uploads and search are served (tests/contracts/uploads.test.mjs, search.test.mjs).
+        assert.equal(cfg.uploads, true, type);
       }
       const caps = (await p.chA.query({})).channel.own_capabilities;
-      for (const cap of ['upload-file', 'send-poll', 'cast-poll-vote', 'search-messages']) assert.ok(!caps.includes(cap), cap);
-      // GET /app says the same: no uploads (size_limit 0), with every list the client reads.
+      for (const cap of ['send-poll', 'cast-poll-vote']) assert.ok(!caps.includes(cap), cap);
+      for (const cap of ['upload-file', 'search-messages']) assert.ok(caps.includes(cap), cap);
+      // GET /app gives every list the client reads, and a real size limit for each kind of upload.
       const app = await p.ca.getAppSettings();
       assert.equal(typeof app.app.name, 'string');
       for (const key of ['file_upload_config', 'image_upload_config']) {
         for (const list of ['allowed_file_extensions', 'blocked_file_extensions', 'allowed_mime_types', 'blocked_mime_types']) {
-          assert.deepEqual(app.app[key][list], [], `${key}.${list}`);
+          assert.ok(Array.isArray(app.app[key][list]), `${key}.${list}`);
         }
-        assert.equal(app.app[key].size_limit, 0);
+        assert.ok(app.app[key].size_limit > 0, `${key}.size_limit`);
       }
     } finally {
       await p.close();
