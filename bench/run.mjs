@@ -161,6 +161,7 @@ function stopPeer() {
 // --- Fan-out ---------------------------------------------------------------------------------
 const FAN_CID = 'messaging:bench-fan';
 let eventBytes = 0;  // size of a message.new frame from streambed, for the peer's padding
+let scenarios = 0;
 
 // One fan-out: WATCHERS sockets on `target` (nginx | direct | peer), a sender at `rate` msg/s
 // for `seconds`; returns latency percentiles, deliveries/s, losses and duplicates.
@@ -169,8 +170,9 @@ async function fanout(target, rate, seconds) {
   const plain = target === 'peer';
   const p = plain ? await startPeer() : null;
   const ports = plain ? [p.port] : target === 'nginx' ? [env.httpPort] : gatewayPorts;
+  const nonce = `${NONCE}${++scenarios}`;  // message ids are unique across scenarios
   const common = ['--mode', plain ? 'plain' : 'stream', '--ws-ports', ports.join(','), '--ws-path', plain ? '/' : '/api/connect',
-    '--rest-port', env.httpPort, '--nonce', NONCE, '--track', '--drain-ms', '1500'];
+    '--rest-port', env.httpPort, '--nonce', nonce, '--track', '--drain-ms', '1500'];
   const watchers = split(users, 2).map((slice, i) => startLoad(slice.map((u) => `${u} ${FAN_CID}`),
     [...common, '--proc', 10 + i, '--rest-connections', 16], { name: `fan-${target}-w${i}`, timeoutMs: 300000 }));
   try {
@@ -204,14 +206,19 @@ async function fanout(target, rate, seconds) {
     log(`fan-out ${target} ${rate}/s x ${seconds}s: p50 ${fmt(out.p50, 2)} p99 ${fmt(out.p99, 2)} max ${fmt(out.max, 1)} ms, ` +
       `${fmtInt(out.perSecond)} deliveries/s, sent ${out.sent} (ok ${okSends}), expected ${expected}, got ${unique}, ` +
       `dups ${duplicates}, socket failures ${out.failed}, load ${loadAverage()}`);
+    const failures = {};
+    for (const r of rs) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
+    if (Object.keys(failures).length) log(`  socket failures: ${JSON.stringify(failures)}`);
+    if (sent.last_error) log(`  sender's last error: ${sent.last_error}`);
     return out;
   } finally {
     for (const w of watchers) w.kill();
   }
 }
 
+const TARGETS = (opt('targets', 'nginx,direct,peer')).split(',');
 async function fanoutBench() {
-  const targets = ['nginx', 'direct', 'peer'];
+  const targets = TARGETS;
   for (const [rate, seconds] of [[10, 15], [100, 10]]) {
     const per = Object.fromEntries(targets.map((t) => [t, []]));
     for (let r = 0; r < RUNS; r++) {
@@ -219,7 +226,7 @@ async function fanoutBench() {
     }
     for (const t of targets) {
       const xs = per[t];
-      const ratio = t === 'peer' ? 'reference' :
+      const ratio = t === 'peer' ? 'reference' : !per.peer ? '' :
         `p99 ${fmt(median(xs.map((x, i) => per.peer[i].p99 / x.p99)), 2)}x better than peer`;
       const losses = xs.reduce((s, x) => s + x.lost + x.duplicates, 0);
       results.push(['WebSocket', `fan-out 1,000 watchers, ${rate} msg/s, ${t === 'peer' ? 'Node ws peer' : t === 'nginx' ? 'through nginx' : 'straight to gateways'}`,
@@ -232,7 +239,7 @@ async function fanoutBench() {
 
 // Maximum deliveries per second: a ladder of offered rates; the best rate with nothing lost.
 async function maxBench() {
-  const targets = ['nginx', 'direct', 'peer'];
+  const targets = TARGETS;
   const ladder = (opt('ladder', '100,200,400,800')).split(',').map(Number);
   const best = Object.fromEntries(targets.map((t) => [t, []]));
   for (let r = 0; r < RUNS; r++) {
@@ -252,7 +259,7 @@ async function maxBench() {
   }
   for (const t of targets) {
     const xs = best[t];
-    const ratio = t === 'peer' ? 'reference' : `${fmt(median(xs.map((x, i) => x.perSecond / best.peer[i].perSecond)), 2)}x peer`;
+    const ratio = t === 'peer' ? 'reference' : !best.peer ? '' : `${fmt(median(xs.map((x, i) => x.perSecond / best.peer[i].perSecond)), 2)}x peer`;
     results.push(['WebSocket', `max deliveries/s, ${t === 'peer' ? 'Node ws peer' : t === 'nginx' ? 'through nginx' : 'straight to gateways'}`,
       `${fmtInt(median(xs.map((x) => x.perSecond)))} /s`,
       `p99 ${fmt(median(xs.map((x) => x.p99)), 1)} ms at ${median(xs.map((x) => x.rate))} msg/s`, ratio, 'none lost']);
