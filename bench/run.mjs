@@ -219,7 +219,8 @@ async function fanout(target, rate, seconds) {
 const TARGETS = (opt('targets', 'nginx,direct,peer')).split(',');
 async function fanoutBench() {
   const targets = TARGETS;
-  for (const [rate, seconds] of [[10, 15], [100, 10]]) {
+  const rates = opt('rates', '10:15,100:10').split(',').map((x) => x.split(':').map(Number));
+  for (const [rate, seconds] of rates) {
     const per = Object.fromEntries(targets.map((t) => [t, []]));
     for (let r = 0; r < RUNS; r++) {
       for (const t of targets) per[t].push(await fanout(t, rate, seconds));
