@@ -292,6 +292,7 @@ public:
     void ClientReady(Client& c);
     void ClientFailed(Client& c, const std::string& why);
     void Delivery(Client& c, std::string_view text, size_t frame_size);
+    int64_t EventTimeNs(std::string_view text);
     void Submit(HttpRequest req);
     void HttpDone(HttpRequest& req, int status, std::string_view body, int64_t latency_us);
     void HttpFreed(int index);
@@ -346,6 +347,9 @@ private:
     std::map<std::string, uint64_t> failures_;
     std::map<std::string, uint64_t> watchers_per_cid_;
     Histogram connect_us_, latency_us_;
+    // From the event's created_at (stamped by the worker inside the write's transaction) to
+    // receipt: the server-side share of the latency (fan-out), next to the end-to-end figure.
+    Histogram server_us_;
     uint64_t deliveries_ = 0, delivery_bytes_ = 0, frames_ = 0, frame_bytes_ = 0, pings_sent_ = 0, health_rx_ = 0;
     uint64_t foreign_ = 0;
     int64_t first_rx_ns_ = 0, last_rx_ns_ = 0, first_tx_ns_ = 0, last_tx_ns_ = 0;
@@ -354,6 +358,8 @@ private:
     std::vector<uint64_t> rest_errors_, rest_ok_;
     std::map<int, uint64_t> rest_status_;
     std::string last_error_body_;
+    std::string cached_day_;
+    int64_t cached_day_ns_ = 0;
     // sends: key -> (cid, ok)
     struct SendRecord {
         std::string cid;
@@ -887,6 +893,35 @@ void Load::Delivery(Client& c, std::string_view text, size_t) {
     last_rx_ns_ = now;
     last_delivery_mono_ = now_mono_;
     if (opt_.track) c.seen.push_back((proc << 40) | seq);
+    if (int64_t created = EventTimeNs(text); created > 0) server_us_.Add((now - created) / 1000);
+}
+
+// The event's own created_at ("2026-11-26T12:00:00.123456Z", the first one in the frame), in ns.
+int64_t Load::EventTimeNs(std::string_view text) {
+    size_t p = text.find(R"("created_at":")");
+    if (p == std::string_view::npos || p + 14 + 27 > text.size()) return 0;
+    const char* t = text.data() + p + 14;
+    auto num = [&](int from, int len) {
+        int v = 0;
+        for (int i = 0; i < len; ++i) v = v * 10 + (t[from + i] - '0');
+        return v;
+    };
+    if (t[4] != '-' || t[10] != 'T' || t[19] != '.') return 0;
+    std::string day(t, 10);
+    if (day != cached_day_) {
+        struct tm tm {};
+        tm.tm_year = num(0, 4) - 1900;
+        tm.tm_mon = num(5, 2) - 1;
+        tm.tm_mday = num(8, 2);
+        cached_day_ = day;
+        cached_day_ns_ = int64_t(timegm(&tm)) * 1000000000;
+    }
+    int64_t ns = cached_day_ns_ + (int64_t(num(11, 2)) * 3600 + num(14, 2) * 60 + num(17, 2)) * 1000000000LL;
+    int frac = 0, digits = 0;
+    for (const char* f = t + 20; f < text.data() + text.size() && *f >= '0' && *f <= '9' && digits < 9; ++f, ++digits)
+        frac = frac * 10 + (*f - '0');
+    while (digits++ < 9) frac *= 10;
+    return ns + frac;
 }
 
 void Load::DoSend() {
@@ -1082,7 +1117,7 @@ void Load::Report() {
         o += (first ? "\"" : ",\"") + k + "\":" + std::to_string(v);
         first = false;
     }
-    o += "},\"latency_us\":" + latency_us_.Json() + ",\"connect_us\":" + connect_us_.Json() + ",\"rest\":{";
+    o += "},\"latency_us\":" + latency_us_.Json() + ",\"server_us\":" + server_us_.Json() + ",\"connect_us\":" + connect_us_.Json() + ",\"rest\":{";
     for (size_t i = 0; i < rest_names_.size(); ++i) {
         o += (i ? ",\"" : "\"") + rest_names_[i] + "\":{\"ok\":" + std::to_string(rest_ok_[i]) +
              ",\"errors\":" + std::to_string(rest_errors_[i]) + ",\"latency_us\":" + rest_stats_[i].Json() + "}";
