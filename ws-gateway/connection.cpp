@@ -1,6 +1,7 @@
 #include "ws-gateway/connection.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 
@@ -111,22 +112,8 @@ void Connection::ReadSome() {
 
 bool Connection::Send(const SharedFrame& frame) {
     if (state_ != State::kOpen) return false;
-    size_t offset = 0;
-    if (queue_head_ == queue_.size()) {
-        // Fast path: nothing queued, so the frame goes straight to the kernel.
-        ssize_t n = ::send(fd_, frame->data(), frame->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n == static_cast<ssize_t>(frame->size())) return true;
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                Abort("write error");
-                return false;
-            }
-            n = 0;
-        }
-        offset = static_cast<size_t>(n);
-    }
-    queue_.push_back(Pending{frame, offset});
-    queued_bytes_ += frame->size() - offset;
+    queue_.push_back(Pending{frame, 0});
+    queued_bytes_ += frame->size();
     if (queued_bytes_ > static_cast<size_t>(gateway_.config().ws_output_budget)) {
         gateway_.CountSlowConsumer();
         Log(LogLevel::kWarn, "ws.slow_consumer_cut").Str("connection_id", id_).Int("queued", queued_bytes_);
@@ -134,8 +121,15 @@ bool Connection::Send(const SharedFrame& frame) {
         Abort("slow consumer");
         return false;
     }
-    WantWrite(true);
+    // Written at the end of the loop's batch; a socket already waiting for EPOLLOUT needs nothing.
+    if (!dirty_ && !want_write_) gateway_.MarkDirty(*this);
     return true;
+}
+
+void Connection::FlushQueued() {
+    if (state_ == State::kClosed) return;
+    Flush();
+    if (state_ != State::kClosed && queue_head_ < queue_.size()) WantWrite(true);
 }
 
 bool Connection::SendText(std::string_view json) {
@@ -149,22 +143,44 @@ void Connection::WantWrite(bool on) {
 }
 
 void Connection::Flush() {
+    // Everything queued in as few syscalls as the kernel allows: one writev of up to 64 frames.
+    constexpr int kMaxIov = 64;
     while (queue_head_ < queue_.size()) {
-        Pending& p = queue_[queue_head_];
-        ssize_t n = ::send(fd_, p.frame->data() + p.offset, p.frame->size() - p.offset, MSG_NOSIGNAL | MSG_DONTWAIT);
+        struct iovec iov[kMaxIov];
+        int n_iov = 0;
+        size_t want = 0;
+        for (size_t i = queue_head_; i < queue_.size() && n_iov < kMaxIov; ++i, ++n_iov) {
+            const Pending& p = queue_[i];
+            iov[n_iov].iov_base = const_cast<char*>(p.frame->data() + p.offset);
+            iov[n_iov].iov_len = p.frame->size() - p.offset;
+            want += iov[n_iov].iov_len;
+        }
+        struct msghdr msg {};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = static_cast<size_t>(n_iov);
+        ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
             Abort("write error");
             return;
         }
-        p.offset += static_cast<size_t>(n);
-        queued_bytes_ -= static_cast<size_t>(n);
-        if (p.offset < p.frame->size()) return;
-        p.frame.reset();
-        ++queue_head_;
+        size_t left = static_cast<size_t>(n);
+        queued_bytes_ -= left;
+        while (left > 0) {
+            Pending& p = queue_[queue_head_];
+            size_t rest = p.frame->size() - p.offset;
+            if (left < rest) {
+                p.offset += left;
+                break;
+            }
+            left -= rest;
+            p.frame.reset();
+            ++queue_head_;
+        }
+        if (static_cast<size_t>(n) < want) return;  // the kernel buffer is full: wait for EPOLLOUT
     }
     queue_.clear();
-    queue_.shrink_to_fit();
+    if (queue_.capacity() > 64) queue_.shrink_to_fit();
     queue_head_ = 0;
     WantWrite(false);
     if (state_ == State::kClosing) HalfClose();

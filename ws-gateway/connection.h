@@ -44,8 +44,14 @@ public:
 
     void OnIo(uint32_t events) override;
 
-    // Queues a frame; false when the connection is closed (or was just cut for its budget).
+    // Queues a frame; false when the connection is closed (or was just cut for its budget). The
+    // bytes go out when the loop finishes its current batch of events (Gateway::FlushDirty), so
+    // the frames of several events reach one socket in one writev and one TCP segment.
     bool Send(const SharedFrame& frame);
+    // Writes what is queued (from Gateway::FlushDirty; also on EPOLLOUT).
+    void FlushQueued();
+    bool dirty() const { return dirty_; }
+    void set_dirty(bool d) { dirty_ = d; }
     bool SendText(std::string_view json);
     // Sends a close frame, then shuts the socket once it is flushed.
     void Close(uint16_t code, std::string_view reason);
@@ -97,6 +103,7 @@ private:
     size_t queue_head_ = 0;
     size_t queued_bytes_ = 0;
     bool want_write_ = false;
+    bool dirty_ = false;  // on the gateway's list of sockets to flush after this batch
     State state_ = State::kOpen;
     bool peer_closed_ = false;  // the peer sent its close frame first
     int64_t last_received_ms_;

@@ -282,9 +282,31 @@ void Gateway::OnConnectionClosing(Connection& c) {
     });
 }
 
+void Gateway::MarkDirty(Connection& c) {
+    c.set_dirty(true);
+    dirty_.push_back(&c);
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    loop_.Defer([this] { FlushDirty(); });
+}
+
+void Gateway::FlushDirty() {
+    flush_scheduled_ = false;
+    std::vector<Connection*> batch;
+    batch.swap(dirty_);
+    for (Connection* c : batch) {
+        c->set_dirty(false);
+        c->FlushQueued();
+    }
+}
+
 void Gateway::OnConnectionClosed(Connection& c) {
     auto it = connections_.find(c.id());
     if (it == connections_.end()) return;
+    if (c.dirty()) {
+        dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), &c), dirty_.end());
+        c.set_dirty(false);
+    }
     auto session = c.user();
     auto& list = session->connections;
     list.erase(std::remove(list.begin(), list.end(), &c), list.end());

@@ -60,6 +60,8 @@ public:
     void OnBinary(Connection& connection);
     void OnConnectionClosing(Connection& connection);
     void OnConnectionClosed(Connection& connection);
+    // A connection with frames queued: flushed once the loop's current batch of events is done.
+    void MarkDirty(Connection& connection);
     void CountSlowConsumer() { metrics_.slow_consumers_cut.With().Inc(); }
     void CountProtocolError() { metrics_.protocol_errors.With().Inc(); }
 
@@ -74,6 +76,7 @@ private:
     };
 
     void OnBusMessage(std::string_view topic, std::string_view payload);
+    void FlushDirty();
     void OnBusReady();
     void OnBusLost();
 
@@ -120,6 +123,8 @@ private:
     std::unordered_map<std::string, Topic, StringHash, std::equal_to<>> topics_;
     const GatewayMetrics& metrics_;
     bool shutting_down_ = false;
+    std::vector<Connection*> dirty_;
+    bool flush_scheduled_ = false;
 };
 
 }  // namespace streambed

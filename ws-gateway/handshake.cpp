@@ -148,7 +148,10 @@ private:
         handoff.me_json = ToJson(answer["me"]);
         handoff.user_json = ToJson(answer["user"]);
         handoff.socket = ws;
-        loop_.Post([this, h = std::make_shared<Handoff>(std::move(handoff))]() mutable { gateway_.Adopt(std::move(*h)); });
+        // The handler is deleted once this returns: the task must not reach the gateway through it.
+        loop_.Post([&gateway = gateway_, h = std::make_shared<Handoff>(std::move(handoff))]() mutable {
+            gateway.Adopt(std::move(*h));
+        });
     }
 
     std::optional<Failure> Authenticate(const QueryParams& query, Handoff& handoff, std::string& body,
@@ -266,7 +269,10 @@ private:
         handoff.cid = cid_;
         WebSocket ws(request, response);
         handoff.socket = ws;
-        loop_.Post([this, h = std::make_shared<Handoff>(std::move(handoff))]() mutable { gateway_.Adopt(std::move(*h)); });
+        // The handler is deleted once this returns: the task must not reach the gateway through it.
+        loop_.Post([&gateway = gateway_, h = std::make_shared<Handoff>(std::move(handoff))]() mutable {
+            gateway.Adopt(std::move(*h));
+        });
     }
 
     const Config& config_;

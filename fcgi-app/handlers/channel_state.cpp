@@ -189,11 +189,14 @@ void ChannelStates::Load(Call& call, const Actor& actor, std::vector<OpenChannel
         members_ = members::ListForChannels(call.db(), pks, options.member_limit);
     }
     // The caller's own row, with its unread count, even when beyond the member page.
+    std::vector<int64_t> member_of;
     for (const auto& c : channels_) {
-        if (c.membership) {
-            auto own = members::Find(call.db(), c.channel.pk, actor.id());
-            if (own) memberships_.push_back(std::move(*own));
-        }
+        if (c.membership) member_of.push_back(c.channel.pk);
+    }
+    if (member_of.size() == 1) {
+        if (auto own = members::Find(call.db(), member_of[0], actor.id())) memberships_.push_back(std::move(*own));
+    } else {
+        memberships_ = members::FindInChannels(call.db(), member_of, actor.id());  // one query, not one each
     }
 
     auto watchers = Watchers(call.redis(), cids, options.watcher_limit);

@@ -147,6 +147,17 @@ const PgStatement kFindViewByPk{
     "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $2 "
     "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
     "WHERE c.pk = $1"};
+// The views of many channels in one round trip (queryChannels), in the order of the pks given.
+const PgStatement kFindViewsByPks{
+    "channel_find_views_pks",
+    "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "
+    "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
+    "          AND (x.expires IS NULL OR x.expires > now())) "
+    "FROM unnest($1::bigint[]) WITH ORDINALITY AS t(pk, n) "
+    "JOIN channels c ON c.pk = t.pk "
+    "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $2 "
+    "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
+    "ORDER BY t.n"};
 const PgStatement kFind{"channel_find", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.cid = $1"};
 const PgStatement kLock{"channel_lock", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.pk = $1 FOR UPDATE"};
 const PgStatement kCreate{
@@ -186,11 +197,11 @@ const PgStatement kTruncate{"channel_truncate",
 const PgStatement kHardTruncate{"channel_truncate_hard",
                                 "DELETE FROM messages WHERE channel_pk = $1 AND created_at <= sb_time($2)"};
 
-ChannelView ReadView(const PgResult& r) {
+ChannelView ReadView(const PgResult& r, int row = 0) {
     ChannelView v;
-    v.channel = ReadChannel(r, 0, 0);
-    v.membership = ReadMember(r, 0, kChannelColumnCount);
-    v.banned = r.Bool(0, kChannelColumnCount + kMemberColumnCount);
+    v.channel = ReadChannel(r, row, 0);
+    v.membership = ReadMember(r, row, kChannelColumnCount);
+    v.banned = r.Bool(row, kChannelColumnCount + kMemberColumnCount);
     if (v.membership) v.membership->banned = v.banned;
     return v;
 }
@@ -206,6 +217,16 @@ std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view use
     PgResult r = db.Run(kFindViewByPk, PgParams().Add(pk).Add(user_id));
     if (r.empty()) return std::nullopt;
     return ReadView(r);
+}
+
+std::vector<ChannelView> FindViewsByPks(Pg& db, const std::vector<int64_t>& pks, std::string_view user_id) {
+    if (pks.empty()) return {};
+    std::vector<std::string> ids;
+    for (auto pk : pks) ids.push_back(std::to_string(pk));
+    PgResult r = db.Run(kFindViewsByPks, PgParams().AddArray(ids).Add(user_id));
+    std::vector<ChannelView> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadView(r, i));
+    return out;
 }
 
 std::optional<ChannelRow> Find(Pg& db, std::string_view cid) {
@@ -315,6 +336,11 @@ const PgStatement kFind{"member_find",
                         " FROM members m JOIN channels c ON c.pk = m.channel_pk "
                         "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id "
                         "WHERE m.channel_pk = $1 AND m.user_id = $2"};
+const PgStatement kFindInChannels{"member_find_in_channels",
+                                  "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_COUNT
+                                  " FROM members m JOIN channels c ON c.pk = m.channel_pk "
+                                  "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id "
+                                  "WHERE m.channel_pk = ANY($1::bigint[]) AND m.user_id = $2"};
 const PgStatement kUserIds{"member_user_ids", "SELECT user_id FROM members WHERE channel_pk = $1"};
 // New members start with everything already read (getstream.io: unread starts at zero on join);
 // with hide_history they also do not see the messages sent before they joined.
@@ -418,6 +444,13 @@ std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_
     auto rows = ReadMembersWithUnread(db.Run(kFind, PgParams().Add(channel_pk).Add(user_id)));
     if (rows.empty()) return std::nullopt;
     return rows.front();
+}
+
+std::vector<MemberRow> FindInChannels(Pg& db, const std::vector<int64_t>& channel_pks, std::string_view user_id) {
+    if (channel_pks.empty()) return {};
+    std::vector<std::string> pks;
+    for (auto pk : channel_pks) pks.push_back(std::to_string(pk));
+    return ReadMembersWithUnread(db.Run(kFindInChannels, PgParams().AddArray(pks).Add(user_id)));
 }
 
 std::vector<std::string> UserIds(Pg& db, int64_t channel_pk) {

@@ -43,6 +43,8 @@ struct ChannelView {
 };
 std::optional<ChannelView> FindView(Pg& db, std::string_view cid, std::string_view user_id);
 std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view user_id);
+// Many views in one query, in the order of `pks` (missing channels are left out).
+std::vector<ChannelView> FindViewsByPks(Pg& db, const std::vector<int64_t>& pks, std::string_view user_id);
 std::optional<ChannelRow> Find(Pg& db, std::string_view cid);
 
 struct NewChannel {
@@ -103,6 +105,8 @@ int64_t Count(Pg& db, int64_t channel_pk, const MemberQuery& query);
 // Member rows of several channels at once, `limit` per channel, with unread counts computed.
 std::vector<MemberRow> ListForChannels(Pg& db, const std::vector<int64_t>& channel_pks, int limit_per_channel);
 std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_id);
+// One user's rows (with unread counts) in many channels, in one query.
+std::vector<MemberRow> FindInChannels(Pg& db, const std::vector<int64_t>& channel_pks, std::string_view user_id);
 std::vector<std::string> UserIds(Pg& db, int64_t channel_pk);
 
 // Adds users (existing members are left as they are); returns the rows that are new.
