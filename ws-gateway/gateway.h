@@ -8,6 +8,7 @@
 #include <rapidjson/document.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,6 +33,7 @@ struct Handoff {
     std::string me_json;    // OwnUserResponse (stream) / UserResponse (room)
     bool anonymous = false;
     std::string cid;  // the room, for kRoom
+    std::optional<int64_t> since_seq;  // kRoom: replay the room's events after this seq first
 };
 
 // Lets maps keyed by std::string be searched with a string_view (no copy per Redis message).
@@ -97,11 +99,23 @@ private:
     // Frames of the room socket (API.md §9).
     void OnRoomFrame(Connection& connection, const rapidjson::Value& frame, std::string_view type);
     void SendError(Connection& connection, int code, std::string_view message, const std::string& id = {});
+    // The room socket's resume: one page of the room's log after `after_seq`, fetched through the
+    // workers (the gateway never reads PostgreSQL), then the next page or the held live events.
+    void ReplayFrom(const std::string& connection_id, int64_t after_seq);
+    void OnReplayPage(const std::string& connection_id, const BackendReply& reply);
+    void FinishReplay(Connection& connection);
+    // Delivery to a socket that is resuming: held during the replay, filtered by seq after it.
+    bool DeliverResuming(Connection& connection, std::string_view topic, std::string_view payload,
+                         const SharedFrame& frame);
 
     void Heartbeat();
     void SweepIdle();
     // Cleans up after gateways that stopped heartbeating (their sockets are gone).
     void SweepDeadGateways();
+    // Unregisters socket `id` of gateway `node` from what Redis holds of it (janitor, reconcile).
+    void CloseStale(int node, const std::string& id);
+    // After every (re)connect to Redis: drops our registry entries that have no live socket.
+    void ReconcileRegistry();
     std::string HealthCheckFrame(const Connection& connection, const std::string* me_json) const;
 
     const Config& config_;

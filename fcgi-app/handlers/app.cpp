@@ -41,10 +41,6 @@ Reply HandleGetApp(Call& call) {
 }
 
 namespace {
-// $1 channel pk, $2 after seq, $3 after time (micros or NULL), $4 limit.
-const PgStatement kEventsSince{"sync_events_since",
-                               "SELECT seq, payload FROM channel_events WHERE channel_pk = $1 AND seq > $2 "
-                               "AND ($3::bigint IS NULL OR created_at > sb_time($3)) ORDER BY seq LIMIT $4"};
 constexpr int kMaxSyncEvents = 1000;
 }  // namespace
 
@@ -86,14 +82,12 @@ Reply HandleSync(Call& call) {
         }
         int64_t after = 0;
         if (since_seq != nullptr) after = json::OptInt(*since_seq, cid, "since_seq." + cid).value_or(0);
-        PgResult r = call.db().Run(kEventsSince, PgParams().Add(open.channel.pk).Add(after).Add(since_time).Add(budget + 1));
-        for (int i = 0; i < r.rows(); ++i) {
+        for (const auto& event : channels::EventsSince(call.db(), open.channel.pk, after, since_time, budget + 1)) {
             if (budget == 0) {
                 truncated = true;
                 break;
             }
-            std::string_view payload = r.Str(i, 1);
-            w.RawValue(payload.data(), payload.size(), rapidjson::kObjectType);
+            w.RawValue(event.payload.data(), event.payload.size(), rapidjson::kObjectType);
             --budget;
         }
     }
