@@ -593,7 +593,11 @@ void Gateway::Join(Connection& connection, const std::vector<std::string>& topic
         auto& mine = connection.topics();
         if (std::find(mine.begin(), mine.end(), name) != mine.end()) continue;  // already joined
         Topic& topic = topics_[name];
-        if (topic.subscribers.empty() && !topic.confirmed) fresh.push_back(name);
+        // Not confirmed yet (another socket's SUBSCRIBE is still in flight): subscribe again and
+        // wait for that confirmation too. Counting it as done let a socket's `ready`, and so a
+        // room resume's read of the log, run before the subscription took effect: the events in
+        // between were lost (tests/faults/gateway-kill.test.mjs, many sockets moving at once).
+        if (!topic.confirmed) fresh.push_back(name);
         topic.subscribers.push_back(&connection);
         mine.push_back(name);
     }
@@ -687,6 +691,7 @@ void Gateway::OnBusMessage(std::string_view topic, std::string_view payload) {
 }
 
 void Gateway::OnBusReady() {
+    bus_up_ = true;
     // After a (re)connect every topic must be subscribed again, the control topic first.
     bus_.Subscribe({control_topic_}, nullptr);
     std::vector<std::string> names;
@@ -703,6 +708,7 @@ void Gateway::OnBusReady() {
 }
 
 void Gateway::OnBusLost() {
+    bus_up_ = false;
     metrics_.redis_errors.With({"gateway"}).Inc();
     // Events published while we were not subscribed are gone for our sockets. Telling the
     // clients to reconnect makes the SDK re-query its channels (STREAM-PROTOCOL.md §8), which

@@ -7,6 +7,7 @@
 #include <Poco/Net/StreamSocket.h>
 #include <rapidjson/document.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,9 @@ public:
     void CountProtocolError() { metrics_.protocol_errors.With().Inc(); }
 
     const Config& config() const { return config_; }
+    // Whether the event bus (the Redis subscription) is up. Read by handshake threads: a socket
+    // accepted while it is down would get no events, and the SDK's state recovery would fail.
+    bool bus_up() const { return bus_up_.load(std::memory_order_relaxed); }
     EventLoop& loop() { return loop_; }
     uint16_t node_id() const { return node_id_; }
 
@@ -132,6 +136,7 @@ private:
     std::unordered_map<std::string, Topic, StringHash, std::equal_to<>> topics_;
     const GatewayMetrics& metrics_;
     bool shutting_down_ = false;
+    std::atomic<bool> bus_up_{false};
 };
 
 }  // namespace streambed

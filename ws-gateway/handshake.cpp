@@ -100,6 +100,13 @@ private:
             ReplyError(response, {403, code::kNotAllowed, "origin not allowed"});
             return;
         }
+        // Without the event bus a socket would hear nothing, and the SDK, whose state recovery
+        // then fails with 503, would stop reconnecting (tests/faults/redis-restart.test.mjs). A
+        // refused upgrade is a WebSocket failure to it: it retries with backoff until Redis is back.
+        if (!gateway_.bus_up()) {
+            ReplyError(response, {503, code::kInternal, "the event bus is reconnecting, retry shortly"});
+            return;
+        }
         std::string uri = request.getURI();
         size_t q = uri.find('?');
         auto query = QueryParams::Parse(q == std::string::npos ? std::string_view{} : std::string_view(uri).substr(q + 1));
