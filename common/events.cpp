@@ -26,4 +26,19 @@ std::optional<int64_t> EventCreatedAt(std::string_view payload) {
     return ParseTimestamp(payload.substr(start, end - start));
 }
 
+std::optional<int64_t> EventSeq(std::string_view payload) {
+    constexpr std::string_view kKey = ",\"seq\":";
+    // Only the tail: "seq" is the last member, so a nested object cannot be mistaken for it.
+    size_t from = payload.size() > 40 ? payload.size() - 40 : 0;
+    size_t at = payload.rfind(kKey);
+    if (at == std::string_view::npos || at < from) return std::nullopt;
+    int64_t seq = 0;
+    size_t i = at + kKey.size();
+    size_t digits = 0;
+    for (; i < payload.size() && payload[i] >= '0' && payload[i] <= '9' && digits < 18; ++i, ++digits)
+        seq = seq * 10 + (payload[i] - '0');
+    if (digits == 0 || i >= payload.size() || payload[i] != '}') return std::nullopt;
+    return seq;
+}
+
 }  // namespace streambed

@@ -19,4 +19,9 @@ void WriteEventStart(JsonWriter& w, std::string_view type, std::string_view cid,
 // payload (it sits among the first fields). For the gateway's delivery-latency metric.
 std::optional<int64_t> EventCreatedAt(std::string_view payload);
 
+// The channel sequence number of a persisted event ("seq", which fcgi-app/event.h writes as the
+// last member), found without parsing the payload; nullopt for events that carry none (typing,
+// watching, presence). For the room socket's resume, which drops live events it already replayed.
+std::optional<int64_t> EventSeq(std::string_view payload);
+
 }  // namespace streambed

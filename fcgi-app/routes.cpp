@@ -104,6 +104,7 @@ Router BuildRoutes() {
     r.Add("POST", "/internal/connect/", Access::kInternal, HandleInternalConnect);
     r.Add("POST", "/internal/rooms/{cid}/messages/", Access::kInternal, HandleInternalRoomSend);
     r.Add("POST", "/internal/rooms/{cid}/typing/", Access::kInternal, HandleInternalRoomTyping);
+    r.Add("POST", "/internal/rooms/{cid}/events/", Access::kInternal, HandleInternalRoomEvents);
     return r;
 }
 }  // namespace

@@ -78,6 +78,19 @@ public:
     // Topics (channel and presence) this connection is subscribed to, for cleanup on close.
     std::vector<std::string>& topics() { return topics_; }
 
+    // The room socket's resume (?since_seq=N, docs/delivery.md). The socket subscribes first, then
+    // the room's log after N is replayed; live events that arrive meanwhile wait in `held`, and
+    // once the replay is done every live room event with seq <= replayed_through is dropped, so
+    // the seam has neither a gap nor a duplicate.
+    struct Resume {
+        bool replaying = false;
+        int64_t since = 0;              // the client's since_seq
+        int64_t replayed_through = -1;  // -1: no resume on this socket
+        std::vector<std::pair<bool, std::string>> held;  // (a room-topic event?, payload)
+        size_t held_bytes = 0;
+    };
+    Resume& resume() { return resume_; }
+
 private:
     enum class State { kOpen, kClosing, kClosed };
     struct Pending {
@@ -109,6 +122,7 @@ private:
     int64_t last_received_ms_;
     int64_t last_ping_reply_ms_ = -1000000;
     std::vector<std::string> topics_;
+    Resume resume_;
 };
 
 }  // namespace streambed

@@ -32,6 +32,9 @@ constexpr int64_t kCloseGraceMs = 5000;
 constexpr int64_t kMinPingReplyGapMs = 1000;
 // Room-socket limits: frames a socket may have in flight to the workers, and the text size.
 constexpr size_t kMaxRoomText = 20000;
+// Live events a resuming room socket may hold while its replay runs; past this it is closed with
+// 1013 and resumes again from the last seq it saw, rather than hold unbounded memory.
+constexpr size_t kMaxHeldBytes = 4 * 1024 * 1024;
 
 std::string Frame(JsonBuffer& buf) { return std::string(buf.GetString(), buf.GetSize()); }
 
@@ -63,7 +66,12 @@ Gateway::~Gateway() = default;
 void Gateway::Start() {
     bus_.SetMessageHandler([this](std::string_view topic, std::string_view payload) { OnBusMessage(topic, payload); });
     bus_.Start([this] { OnBusReady(); }, [this] { OnBusLost(); });
-    cmd_.Start([this] { Heartbeat(); }, [this] { metrics_.redis_errors.With({"gateway"}).Inc(); });
+    cmd_.Start(
+        [this] {
+            Heartbeat();
+            ReconcileRegistry();
+        },
+        [this] { metrics_.redis_errors.With({"gateway"}).Inc(); });
     loop_.Every(kHeartbeatMs, [this] { Heartbeat(); });
     loop_.Every(kSweepMs, [this] {
         SweepIdle();
@@ -121,6 +129,11 @@ void Gateway::Adopt(Handoff handoff) {
     Connection& connection = *owned;
     connections_.emplace(id, std::move(owned));
     session->connections.push_back(&connection);
+    if (handoff.kind == ConnectionKind::kRoom && handoff.since_seq) {
+        // Set before the subscription: every live event from now on is held until the replay ends.
+        connection.resume().replaying = true;
+        connection.resume().since = *handoff.since_seq;
+    }
     metrics_.connections_opened.With().Inc();
     metrics_.connections.With({KindLabel(handoff.kind)}).Inc();
 
@@ -200,7 +213,95 @@ void Gateway::SendFirstFrame(Connection& c, const std::string& me_json) {
         PutTime(w, "created_at", NowMicros());
         w.EndObject();
         it->second->SendText(Frame(buf));
+        if (it->second->resume().replaying) ReplayFrom(id, it->second->resume().since);
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The room socket's resume (docs/delivery.md)
+// ---------------------------------------------------------------------------------------------
+
+void Gateway::ReplayFrom(const std::string& id, int64_t after_seq) {
+    auto it = connections_.find(id);
+    if (it == connections_.end() || !it->second->open()) return;
+    Connection& c = *it->second;
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutString(w, "user_id", c.user()->user_id);
+    PutInt(w, "since_seq", after_seq);
+    w.EndObject();
+    std::string path = "/internal/rooms/" + c.room_cid() + "/events/";
+    bool queued = backend_.Submit([this, id, path, body = Frame(buf)] {
+        BackendReply reply = backend_.Post(path, body);
+        loop_.Post([this, id, reply = std::move(reply)] { OnReplayPage(id, reply); });
+    });
+    if (!queued) c.Close(ws::close_code::kTryAgainLater, "gateway overloaded, resume again");
+}
+
+void Gateway::OnReplayPage(const std::string& id, const BackendReply& reply) {
+    auto it = connections_.find(id);
+    if (it == connections_.end() || !it->second->open()) return;
+    Connection& c = *it->second;
+    rapidjson::Document doc;
+    doc.Parse(reply.body.data(), reply.body.size());
+    if (reply.status != 200 || !doc.IsObject() || !doc.HasMember("events") || !doc["events"].IsArray() ||
+        !doc.HasMember("last_seq") || !doc["last_seq"].IsInt64()) {
+        int code = (doc.IsObject() && doc.HasMember("code") && doc["code"].IsInt()) ? doc["code"].GetInt() : -1;
+        std::string message = (doc.IsObject() && doc.HasMember("message") && doc["message"].IsString())
+                                  ? doc["message"].GetString()
+                                  : "the event log is unavailable, resume again";
+        SendError(c, code, message);
+        // Lost access is final (1008); anything else (503: PostgreSQL restarting) is worth a retry.
+        bool refused = reply.status == 403 || reply.status == 404;
+        c.Close(refused ? ws::close_code::kPolicyViolation : ws::close_code::kTryAgainLater, "resume failed");
+        return;
+    }
+    for (const auto& event : doc["events"].GetArray()) {
+        if (!c.SendText(ToJson(event))) return;  // cut for its output budget
+    }
+    c.resume().replayed_through = doc["last_seq"].GetInt64();
+    if (doc.HasMember("truncated") && doc["truncated"].IsBool() && doc["truncated"].GetBool()) {
+        ReplayFrom(id, c.resume().replayed_through);
+        return;
+    }
+    FinishReplay(c);
+}
+
+void Gateway::FinishReplay(Connection& c) {
+    auto& resume = c.resume();
+    resume.replaying = false;
+    auto held = std::move(resume.held);
+    resume.held.clear();
+    resume.held_bytes = 0;
+    for (const auto& [room_event, payload] : held) {
+        if (room_event) {
+            // Published after the replay's read but committed before it: already replayed.
+            auto seq = EventSeq(payload);
+            if (seq && *seq <= resume.replayed_through) continue;
+        }
+        if (!c.SendText(payload)) return;
+    }
+}
+
+bool Gateway::DeliverResuming(Connection& c, std::string_view topic, std::string_view payload,
+                              const SharedFrame& frame) {
+    auto& resume = c.resume();
+    bool room_event = topic == keys::ChannelTopic(c.room_cid());
+    if (resume.replaying) {
+        resume.held_bytes += payload.size();
+        if (resume.held_bytes > kMaxHeldBytes) {
+            c.Close(ws::close_code::kTryAgainLater, "resume fell behind, resume again");
+            return false;
+        }
+        resume.held.emplace_back(room_event, std::string(payload));
+        return true;
+    }
+    if (room_event) {
+        auto seq = EventSeq(payload);
+        if (seq && *seq <= resume.replayed_through) return true;  // replayed already
+    }
+    return c.Send(frame);
 }
 
 std::string Gateway::HealthCheckFrame(const Connection& connection, const std::string* me_json) const {
@@ -347,30 +448,8 @@ void Gateway::SweepDeadGateways() {
                              Log(LogLevel::kWarn, "gateway.cleaning_dead_gateway").Int("node", node);
                              cmd_.Command({"SMEMBERS", keys::GatewayConnections(node)}, [this, node](redisReply* conns) {
                                  if (conns == nullptr || conns->type != REDIS_REPLY_ARRAY) return;
-                                 for (size_t k = 0; k < conns->elements; ++k) {
-                                     std::string id(conns->element[k]->str, conns->element[k]->len);
-                                     cmd_.Command({"HMGET", keys::Connection(id), "user", "user_json"},
-                                                  [this, node, id](redisReply* fields) {
-                                                      if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY ||
-                                                          fields->elements != 2 ||
-                                                          fields->element[0]->type != REDIS_REPLY_STRING)
-                                                          return;
-                                                      std::string user(fields->element[0]->str, fields->element[0]->len);
-                                                      std::string user_json =
-                                                          fields->element[1]->type == REDIS_REPLY_STRING
-                                                              ? std::string(fields->element[1]->str, fields->element[1]->len)
-                                                              : "{\"id\":\"" + user + "\"}";
-                                                      auto close = ArgvOf(
-                                                          registry::kCloseScript,
-                                                          {keys::Connection(id), keys::ConnectionWatches(id),
-                                                           keys::UserConnections(user), keys::kOnlineUsers,
-                                                           keys::GatewayConnections(node)},
-                                                          {user, id, std::string(keys::kWatchersPrefix)});
-                                                      cmd_.Command(close, [this, user, user_json](redisReply* r) {
-                                                          PublishStopped(r, user, user_json);
-                                                      });
-                                                  });
-                                 }
+                                 for (size_t k = 0; k < conns->elements; ++k)
+                                     CloseStale(node, std::string(conns->element[k]->str, conns->element[k]->len));
                                  cmd_.Command({"ZREM", keys::kGateways, std::to_string(node)}, nullptr);
                              });
                          });
@@ -408,6 +487,40 @@ void Gateway::SweepEditingIdle() {
             PutRaw(w, "user", participant->user_json);
             w.EndObject();
             cmd_.Command({"PUBLISH", keys::ChannelTopic(entry->cid), Frame(buf)}, nullptr);
+        }
+    });
+}
+
+void Gateway::CloseStale(int node, const std::string& id) {
+    cmd_.Command({"HMGET", keys::Connection(id), "user", "user_json"}, [this, node, id](redisReply* fields) {
+        if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements != 2) return;
+        if (fields->element[0]->type != REDIS_REPLY_STRING) {
+            // Only the set entry is left (its hash is gone): drop the entry.
+            cmd_.Command({"SREM", keys::GatewayConnections(node), id}, nullptr);
+            return;
+        }
+        std::string user(fields->element[0]->str, fields->element[0]->len);
+        std::string user_json = fields->element[1]->type == REDIS_REPLY_STRING
+                                    ? std::string(fields->element[1]->str, fields->element[1]->len)
+                                    : "{\"id\":\"" + user + "\"}";
+        auto close = ArgvOf(registry::kCloseScript,
+                            {keys::Connection(id), keys::ConnectionWatches(id), keys::UserConnections(user),
+                             keys::kOnlineUsers, keys::GatewayConnections(node)},
+                            {user, id, std::string(keys::kWatchersPrefix)});
+        cmd_.Command(close, [this, user, user_json](redisReply* r) { PublishStopped(r, user, user_json); });
+    });
+}
+
+void Gateway::ReconcileRegistry() {
+    // Sockets that closed while Redis was unreachable could not unregister, and Redis restarted
+    // from its append-only file brings their entries back: the user would stay "online" and a
+    // watcher for good. Every entry of ours without a live socket is closed now (fault tests:
+    // tests/faults/redis-restart.test.mjs).
+    cmd_.Command({"SMEMBERS", keys::GatewayConnections(node_id_)}, [this](redisReply* reply) {
+        if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return;
+        for (size_t i = 0; i < reply->elements; ++i) {
+            std::string id(reply->element[i]->str, reply->element[i]->len);
+            if (connections_.find(id) == connections_.end()) CloseStale(node_id_, id);
         }
     });
 }
@@ -543,7 +656,11 @@ void Gateway::Join(Connection& connection, const std::vector<std::string>& topic
         auto& mine = connection.topics();
         if (std::find(mine.begin(), mine.end(), name) != mine.end()) continue;  // already joined
         Topic& topic = topics_[name];
-        if (topic.subscribers.empty() && !topic.confirmed) fresh.push_back(name);
+        // Not confirmed yet (another socket's SUBSCRIBE is still in flight): subscribe again and
+        // wait for that confirmation too. Counting it as done let a socket's `ready`, and so a
+        // room resume's read of the log, run before the subscription took effect: the events in
+        // between were lost (tests/faults/gateway-kill.test.mjs, many sockets moving at once).
+        if (!topic.confirmed) fresh.push_back(name);
         topic.subscribers.push_back(&connection);
         mine.push_back(name);
     }
@@ -624,7 +741,8 @@ void Gateway::OnBusMessage(std::string_view topic, std::string_view payload) {
     std::vector<Connection*> recipients = it->second.subscribers;
     uint64_t delivered = 0;
     for (Connection* c : recipients) {
-        if (c->Send(frame)) ++delivered;
+        bool resuming = c->resume().replaying || c->resume().replayed_through >= 0;
+        if (resuming ? DeliverResuming(*c, topic, payload, frame) : c->Send(frame)) ++delivered;
     }
     metrics_.frames_delivered.With().Inc(delivered);
     if (delivered < recipients.size()) metrics_.events_dropped.With().Inc(recipients.size() - delivered);
@@ -636,6 +754,7 @@ void Gateway::OnBusMessage(std::string_view topic, std::string_view payload) {
 }
 
 void Gateway::OnBusReady() {
+    bus_up_ = true;
     // After a (re)connect every topic must be subscribed again, the control topic first.
     bus_.Subscribe({control_topic_}, nullptr);
     std::vector<std::string> names;
@@ -652,6 +771,7 @@ void Gateway::OnBusReady() {
 }
 
 void Gateway::OnBusLost() {
+    bus_up_ = false;
     metrics_.redis_errors.With({"gateway"}).Inc();
     // Events published while we were not subscribed are gone for our sockets. Telling the
     // clients to reconnect makes the SDK re-query its channels (STREAM-PROTOCOL.md §8), which

@@ -7,7 +7,9 @@
 #include <Poco/Net/StreamSocket.h>
 #include <rapidjson/document.h>
 
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,6 +34,7 @@ struct Handoff {
     std::string me_json;    // OwnUserResponse (stream) / UserResponse (room)
     bool anonymous = false;
     std::string cid;  // the room, for kRoom
+    std::optional<int64_t> since_seq;  // kRoom: replay the room's events after this seq first
 };
 
 // Lets maps keyed by std::string be searched with a string_view (no copy per Redis message).
@@ -66,6 +69,9 @@ public:
     void CountProtocolError() { metrics_.protocol_errors.With().Inc(); }
 
     const Config& config() const { return config_; }
+    // Whether the event bus (the Redis subscription) is up. Read by handshake threads: a socket
+    // accepted while it is down would get no events, and the SDK's state recovery would fail.
+    bool bus_up() const { return bus_up_.load(std::memory_order_relaxed); }
     EventLoop& loop() { return loop_; }
     uint16_t node_id() const { return node_id_; }
 
@@ -100,6 +106,14 @@ private:
     // Frames of the room socket (API.md §9).
     void OnRoomFrame(Connection& connection, const rapidjson::Value& frame, std::string_view type);
     void SendError(Connection& connection, int code, std::string_view message, const std::string& id = {});
+    // The room socket's resume: one page of the room's log after `after_seq`, fetched through the
+    // workers (the gateway never reads PostgreSQL), then the next page or the held live events.
+    void ReplayFrom(const std::string& connection_id, int64_t after_seq);
+    void OnReplayPage(const std::string& connection_id, const BackendReply& reply);
+    void FinishReplay(Connection& connection);
+    // Delivery to a socket that is resuming: held during the replay, filtered by seq after it.
+    bool DeliverResuming(Connection& connection, std::string_view topic, std::string_view payload,
+                         const SharedFrame& frame);
 
     void Heartbeat();
     void SweepIdle();
@@ -107,6 +121,10 @@ private:
     void SweepDeadGateways();
     // Editing participants silent past their deadline: drop them, announce typing.stop.
     void SweepEditingIdle();
+    // Unregisters socket `id` of gateway `node` from what Redis holds of it (janitor, reconcile).
+    void CloseStale(int node, const std::string& id);
+    // After every (re)connect to Redis: drops our registry entries that have no live socket.
+    void ReconcileRegistry();
     std::string HealthCheckFrame(const Connection& connection, const std::string* me_json) const;
 
     const Config& config_;
@@ -125,6 +143,7 @@ private:
     bool shutting_down_ = false;
     std::vector<Connection*> dirty_;
     bool flush_scheduled_ = false;
+    std::atomic<bool> bus_up_{false};
 };
 
 }  // namespace streambed

@@ -6,6 +6,7 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/WebSocket.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "common/clock.h"
@@ -99,6 +100,13 @@ private:
             ReplyError(response, {403, code::kNotAllowed, "origin not allowed"});
             return;
         }
+        // Without the event bus a socket would hear nothing, and the SDK, whose state recovery
+        // then fails with 503, would stop reconnecting (tests/faults/redis-restart.test.mjs). A
+        // refused upgrade is a WebSocket failure to it: it retries with backoff until Redis is back.
+        if (!gateway_.bus_up()) {
+            ReplyError(response, {503, code::kInternal, "the event bus is reconnecting, retry shortly"});
+            return;
+        }
         std::string uri = request.getURI();
         size_t q = uri.find('?');
         auto query = QueryParams::Parse(q == std::string::npos ? std::string_view{} : std::string_view(uri).substr(q + 1));
@@ -139,6 +147,14 @@ private:
             if (reply.status != 200) failure = FailureFromBackend(reply);
         }
         WebSocket ws(request, response);
+        if (failure && failure->status >= 500) {
+            // Transient (the workers, PostgreSQL or Redis are unavailable): an error frame and 1000
+            // would make the SDK give up for good (§2.4), so close with 1013 "try again later",
+            // which it retries with backoff (fault tests: tests/faults/postgres-restart.test.mjs).
+            ws.shutdown(static_cast<Poco::UInt16>(ws::close_code::kTryAgainLater), "temporarily unavailable, retry");
+            ws.close();
+            return;
+        }
         if (failure) {
             RefuseFrame(ws, *failure);
             return;
@@ -229,6 +245,17 @@ private:
             ReplyError(response, {400, code::kInputError, "the path must be /ws/<type>:<id>/"});
             return;
         }
+        // ?since_seq=N resumes: the room's events after N are replayed before live ones.
+        std::optional<int64_t> since_seq;
+        if (auto text = query->Get("since_seq")) {
+            bool digits = !text->empty() && text->size() <= 18 &&
+                          std::all_of(text->begin(), text->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+            if (!digits) {
+                ReplyError(response, {400, code::kInputError, "since_seq must be a non-negative integer"});
+                return;
+            }
+            since_seq = std::stoll(std::string(*text));
+        }
         std::string token(query->Get("auth").value_or(query->Get("authorization").value_or("")));
         if (token.empty()) {
             ReplyError(response, {401, code::kAuthFailed, "auth (a ticket from /api/ws-auth/) is required"});
@@ -267,6 +294,7 @@ private:
         handoff.user_json = ToJson(answer["user"]);
         handoff.me_json = handoff.user_json;
         handoff.cid = cid_;
+        handoff.since_seq = since_seq;
         WebSocket ws(request, response);
         handoff.socket = ws;
         // The handler is deleted once this returns: the task must not reach the gateway through it.

@@ -111,5 +111,6 @@ Reply HandleRemoveDevice(Call& call);
 Reply HandleInternalConnect(Call& call);
 Reply HandleInternalRoomSend(Call& call);
 Reply HandleInternalRoomTyping(Call& call);
+Reply HandleInternalRoomEvents(Call& call);
 
 }  // namespace streambed

@@ -11,6 +11,7 @@
 #include "fcgi-app/handlers/send.h"
 #include "fcgi-app/handlers/support.h"
 #include "fcgi-app/outbox.h"
+#include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/users.h"
 #include "fcgi-app/wire.h"
 
@@ -108,6 +109,33 @@ Reply HandleInternalRoomTyping(Call& call) {
     outbox.Publish(keys::ChannelTopic(open.channel.cid), e.Done());
     outbox.Flush(call.redis());
     return EmptyReply();
+}
+
+// POST /internal/rooms/{cid}/events/ {"user_id", "since_seq"}
+// The room socket's resume (docs/delivery.md): the room's persisted events after since_seq, one
+// page at a time, read with the user's current rights (a user removed from the room gets 403).
+// {"events": [payload, ...], "last_seq": <seq of the last event, or since_seq>, "truncated": bool}
+Reply HandleInternalRoomEvents(Call& call) {
+    constexpr int kPage = 200;
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = InternalActor(call, body);
+    OpenChannel open = OpenForActor(call, call.Param("cid"), actor);
+    int64_t since = json::OptInt(body, "since_seq", "since_seq").value_or(0);
+    if (since < 0) throw BadRequest("since_seq must not be negative", "since_seq");
+    auto events = channels::EventsSince(call.db(), open.channel.pk, since, std::nullopt, kPage + 1);
+    bool truncated = events.size() > static_cast<size_t>(kPage);
+    if (truncated) events.pop_back();
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "events");
+    w.StartArray();
+    for (const auto& e : events) w.RawValue(e.payload.data(), e.payload.size(), rapidjson::kObjectType);
+    w.EndArray();
+    PutInt(w, "last_seq", events.empty() ? since : events.back().seq);
+    PutBool(w, "truncated", truncated);
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
 }
 
 }  // namespace streambed

@@ -180,6 +180,10 @@ const PgStatement kStamp{
 const PgStatement kReserveSeq{"channel_reserve_seq",
                               "UPDATE channels SET event_seq = event_seq + $2 WHERE pk = $1 "
                               "RETURNING event_seq - $2 + 1"};
+// $1 channel pk, $2 after seq, $3 after time (micros or NULL), $4 limit.
+const PgStatement kEventsSince{"channel_events_since",
+                               "SELECT seq, payload FROM channel_events WHERE channel_pk = $1 AND seq > $2 "
+                               "AND ($3::bigint IS NULL OR created_at > sb_time($3)) ORDER BY seq LIMIT $4"};
 const PgStatement kUpdate{
     "channel_update",
     "UPDATE channels c SET "
@@ -277,6 +281,15 @@ int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events) {
     PgResult r = db.Run(kReserveSeq, PgParams().Add(channel_pk).Add(events));
     if (r.empty()) throw NotFound("channel does not exist");
     return r.Int(0, 0);
+}
+
+std::vector<LoggedEvent> EventsSince(Pg& db, int64_t channel_pk, int64_t after_seq, std::optional<int64_t> after_time,
+                                     int limit) {
+    PgResult r = db.Run(kEventsSince, PgParams().Add(channel_pk).Add(after_seq).Add(after_time).Add(limit));
+    std::vector<LoggedEvent> out;
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back({r.Int(i, 0), std::string(r.Str(i, 1))});
+    return out;
 }
 
 ChannelRow Update(Pg& db, int64_t pk, const ChannelChange& ch) {

@@ -70,6 +70,16 @@ std::pair<int64_t, int64_t> StampMessage(Pg& db, int64_t channel_pk, bool shown_
 // Reserves `events` sequence numbers; returns the first.
 int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events);
 
+// One persisted event of a channel's log (channel_events): its sequence number and its payload.
+struct LoggedEvent {
+    int64_t seq;
+    std::string payload;
+};
+// The channel's events after `after_seq` (and after `after_time`, micros, when given), in seq
+// order, at most `limit`: what /api/sync/ and the room socket's resume replay.
+std::vector<LoggedEvent> EventsSince(Pg& db, int64_t channel_pk, int64_t after_seq, std::optional<int64_t> after_time,
+                                     int limit);
+
 // Channel updates. `set_json` is merged into the custom fields; name/image/team/frozen/cooldown
 // are columns. Returns the updated row.
 struct ChannelChange {

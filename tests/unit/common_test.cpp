@@ -8,6 +8,7 @@
 #include "common/base64.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/events.h"
 #include "common/ids.h"
 #include "common/snowflake.h"
 #include "common/url.h"
@@ -121,4 +122,16 @@ BOOST_AUTO_TEST_CASE(origin_allow_list) {
     BOOST_TEST(c.OriginAllowed(""));  // not a browser
     BOOST_TEST(!c.OriginAllowed("https://evil.example"));
     BOOST_TEST(!c.OriginAllowed("https://chat.example.com.evil.example"));
+}
+
+BOOST_AUTO_TEST_CASE(event_seq_is_read_from_the_tail_only) {
+    using streambed::EventSeq;
+    BOOST_TEST(EventSeq(R"({"type":"message.new","cid":"m:x","message":{"id":"a"},"seq":42})").value_or(-1) == 42);
+    BOOST_TEST(!EventSeq(R"({"type":"typing.start","cid":"m:x"})").has_value());
+    // A "seq" inside a nested object, far from the end, is not the event's.
+    std::string nested = R"({"type":"x","message":{"text":",\"seq\":7}"},"pad":")" + std::string(100, 'p') + R"("})";
+    BOOST_TEST(!EventSeq(nested).has_value());
+    BOOST_TEST(!EventSeq(R"({"seq":})").has_value());
+    BOOST_TEST(!EventSeq("").has_value());
+    BOOST_TEST(!EventSeq(",\"seq\":1").has_value());
 }
