@@ -12,6 +12,8 @@
 // - end to end: a message sent by a second user (the SDK in Node) while the page's user has no
 //   live socket, encrypted by streambed-push for the browser's subscription keys, POSTed to the
 //   stand-in (RFC 8030) and handed by it, byte for byte, to the browser over its push connection.
+// What the browser then did is read from its own record, DevTools' Background services: the push
+// event with the payload the service worker got, and the notification it displayed.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -55,14 +57,15 @@ async function listSubscriptions(userId) {
 
 // The demo signed in as `user` in a browser with its own profile and the notification permission
 // granted (as if the user had said yes earlier), once the app says notifications are on: the
-// service worker is registered and the subscription POSTed.
+// service worker is registered and the subscription POSTed. `browserLog` records from the start.
 async function subscribedApp(user) {
   const context = await launchProfile({ args: service.chromiumArgs });
   try {
     await context.grantPermissions(['notifications'], { origin: BASE_URL });
+    const browserLog = await recordBackgroundServices(context);
     const app = await openApp(context, user);
     await pushStatus(app.page, 'on').waitFor({ timeout: TIMEOUT });
-    return { ...app, subscription: await pageSubscription(app.page) };
+    return { ...app, browserLog, subscription: await pageSubscription(app.page) };
   } catch (err) {
     await context.close();
     throw err;
@@ -84,24 +87,45 @@ function pageSubscription(page) {
   });
 }
 
-// The notifications the service worker shows (ServiceWorkerRegistration.getNotifications()).
-function shownNotifications(page) {
-  return page.evaluate(async () => {
-    const registration = await navigator.serviceWorker.ready;
-    return (await registration.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data }));
+// What the browser does with the app's pushes and notifications, as DevTools records it
+// (Application → Background services): each push event with the payload the service worker got
+// (already decrypted) and its outcome, and each notification displayed (title, body, and the tag
+// as instance id). Read from the browser itself rather than from getNotifications() alone: without
+// a notification center (Linux), Chromium drops a notification when its popup times out. Observed
+// from the profile's first tab, which stays open while the app's tabs come and go.
+async function recordBackgroundServices(context) {
+  const cdp = await context.newCDPSession(context.pages()[0]);
+  const events = [];
+  cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent: e }) => {
+    if (e.origin !== `${BASE_URL}/`) return;
+    const metadata = Object.fromEntries(e.eventMetadata.map((m) => [m.key, m.value]));
+    events.push({ event: e.eventName, ...(e.instanceId ? { tag: e.instanceId } : {}), ...metadata });
   });
+  for (const service of ['pushMessaging', 'notifications']) {
+    await cdp.send('BackgroundService.startObserving', { service });
+    await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service });
+  }
+  return {
+    cdp,
+    events,
+    // Waits (bounded) until `count` events match `predicate`; returns them.
+    async waitFor(what, predicate, count = 1) {
+      for (const deadline = Date.now() + TIMEOUT; ; ) {
+        const found = events.filter(predicate);
+        if (found.length >= count) return found;
+        if (Date.now() > deadline) throw new Error(`browser: no ${what} within ${TIMEOUT} ms; recorded: ${JSON.stringify(events)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
 }
 
-// Waits (bounded) until the service worker shows a notification matching `predicate`.
-async function waitForNotification(page, predicate, what) {
-  const deadline = Date.now() + TIMEOUT;
-  for (;;) {
-    const shown = await shownNotifications(page);
-    const found = shown.find(predicate);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no notification ${what} within ${TIMEOUT} ms; shown: ${JSON.stringify(shown)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+// The `data` of the notification the service worker shows under `tag`, read from the worker
+// (DevTools does not record it) right after it was displayed.
+async function notificationData(context, tag) {
+  const worker = context.serviceWorkers().find((w) => w.url() === `${BASE_URL}/sw.js`);
+  assert.ok(worker, 'the service worker is running');
+  return worker.evaluate(async (t) => (await self.registration.getNotifications({ tag: t })).map((n) => n.data), tag);
 }
 
 // The service worker registration id DevTools knows the app's worker by.
@@ -152,9 +176,9 @@ describe('Web Push in the demo app', () => {
     const [me, other] = await makeUsers('Pia Push', 'Sid Sender');
     const app = await subscribedApp(me);
     try {
-      const cdp = await app.context.newCDPSession(app.page);
-      const registrationId = await serviceWorkerRegistrationId(cdp);
-      assert.deepEqual(await shownNotifications(app.page), [], 'nothing shown before the push');
+      const log = app.browserLog;
+      const registrationId = await serviceWorkerRegistrationId(log.cdp);
+      assert.deepEqual(log.events, [], 'no push and no notification yet');
 
       // The payload exactly as streambed-push sends it (API.md §3).
       const payload = {
@@ -164,18 +188,21 @@ describe('Web Push in the demo app', () => {
         text: 'Are we still on for Friday?',
         user: { id: other.id, name: other.name },
       };
-      await cdp.send('ServiceWorker.deliverPushMessage', { origin: BASE_URL, registrationId, data: JSON.stringify(payload) });
-      const shown = await waitForNotification(app.page, (n) => n.data?.message_id === payload.message_id, `for ${payload.message_id}`);
-      assert.deepEqual(shown, {
-        title: other.name,
-        body: payload.text,
-        tag: payload.cid,
-        data: { cid: payload.cid, message_id: payload.message_id },
-      });
+      await log.cdp.send('ServiceWorker.deliverPushMessage', { origin: BASE_URL, registrationId, data: JSON.stringify(payload) });
+      const [shown] = await log.waitFor('notification', (e) => e.event === 'Notification displayed');
+      assert.deepEqual(shown, { event: 'Notification displayed', tag: payload.cid, Title: other.name, Body: payload.text });
+      assert.deepEqual(await notificationData(app.context, payload.cid), [{ cid: payload.cid, message_id: payload.message_id }]);
+      await log.waitFor('completed push event', (e) => e.event === 'Push event completed' && e.Status === 'Success');
 
       // Whatever else arrives still shows something (the subscription promised userVisibleOnly).
-      await cdp.send('ServiceWorker.deliverPushMessage', { origin: BASE_URL, registrationId, data: 'not json' });
-      await waitForNotification(app.page, (n) => n.title === 'streambed chat' && n.body === 'New activity', 'for a payload that is not JSON');
+      await log.cdp.send('ServiceWorker.deliverPushMessage', { origin: BASE_URL, registrationId, data: 'not json' });
+      await log.waitFor('second notification', (e) => e.event === 'Notification displayed', 2);
+      assert.deepEqual(log.events.filter((e) => e.event === 'Notification displayed')[1], {
+        event: 'Notification displayed',
+        Title: 'streambed chat',
+        Body: 'New activity',
+      });
+      await log.waitFor('second completed push event', (e) => e.event === 'Push event completed' && e.Status === 'Success', 2);
       assertNoProblems(app);
     } finally {
       await app.context.close();
@@ -223,26 +250,27 @@ describe('Web Push in the demo app', () => {
       assert.match(push.headers.authorization, new RegExp(`^vapid t=[\\w-]+\\.[\\w-]+\\.[\\w-]+, k=${registration.sender}$`));
       await service.waitForDelivery(registration.token);
 
-      // Back in the app: the service worker has shown the message.
-      const back = await openApp(app.context, me);
-      const shown = await waitForNotification(back.page, (n) => n.data?.message_id === message.id, `for ${message.id}`);
-      assert.deepEqual(shown, {
-        title: other.name,
-        body: 'Lunch at noon? 🍜',
-        tag: channel.cid,
-        data: { cid: channel.cid, message_id: message.id },
+      // The browser decrypted it into API.md §3's payload, and the service worker showed it.
+      const log = app.browserLog;
+      const [event] = await log.waitFor('push event', (e) => e.event === 'Push event dispatched');
+      assert.deepEqual(JSON.parse(event.Payload), {
+        type: 'message.new',
+        cid: channel.cid,
+        message_id: message.id,
+        text: 'Lunch at noon? 🍜',
+        user: { id: other.id, name: other.name },
       });
+      const [shown] = await log.waitFor('notification', (e) => e.event === 'Notification displayed');
+      assert.deepEqual(shown, { event: 'Notification displayed', tag: channel.cid, Title: other.name, Body: 'Lunch at noon? 🍜' });
+      assert.deepEqual(await notificationData(app.context, channel.cid), [{ cid: channel.cid, message_id: message.id }]);
+      await log.waitFor('completed push event', (e) => e.event === 'Push event completed' && e.Status === 'Success');
       assert.deepEqual(service.problems, []);
-      assertNoProblems(back);
     } finally {
       await sdk.disconnectUser();
       await app.context.close();
     }
   });
 
-  // A click on a notification cannot be made here (DevTools has no such command, and a
-  // NotificationEvent made by script may not focus or open windows), so the two ways sw.js's
-  // notificationclick handler opens a channel are driven from their other end.
   it('a notification’s channel opens: the app at /?cid= shows it, and an open app switches to it', async () => {
     const [me, other] = await makeUsers('Pia Push', 'Sid Sender');
     const older = await makeChannel({ name: 'Asked for', members: [me.id, other.id], messages: [{ user: other.id, text: 'Ping' }] });
