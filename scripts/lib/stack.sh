@@ -72,7 +72,7 @@ build_web() {
     [ -f "$web/package.json" ] || return 0
     npm_install "$web"
     if [ -f "$web/dist/index.html" ] && [ -z "$(find "$web/index.html" "$web/vite.config.js" "$web/package-lock.json" \
-        "$web/src" "$web/seed" -newer "$web/dist/index.html" -print -quit 2>/dev/null)" ]; then
+        "$web/public" "$web/src" "$web/seed" -newer "$web/dist/index.html" -print -quit 2>/dev/null)" ]; then
         step "Demo app (web/): up to date"
         return
     fi

@@ -14,6 +14,7 @@ import {
 
 import { USERS } from '../seed/data.mjs';
 import { userIdFromName } from './config.js';
+import { cidFromLocation, onOpenChannelRequest, pushSupported, stopPush, syncPush } from './push.js';
 
 // The client, wired as README.md tells every user of streambed to wire it: the API under this
 // origin's /api (the WebSocket follows at /api/connect), and the interceptor for the slashes.
@@ -98,11 +99,70 @@ function NewDirectMessage() {
   );
 }
 
+// Notifications while the tab is closed (src/push.js, public/sw.js): on by themselves when the
+// browser already allows them, a button to ask otherwise, a word when they cannot work here.
+function PushStatus({ token }) {
+  const [state, setState] = useState(pushSupported() ? 'checking' : 'unsupported');
+  const [problem, setProblem] = useState(null);
+  const sync = (ask) =>
+    syncPush(token, { ask }).then(setState, (err) => {
+      setProblem(err.message);
+      setState('failed');
+    });
+  useEffect(() => {
+    sync(false);
+  }, [token]);
+
+  if (state === 'unsupported' || state === 'checking') return null;
+  return (
+    <div className="demo-push demo-small demo-muted" data-testid="push-status" data-state={state}>
+      {state === 'on' && 'Notifications on'}
+      {state === 'denied' && 'Notifications are blocked in this browser'}
+      {state === 'failed' && <span title={problem}>Notifications unavailable</span>}
+      {state === 'default' && (
+        <button type="button" onClick={() => sync(true)}>
+          Turn on notifications
+        </button>
+      )}
+    </div>
+  );
+}
+
+// A notification's channel: /?cid= when the click opened the app, a message from the service
+// worker when the app was open.
+function OpenNotifiedChannel() {
+  const { client, setActiveChannel } = useChatContext();
+  useEffect(
+    () =>
+      onOpenChannelRequest(async (cid) => {
+        const colon = cid.indexOf(':');
+        try {
+          const channel = client.channel(cid.slice(0, colon), cid.slice(colon + 1));
+          if (!channel.initialized) await channel.watch();
+          setActiveChannel(channel);
+        } catch {
+          // Gone, or no longer a member: the app stays where it was.
+        }
+      }),
+    [client, setActiveChannel],
+  );
+  return null;
+}
+
 export function ChatScreen({ apiKey, dev, session, onSignOut }) {
   const { client, error } = useConnectedClient(apiKey, dev, session);
   const filters = useMemo(() => ({ type: 'messaging', members: { $in: [session.id] } }), [session.id]);
   const sort = useMemo(() => ({ last_message_at: -1 }), []);
   const options = useMemo(() => ({ limit: 20, presence: true, state: true, watch: true }), []);
+  // A notification click that opened the app (/?cid=): the channel list opens that channel first
+  // (it lists messaging channels only), and the address goes back to /.
+  const [notified] = useState(() => {
+    const cid = cidFromLocation();
+    if (cid) window.history.replaceState(null, '', '/');
+    return cid?.startsWith('messaging:') ? cid.slice('messaging:'.length) : undefined;
+  });
+  const token = client && (dev ? client.devToken(session.id) : session.token);
+  const signOut = () => stopPush(token).catch(() => {}).finally(onSignOut);
 
   if (error) {
     return (
@@ -126,12 +186,14 @@ export function ChatScreen({ apiKey, dev, session, onSignOut }) {
             <span>
               Signed in as <b data-testid="me">{client.user?.name || client.userID}</b>
             </span>
-            <button type="button" onClick={onSignOut}>
+            <button type="button" onClick={signOut}>
               Sign out
             </button>
           </div>
+          <PushStatus token={token} />
+          <OpenNotifiedChannel />
           <NewDirectMessage />
-          <ChannelList filters={filters} sort={sort} options={options} />
+          <ChannelList filters={filters} sort={sort} options={options} customActiveChannel={notified} />
         </aside>
         <main className="demo-main">
           <Channel>

@@ -32,11 +32,22 @@ const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
+const EXECUTABLE = process.env.STREAMBED_CHROMIUM ?? '/usr/bin/chromium';
+const VIEWPORT = { width: 1280, height: 800 };
+
 export async function launchBrowser() {
-  return chromium.launch({
-    executablePath: process.env.STREAMBED_CHROMIUM ?? '/usr/bin/chromium',
+  return chromium.launch({ executablePath: EXECUTABLE, headless: true, args: CHROMIUM_ARGS });
+}
+
+// A browser with a profile on disk (a temporary one, removed on close), as one browser context:
+// Web Push needs it, since Chromium refuses pushManager.subscribe() in the incognito-like contexts
+// of launchBrowser() ("Chrome currently does not support the Push API in incognito mode").
+export async function launchProfile({ args = [] } = {}) {
+  return chromium.launchPersistentContext('', {
+    executablePath: EXECUTABLE,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
+    viewport: VIEWPORT,
   });
 }
 
@@ -70,13 +81,15 @@ function trace(page, label) {
 }
 
 // A signed-in page: a browser context of its own (its own storage, so two pages can be two
-// users) with the demo app open at /. `user` is {id, name}. How it signs in (`signIn`):
+// users) with the demo app open at `path` (default /). `user` is {id, name}. `target` is a
+// browser (a new context is made) or a context to open the page in (launchProfile's).
+// How it signs in (`signIn`):
 // - 'storage' (default): the session is in the page's storage already, as after an earlier visit;
 // - 'form': the sign-in screen, typing the name (the id is made from it: pass a unique name);
 // - 'button': the sign-in screen, clicking a seeded user.
 // `onSignInScreen(page)` runs while the sign-in screen shows (form and button).
-export async function openApp(browser, user, { label = user.id, signIn = 'storage', onSignInScreen } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+export async function openApp(target, user, { label = user.id, signIn = 'storage', onSignInScreen, path = '/' } = {}) {
+  const context = typeof target.newContext === 'function' ? await target.newContext({ viewport: VIEWPORT }) : target;
   if (signIn === 'storage') {
     await context.addInitScript(([key, session]) => localStorage.setItem(key, JSON.stringify(session)), [
       'streambed-demo-session',
@@ -87,7 +100,7 @@ export async function openApp(browser, user, { label = user.id, signIn = 'storag
   page.setDefaultTimeout(UI_TIMEOUT);
   const problems = watch(page, label);
   if (process.env.STREAMBED_E2E_DEBUG) trace(page, label);
-  await page.goto(`${BASE_URL}/`);
+  await page.goto(`${BASE_URL}${path}`);
   if (signIn !== 'storage') {
     const name = page.getByLabel('Your name');
     await name.waitFor();

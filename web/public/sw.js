@@ -1,0 +1,48 @@
+// The demo's service worker: a notification for each Web Push from streambed-push, and a click on
+// it opens the channel. src/push.js registers it after sign-in and subscribes the browser.
+// The browser hands over the payload already decrypted (API.md §3, docs/push.md):
+//   {"type": "message.new", "cid", "message_id", "text", "user": {"id", "name"}}
+
+self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+self.addEventListener('push', (event) => {
+  let message = null;
+  try {
+    message = event.data?.json() ?? null;
+  } catch {
+    // Not JSON: the generic notification below.
+  }
+  // The subscription promised userVisibleOnly: every push shows a notification, or the browser
+  // shows one of its own ("This site has been updated in the background").
+  if (message?.type !== 'message.new' || typeof message.cid !== 'string') {
+    event.waitUntil(self.registration.showNotification('streambed chat', { body: 'New activity' }));
+    return;
+  }
+  event.waitUntil(
+    self.registration.showNotification(message.user?.name || message.user?.id || 'New message', {
+      body: message.text ?? '',
+      // One notification per channel: a newer message replaces the older one, and alerts again.
+      tag: message.cid,
+      renotify: true,
+      data: { cid: message.cid, message_id: message.message_id },
+    }),
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const cid = event.notification.data?.cid;
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const app = windows.find((w) => new URL(w.url).origin === self.location.origin);
+      if (app) {
+        // The open app switches channel itself (ChatScreen.jsx listens), keeping its connection.
+        if (cid) app.postMessage({ type: 'open-channel', cid });
+        return app.focus();
+      }
+      return self.clients.openWindow(cid ? `/?cid=${encodeURIComponent(cid)}` : '/');
+    })(),
+  );
+});
