@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 import {
-  API_KEY, API_SECRET, BASE_URL, api, connectQuery, createUsers, openSocket, serverClient, signToken, uniqueId, userToken,
+  API_KEY, API_SECRET, BASE_URL, api, connectQuery, openSocket, serverClient, signToken, uniqueId, upsertUsers, userToken,
 } from './lib/streambed.mjs';
 
 const ROOT = process.env.STREAMBED_ROOT;
@@ -68,7 +68,7 @@ describe('JWT attacks (RFC 8725 §2, §3)', () => {
     'a development token claiming server: true': [
       () => `${b64({ alg: 'HS256' })}.${b64({ server: true })}.devtoken`, 43],
   };
-  before(async () => { await createUsers(user); });
+  before(async () => { await upsertUsers(user); });
 
   for (const [name, [make, code]] of Object.entries(attacks)) {
     it(`REST refuses ${name} (401, code ${code})`, async () => {
@@ -95,7 +95,7 @@ describe('JWT attacks (RFC 8725 §2, §3)', () => {
 
   it('tokens issued before revoke_tokens_issued_before are refused with code 42, later ones accepted', async () => {
     const id = uniqueId('revoke');
-    const server = await createUsers(id);
+    const server = await upsertUsers(id);
     const old = userToken(id, { iat: now() - 120 });
     assert.equal((await api('GET', '/api/app/', { token: old, query: { user_id: id } })).status, 200);
     await server.revokeUserToken(id, new Date(Date.now() - 60000));
@@ -234,7 +234,7 @@ const specKey = (method, pattern) => `${method} ${pattern.replace(/^\/(api\/)?ro
 async function fixture() {
   const t = uniqueId('acl');
   const users = { owner: `${t}-owner`, member: `${t}-member`, moderator: `${t}-mod`, banned: `${t}-banned`, outsider: `${t}-out`, victim: `${t}-victim` };
-  const server = await createUsers(...Object.values(users));
+  const server = await upsertUsers(...Object.values(users));
   const id = `${t}-ch`;
   const ch = server.channel('messaging', id, {
     members: [users.owner, users.member, users.moderator, users.banned, users.victim], created_by_id: users.owner,

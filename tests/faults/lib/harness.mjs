@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
-  api, connectUser, createUsers, openSocket, uniqueId, userToken,
+  api, connectUser, openSocket, uniqueId, upsertUsers, userToken,
 } from '../../contracts/lib/streambed.mjs';
 
 export const RUN_DIR = process.env.STREAMBED_RUN_DIR;
@@ -231,7 +231,7 @@ export async function runScenario(name, fault, {
   const senderIds = Array.from({ length: senders }, (_, i) => `${tag}-s${i}`);
   const sdkIds = Array.from({ length: sdkWatchers }, (_, i) => `${tag}-w${i}`);
   const roomIds = Array.from({ length: roomWatchers }, (_, i) => `${tag}-r${i}`);
-  const server = await createUsers(...senderIds, ...sdkIds, ...roomIds);
+  const server = await upsertUsers(...senderIds, ...sdkIds, ...roomIds);
   const channelId = `${tag}-ch`;
   const ch = server.channel('messaging', channelId, { members: [...senderIds, ...sdkIds, ...roomIds], created_by_id: senderIds[0] });
   await ch.create();
