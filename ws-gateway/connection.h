@@ -75,6 +75,17 @@ public:
         return true;
     }
 
+    // The Redis keys of the connection-id session this socket keeps alive (room sockets opened
+    // with ?connection_id=), and whether a heartbeat now should refresh them (at most once per
+    // `min_gap_ms`: the TTL is minutes, a refresh per ping would be a Redis call per frame).
+    void set_session_keys(std::vector<std::string> keys) { session_keys_ = std::move(keys); }
+    const std::vector<std::string>& session_keys() const { return session_keys_; }
+    bool TakeSessionRefresh(int64_t now_ms, int64_t min_gap_ms) {
+        if (session_keys_.empty() || now_ms - last_session_refresh_ms_ < min_gap_ms) return false;
+        last_session_refresh_ms_ = now_ms;
+        return true;
+    }
+
     // Topics (channel and presence) this connection is subscribed to, for cleanup on close.
     std::vector<std::string>& topics() { return topics_; }
 
@@ -92,6 +103,8 @@ public:
     Resume& resume() { return resume_; }
 
 private:
+    std::vector<std::string> session_keys_;
+    int64_t last_session_refresh_ms_ = 0;
     enum class State { kOpen, kClosing, kClosed };
     struct Pending {
         SharedFrame frame;

@@ -30,6 +30,9 @@ constexpr int64_t kIdleDeadMs = 75000;
 constexpr int64_t kCloseGraceMs = 5000;
 // The SDK pings every ~25 s; answering more than one ping a second only feeds a flood.
 constexpr int64_t kMinPingReplyGapMs = 1000;
+// A connection-id session (keys::kSessionTtl, 90 s) is refreshed at most this often by its
+// socket's heartbeats: well inside the TTL, rarely enough to cost nothing.
+constexpr int64_t kSessionRefreshGapMs = 5000;
 // Room-socket limits: frames a socket may have in flight to the workers, and the text size.
 constexpr size_t kMaxRoomText = 20000;
 // Live events a resuming room socket may hold while its replay runs; past this it is closed with
@@ -127,6 +130,7 @@ void Gateway::Adopt(Handoff handoff) {
     std::string id = std::to_string(ids_.Next());
     auto owned = std::make_unique<Connection>(*this, std::move(handoff.socket), handoff.kind, id, session, handoff.cid);
     Connection& connection = *owned;
+    connection.set_session_keys(std::move(handoff.session_keys));
     connections_.emplace(id, std::move(owned));
     session->connections.push_back(&connection);
     if (handoff.kind == ConnectionKind::kRoom && handoff.since_seq) {
@@ -556,6 +560,10 @@ void Gateway::OnText(Connection& c, std::string_view text) {
     }
     if (type == "health.check") {
         if (c.TakePingReply(loop_.now_ms(), kMinPingReplyGapMs)) c.SendText(HealthCheckFrame(c, nullptr));
+        if (c.TakeSessionRefresh(loop_.now_ms(), kSessionRefreshGapMs)) {
+            for (const auto& key : c.session_keys())
+                cmd_.Command({"EXPIRE", key, std::to_string(keys::kSessionTtl)}, nullptr);
+        }
         return;
     }
     if (c.kind() == ConnectionKind::kStream) return;  // the SDK sends nothing else; ignore noise

@@ -277,6 +277,7 @@ private:
         w.StartObject();
         PutString(w, "user_id", result.token.user_id);
         PutString(w, "cid", cid_);
+        if (auto connection_id = query->Get("connection_id")) PutString(w, "connection_id", *connection_id);
         if (result.token.issued_at) PutInt(w, "token_issued_at", *result.token.issued_at);
         w.EndObject();
         BackendReply reply = backend_.Post("/internal/connect/", std::string_view(buf.GetString(), buf.GetSize()));
@@ -295,6 +296,10 @@ private:
         handoff.me_json = handoff.user_json;
         handoff.cid = cid_;
         handoff.since_seq = since_seq;
+        if (auto keys = answer.FindMember("session_keys"); keys != answer.MemberEnd() && keys->value.IsArray()) {
+            for (const auto& key : keys->value.GetArray())
+                if (key.IsString()) handoff.session_keys.emplace_back(key.GetString(), key.GetStringLength());
+        }
         WebSocket ws(request, response);
         handoff.socket = ws;
         // The handler is deleted once this returns: the task must not reach the gateway through it.

@@ -17,10 +17,13 @@
 
 namespace streambed {
 
-// POST /internal/connect/ {"user_id", "user_details"?, "anonymous"?, "token_issued_at"?, "cid"?}
+// POST /internal/connect/ {"user_id", "user_details"?, "anonymous"?, "token_issued_at"?, "cid"?,
+// "connection_id"?}
 // The database half of a WebSocket handshake: upsert the user from user_details (as
 // getstream.io does on connect) and answer {"me": OwnUserResponse, "user": UserResponse}. With
-// `cid` (the room socket) the user must be allowed to read that room: 403 or 404 otherwise.
+// `cid` (the room socket) the user must be allowed to read that room: 403 or 404 otherwise. With
+// `connection_id` (from GET /api/connection-id/) the id must be the user's and alive; the answer
+// then names its Redis keys ("session_keys"), which the socket's heartbeats keep alive.
 Reply HandleInternalConnect(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     std::string user_id(json::RequireString(body, "user_id", "user_id"));
@@ -49,9 +52,26 @@ Reply HandleInternalConnect(Call& call) {
         OpenForActor(call, *cid, actor);  // throws 403/404
     }
 
+    std::vector<std::string> session_keys;
+    if (auto connection_id = json::OptString(body, "connection_id", "connection_id")) {
+        std::string of = std::string(keys::kSessionOfPrefix) + std::string(*connection_id);
+        auto session = ReplyString(call.redis().Command({"GET", of}).get());
+        if (!session) throw NotFound("connection_id " + std::string(*connection_id) + " is unknown or expired; get one from /api/connection-id/");
+        // The session key is keys::Session(user, session): it must be this user's.
+        if (session->rfind(keys::Session(user_id, ""), 0) != 0)
+            throw Forbidden("connection_id " + std::string(*connection_id) + " belongs to another user");
+        session_keys = {*session, of};
+    }
+
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
+    if (!session_keys.empty()) {
+        PutKey(w, "session_keys");
+        w.StartArray();
+        for (const auto& key : session_keys) WriteString(w, key);
+        w.EndArray();
+    }
     PutKey(w, "me");
     if (anonymous) {
         WriteOwnUser(w, user, true, OwnUserExtras{});

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  BASE_URL, TIME_RE, connectUser, createUsers, expectError, recordEvents, serverClient, signToken, uniqueId, userToken,
+  BASE_URL, TIME_RE, api, connectUser, createUsers, expectError, openSocket, recordEvents, redis, serverClient, signToken, uniqueId,
+  userToken,
 } from './lib/streambed.mjs';
 
 // The room surface takes only the token (no api_key).
@@ -384,6 +385,41 @@ describe('GET /api/connection-id/', () => {
     assert.ok(!ids.includes(same[0].json.connection_id));
     const again = await cid(userToken(a), 's7');
     assert.equal(again.json.connection_id, ids[7], 'still the same while alive');
+  });
+
+  it('a room socket opened with the connection id keeps its session alive through heartbeats; a foreign or unknown id is refused before the upgrade', async () => {
+    const c = await channelWith(2);
+    const [owner, other] = c.users;
+    const first = await cid(userToken(owner), 'tab-ws');
+    assert.equal(first.status, 200, first.text);
+    const id = first.json.connection_id;
+    const keys = [`sb:session:${owner}:tab-ws`, `sb:session-of:${id}`];
+    const ttls = async () => Promise.all(keys.map(async (k) => Number(await redis('TTL', k))));
+    // Most of the session's life gone (as if 80 of its 90 seconds had passed)...
+    for (const k of keys) assert.equal(await redis('EXPIRE', k, '10'), '1', k);
+    const ticket = async (user) => (await api('GET', '/api/ws-auth/', { token: userToken(user), query: { cid: c.cid } })).json.auth;
+    const ws = await openSocket(`/ws/${c.cid}/?auth=${encodeURIComponent(await ticket(owner))}&connection_id=${id}`);
+    try {
+      await ws.waitFor((f) => f.type === 'connection.ok');
+      for (const ttl of await ttls()) assert.ok(ttl > 0 && ttl <= 10, `no refresh before a heartbeat: ${ttl}`);
+      // ...a heartbeat on the socket gives it its whole TTL back.
+      ws.send(JSON.stringify({ type: 'health.check' }));
+      await ws.waitFor((f) => f.type === 'health.check');
+      const deadline = Date.now() + 5000;
+      let now = await ttls();
+      while (now.some((t) => t <= 10) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        now = await ttls();
+      }
+      for (const ttl of now) assert.ok(ttl > 80, `refreshed to 90 s by the heartbeat: ${now}`);
+      const again = await cid(userToken(owner), 'tab-ws');
+      assert.equal(again.json.connection_id, id, 'the same id while the socket keeps it alive');
+    } finally {
+      ws.close();
+    }
+    // Another user's connection id, or one that does not exist (or expired), opens nothing.
+    await assert.rejects(openSocket(`/ws/${c.cid}/?auth=${encodeURIComponent(await ticket(other))}&connection_id=${id}`), (e) => e.status === 403);
+    await assert.rejects(openSocket(`/ws/${c.cid}/?auth=${encodeURIComponent(await ticket(owner))}&connection_id=12345`), (e) => e.status === 404);
   });
 
   it('missing or malformed session is 400; no token 401; a bad token 403', async () => {

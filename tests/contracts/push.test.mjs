@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 
-import { api, connectUser, serverClient, signToken, uniqueId, userToken } from './lib/streambed.mjs';
+import { api, connectUser, redis, serverClient, signToken, uniqueId, userToken } from './lib/streambed.mjs';
 
 const require = createRequire(import.meta.url);
 const ece = require('http_ece');
@@ -50,11 +50,6 @@ async function listSubscriptions(userId) {
   const res = await api('GET', ROUTE, { token: userToken(userId) });
   assert.equal(res.status, 200, res.text);
   return res.json;
-}
-
-async function redis(...args) {
-  const { stdout } = await execFileP('redis-cli', ['-s', `${RUN}/redis/redis.sock`, ...args]);
-  return stdout.trim();
 }
 
 // A job exactly as EnqueueMessagePush writes it (common/push_queue.h, docs/push.md).

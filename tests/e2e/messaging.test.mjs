@@ -1,14 +1,15 @@
 // Live messaging between the page (the kit in Chromium) and a second client (the SDK in Node):
-// messages both ways, typing, read receipts, reactions, threads, edit and delete.
+// messages both ways, typing, read receipts, reactions, threads, edit and delete, image attachments.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  assertNoProblems, channelHeaderTitle, composer, launchBrowser, message, messageList, openApp, screenshot, sendFromPage,
+  BASE_URL, assertNoProblems, channelHeaderTitle, composer, launchBrowser, message, messageList, openApp, screenshot, sendFromPage,
   waitForCount,
 } from './lib/browser.mjs';
 import { connectUser, makeChannel, makeUsers, nextEvent } from './lib/fixtures.mjs';
+import { png } from '../contracts/lib/images.mjs';
 
 let browser;
 before(async () => {
@@ -202,6 +203,55 @@ describe('messages between the page and a second client', () => {
       await list.getByTestId('message-deleted-bubble').filter({ hasText: 'Message deleted' }).waitFor();
       assert.equal(await message(list, 'First post').count(), 0);
       await screenshot(c.page, 'message-deleted');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('attaches an image: uploaded, sent, shown in the page, and the second client gets it; and the other way round', async () => {
+    const c = await conversation('Pictures');
+    const IMAGE = new RegExp(`^${BASE_URL}/uploads/i/[A-Za-z0-9_-]+\\.png$`);
+    // An image element of the list whose source is an upload of ours, once the browser has decoded it.
+    const shownImage = async (item) => {
+      const img = item.locator(`img[src^="${BASE_URL}/uploads/i/"]`).first();
+      await img.waitFor();
+      await img.evaluate((el) => (el.complete && el.naturalWidth > 0) || new Promise((resolve, reject) => {
+        el.addEventListener('load', resolve, { once: true });
+        el.addEventListener('error', () => reject(new Error(`image failed to load: ${el.src}`)), { once: true });
+      }));
+      return img.evaluate((el) => ({ src: el.src, width: el.naturalWidth, height: el.naturalHeight }));
+    };
+    try {
+      // The kit's composer: the file goes up as soon as it is chosen (POST .../image/), then is sent
+      // with the text as the message's attachment.
+      const uploadPath = `/api/channels/messaging/${c.channel.id}/image/`;
+      const uploaded = c.page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === uploadPath);
+      await c.page.getByTestId('file-input').setInputFiles({ name: 'holiday.png', mimeType: 'image/png', buffer: png(320, 180) });
+      assert.equal((await uploaded).status(), 200);
+      await c.page.locator('.str-chat__attachment-preview-media').waitFor();
+      const received = nextEvent(c.sdk, 'message.new', (e) => e.message?.text === 'Look at this');
+      await sendFromPage(c.page, 'Look at this');
+      const event = await received;
+      assert.equal(event.message.attachments.length, 1);
+      const [attachment] = event.message.attachments;
+      assert.equal(attachment.type, 'image');
+      assert.match(attachment.image_url, IMAGE);
+      const served = await fetch(attachment.image_url);
+      assert.equal(served.status, 200);
+      assert.equal(served.headers.get('content-type'), 'image/png');
+      const list = messageList(c.page);
+      const mine = await shownImage(message(list, 'Look at this'));
+      assert.ok(mine.src.startsWith(attachment.image_url), `${mine.src} shows ${attachment.image_url}`);
+      assert.ok(mine.width > 0 && mine.height > 0);
+
+      // The second client uploads through the SDK and sends; the page shows the picture.
+      const theirs = await c.channel.sendImage(png(200, 200), 'square.png', 'image/png');
+      assert.match(theirs.file, IMAGE);
+      await c.channel.sendMessage({ text: 'Mine is square', attachments: [{ type: 'image', image_url: theirs.file, thumb_url: theirs.thumb_url, fallback: 'square.png' }] });
+      const shown = await shownImage(message(list, 'Mine is square'));
+      assert.ok(shown.src.startsWith(BASE_URL + '/uploads/i/'), shown.src);
+      await screenshot(c.page, 'image-attachments');
       assertNoProblems(c.app);
     } finally {
       await c.close();

@@ -1,7 +1,10 @@
 // What every contract test needs: the stack's address and keys (exported by scripts/test), SDK
 // clients wired the way README.md tells users to wire them, tokens, and raw HTTP/WebSocket helpers.
 
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+
 import { StreamChat } from 'stream-chat';
 import WebSocket from 'ws';
 
@@ -185,6 +188,15 @@ export async function openRoomSocket(userId, cid) {
   const ws = await openSocket(`/ws/${cid}/?auth=${encodeURIComponent(res.json.auth)}`);
   await ws.waitFor((f) => f.type === 'connection.ok');
   return ws;
+}
+
+// A command to the test stack's Redis (redis-cli on its unix socket), for what only the server's
+// own state shows (TTLs, queues). Answers redis-cli's text, trimmed.
+export async function redis(...args) {
+  const run = process.env.STREAMBED_RUN_DIR;
+  if (!run) throw new Error('run through scripts/test (STREAMBED_RUN_DIR unset)');
+  const { stdout } = await promisify(execFile)('redis-cli', ['-s', `${run}/redis/redis.sock`, ...args]);
+  return stdout.trim();
 }
 
 // Creates these users server-side (getstream.io refuses unknown members, so channels need them
