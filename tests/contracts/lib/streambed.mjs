@@ -21,7 +21,8 @@ if (!BASE_URL || !API_KEY || !API_SECRET) {
 // response that a route of streambed-api answered is appended to <folder>/<pid>.jsonl: the SDK's
 // through an axios interceptor (addTrailingSlash below), everything else through fetch. Only
 // requests that reach the router are recorded: paths under /api/, /rooms/ or /internal/ that end
-// with a slash. nginx answers the others itself (slash redirects, /uploads/ files).
+// with a slash, with any method but OPTIONS. nginx answers the others itself (slash redirects,
+// /uploads/ files, CORS preflight).
 const RECORD_DIR = process.env.STREAMBED_OPENAPI_RECORD;
 const RECORDED_ORIGINS = new Set(
   [process.env.STREAMBED_URL, process.env.STREAMBED_HTTPS_URL].filter(Boolean).map((u) => new URL(u).origin),
@@ -41,7 +42,7 @@ function recordedPath(url) {
 
 function recordResponse(method, url, status, body) {
   const pathname = recordedPath(url);
-  if (!pathname) return;
+  if (!pathname || method.toUpperCase() === 'OPTIONS') return;
   const line = JSON.stringify({ method: method.toUpperCase(), path: pathname, status, body, file: path.basename(process.argv[1] ?? '') });
   fs.mkdirSync(RECORD_DIR, { recursive: true });
   fs.appendFileSync(path.join(RECORD_DIR, `${process.pid}.jsonl`), line + '\n');
@@ -53,7 +54,7 @@ if (RECORD_DIR) {
     const res = await realFetch(input, init);
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const method = init.method ?? (typeof input === 'object' && 'method' in input ? input.method : 'GET');
-    if (recordedPath(url)) {
+    if (recordedPath(url) && method.toUpperCase() !== 'OPTIONS') {
       const text = await res.clone().text();
       let body;
       try {
