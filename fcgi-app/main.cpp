@@ -7,6 +7,8 @@
 //                            deleted (their browsers must subscribe again; docs/push.md)
 //   streambed-api test-push <user_id> [text]
 //                            queue a test notification for every Web Push subscription of a user
+//   streambed-api routes     print the route table, one "METHOD /pattern/" a line, and exit (needs no
+//                            configuration; tests/openapi compares it with docs/openapi.yaml)
 
 #include <cstdio>
 #include <cstring>
@@ -31,6 +33,11 @@
 int main(int argc, char** argv) {
     using namespace streambed;
     std::string command = argc > 1 ? argv[1] : "serve";
+    if (command == "routes") {
+        // The very table the router matches against, so the listing cannot drift from it.
+        for (const Route& r : AllRoutes().routes()) std::printf("%s %s\n", r.method.c_str(), r.pattern.c_str());
+        return 0;
+    }
     Config config;
     try {
         config = Config::FromEnvironment();
@@ -98,7 +105,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (command != "serve") {
-        std::fprintf(stderr, "usage: streambed-api [serve|migrate|rotate-vapid|test-push <user_id> [text]]\n");
+        std::fprintf(stderr, "usage: streambed-api [serve|migrate|rotate-vapid|test-push <user_id> [text]|routes]\n");
         return 2;
     }
     // Declared and mapped before the first fork(): every worker adds to the same shared numbers.

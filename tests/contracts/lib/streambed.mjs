@@ -3,6 +3,8 @@
 
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { StreamChat } from 'stream-chat';
@@ -16,6 +18,76 @@ if (!BASE_URL || !API_KEY || !API_SECRET) {
   throw new Error('run the contract tests through scripts/test (STREAMBED_URL, _API_KEY, _API_SECRET unset)');
 }
 
+// ---------------------------------------------------------------------------------------------
+// The response recorder (tests/openapi/responses.test.mjs validates what it writes against
+// docs/openapi.yaml). With STREAMBED_OPENAPI_RECORD set to a folder (scripts/test sets it), every
+// response that a route of streambed-api answered is appended to <folder>/<pid>.jsonl: the SDK's
+// through an axios interceptor (addTrailingSlash below), everything else through fetch. Only
+// requests that reach the router are recorded: paths under /api/, /rooms/ or /internal/ that end
+// with a slash, with any method but OPTIONS. nginx answers the others itself (slash redirects,
+// /uploads/ files, CORS preflight).
+const RECORD_DIR = process.env.STREAMBED_OPENAPI_RECORD;
+const RECORDED_ORIGINS = new Set(
+  [process.env.STREAMBED_URL, process.env.STREAMBED_HTTPS_URL].filter(Boolean).map((u) => new URL(u).origin),
+);
+
+function recordedPath(url) {
+  let u;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (!RECORDED_ORIGINS.has(u.origin)) return null;
+  if (!/^\/(api|rooms|internal)\//.test(u.pathname) || !u.pathname.endsWith('/')) return null;
+  return u.pathname;
+}
+
+function recordResponse(method, url, status, body) {
+  const pathname = recordedPath(url);
+  if (!pathname || method.toUpperCase() === 'OPTIONS') return;
+  const line = JSON.stringify({ method: method.toUpperCase(), path: pathname, status, body, file: path.basename(process.argv[1] ?? '') });
+  fs.mkdirSync(RECORD_DIR, { recursive: true });
+  fs.appendFileSync(path.join(RECORD_DIR, `${process.pid}.jsonl`), line + '\n');
+}
+
+if (RECORD_DIR) {
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (input, init = {}) => {
+    const res = await realFetch(input, init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const method = init.method ?? (typeof input === 'object' && 'method' in input ? input.method : 'GET');
+    if (recordedPath(url) && method.toUpperCase() !== 'OPTIONS') {
+      const text = await res.clone().text();
+      let body;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = { unparsed: text.slice(0, 200) };
+      }
+      recordResponse(method, url, res.status, body);
+    }
+    return res;
+  };
+}
+
+function recordAxios(client) {
+  const record = (response) => {
+    if (!response?.config) return;
+    recordResponse(response.config.method ?? 'get', client.axiosInstance.getUri(response.config), response.status, response.data);
+  };
+  client.axiosInstance.interceptors.response.use(
+    (response) => {
+      record(response);
+      return response;
+    },
+    (error) => {
+      record(error.response);
+      return Promise.reject(error);
+    },
+  );
+}
+
 // The three-line interceptor from README.md: every REST route ends with a slash.
 export function addTrailingSlash(client) {
   client.axiosInstance.interceptors.request.use((config) => {
@@ -23,6 +95,7 @@ export function addTrailingSlash(client) {
     if (!path.endsWith('/')) config.url = path + '/' + (query ? '?' + query : '');
     return config;
   });
+  if (RECORD_DIR) recordAxios(client);
   return client;
 }
 
