@@ -34,13 +34,10 @@ struct Handoff {
     std::string me_json;    // OwnUserResponse (stream) / UserResponse (room)
     bool anonymous = false;
     std::string cid;  // the room, for kRoom
-<<<<<<< HEAD
     std::optional<int64_t> since_seq;  // kRoom: replay the room's events after this seq first
-=======
     // A room socket opened with ?connection_id= (GET /api/connection-id/): the Redis keys of that
     // session, whose TTL the socket's heartbeats refresh (API.md §2).
     std::vector<std::string> session_keys;
->>>>>>> main
 };
 
 // Lets maps keyed by std::string be searched with a string_view (no copy per Redis message).

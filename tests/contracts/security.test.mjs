@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
+import { png } from './lib/images.mjs';
 import {
   API_KEY, API_SECRET, BASE_URL, api, connectQuery, openSocket, serverClient, signToken, uniqueId, upsertUsers, userToken,
 } from './lib/streambed.mjs';
@@ -127,7 +128,7 @@ describe('JWT attacks (RFC 8725 §2, §3)', () => {
 function routeTable() {
   const text = fs.readFileSync(path.join(ROOT, 'fcgi-app', 'routes.cpp'), 'utf8');
   const routes = [];
-  for (const m of text.matchAll(/r\.Add\("(\w+)", (p \+ )?"([^"]+)", ([\w:]+), \w+\)/g)) {
+  for (const m of text.matchAll(/r\.Add\("(\w+)", (p \+ )?"([^"]+)", ([\w:]+), \w+(?:, [\w:]+)?\)/g)) {
     const prefixes = m[2] ? ['/rooms/', '/api/rooms/'] : [''];
     for (const p of prefixes) routes.push([m[1], p + m[3], m[4].replace('Access::', '')]);
   }
@@ -170,6 +171,22 @@ const SPECS = {
   'POST /api/channels/{type}/{id}/show/': { need: 'read', body: () => ({}), fresh: true },
   'PATCH /api/channels/{type}/{id}/member/{user_id}/': { need: 'read', body: () => ({ set: { pinned: true } }),
     path: { user_id: (f, role) => f.users[role] } },
+  // The SDK's updateMemberPartial: the member is the caller (?user_id=), as with {user_id} above.
+  'PATCH /api/channels/{type}/{id}/member/': { need: 'read', body: () => ({ set: { pinned: true } }),
+    query: (f, role) => ({ user_id: f.users[role] }) },
+  // Anyone may search; only channels the caller may read give results.
+  'GET /api/search/': { need: 'own', query: (f) => ({ payload: { filter_conditions: { cid: f.cid }, query: 'owner' } }),
+    check: (f, role, res) => {
+      const found = res.json.results.length > 0;
+      assert.equal(found, role === 'member' || role === 'moderator', `${role}: ${res.json.results.length} results`);
+    } },
+  'POST /api/channels/{type}/{id}/image/': { need: 'read', body: () => upload(png(4, 4), 'dot.png', 'image/png') },
+  'POST /api/channels/{type}/{id}/file/': { need: 'read', body: () => upload(Buffer.from('notes'), 'notes.txt', 'text/plain') },
+  // The owner's uploads: only their uploader or a moderator deletes them.
+  'DELETE /api/channels/{type}/{id}/image/': { need: 'mod', query: (f) => ({ url: f.image }), fresh: true },
+  'DELETE /api/channels/{type}/{id}/file/': { need: 'mod', query: (f) => ({ url: f.file }), fresh: true },
+  'POST /api/editing-audit-state/': { need: 'read', body: (f) => ({ cid: f.cid, state: 'typing' }) },
+  'GET /api/editing-audit-state/': { need: 'read', query: (f) => ({ cid: f.cid }) },
   'GET /api/members/': { need: 'read', query: (f) => ({ payload: { type: 'messaging', id: f.id, filter_conditions: {} } }) },
   'POST /api/channels/{type}/{id}/message/': { need: 'read', body: (f, role) => ({ message: { text: `hello from ${role}` } }) },
   'GET /api/channels/{type}/{id}/messages/': { need: 'read', query: (f) => ({ ids: f.message }) },
@@ -227,6 +244,12 @@ const SPECS = {
   'POST /internal/rooms/{cid}/typing/': { need: 'internal', body: (f, role) => ({ user_id: f.users[role], type: 'typing.start' }) },
   'POST /internal/rooms/{cid}/events/': { need: 'internal', body: (f, role) => ({ user_id: f.users[role], since_seq: 0 }) },
 };
+// A multipart upload body, as the SDK's sendImage/sendFile send it.
+function upload(bytes, name, type) {
+  const form = new FormData();
+  form.append('file', new Blob([bytes], { type }), name);
+  return form;
+}
 const specKey = (method, pattern) => `${method} ${pattern.replace(/^\/(api\/)?rooms\//, '{rooms}')}`;
 
 // A members-only channel with an owner, a member, a channel moderator, a banned member and a
@@ -245,7 +268,9 @@ async function fixture() {
   const { message } = await ch.sendMessage({ text: 'the owner\'s message', user_id: users.owner });
   await ch.sendReaction(message.id, { type: 'like', user_id: users.owner });
   await server.addDevice(`dev-${id}-owner`, 'firebase', users.owner);
-  return { id, cid: ch.cid, users, message: message.id };
+  const image = await ch.sendImage(png(4, 4), 'owner.png', 'image/png', { id: users.owner });
+  const file = await ch.sendFile(Buffer.from('owner data'), 'owner.txt', 'text/plain', { id: users.owner });
+  return { id, cid: ch.cid, users, message: message.id, image: image.file, file: file.file };
 }
 
 function requestFor(spec, method, pattern, f, role) {

@@ -140,12 +140,15 @@ export async function api(method, path, { token, body, query = {}, headers = {},
   const url = new URL(`${BASE_URL}${path}`);
   url.searchParams.set('api_key', API_KEY);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
-  const h = { 'content-type': 'application/json', ...headers };
+  // A FormData body goes as multipart (fetch writes its content type and boundary); any other as JSON.
+  const form = body instanceof FormData;
+  const h = { ...(form ? {} : { 'content-type': 'application/json' }), ...headers };
   if (token) {
     h.authorization = token;
     h['stream-auth-type'] = 'jwt';
   }
-  const res = await fetch(url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), redirect });
+  const payload = body === undefined || form ? body : JSON.stringify(body);
+  const res = await fetch(url, { method, headers: h, body: payload, redirect });
   const text = await res.text();
   let json = null;
   try {
