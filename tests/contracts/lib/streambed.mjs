@@ -25,7 +25,8 @@ if (!BASE_URL || !API_KEY || !API_SECRET) {
 // through an axios interceptor (addTrailingSlash below), everything else through fetch. Only
 // requests that reach the router are recorded: paths under /api/, /rooms/ or /internal/ that end
 // with a slash, with any method but OPTIONS. nginx answers the others itself (slash redirects,
-// /uploads/ files, CORS preflight).
+// /uploads/ files, CORS preflight), and its own errors on any path (a request line or header over
+// its limits, a body over 1 MiB, its rate limit) say so in X-Streambed-Error-Source.
 const RECORD_DIR = process.env.STREAMBED_OPENAPI_RECORD;
 const RECORDED_ORIGINS = new Set(
   [process.env.STREAMBED_URL, process.env.STREAMBED_HTTPS_URL].filter(Boolean).map((u) => new URL(u).origin),
@@ -57,7 +58,7 @@ if (RECORD_DIR) {
     const res = await realFetch(input, init);
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const method = init.method ?? (typeof input === 'object' && 'method' in input ? input.method : 'GET');
-    if (recordedPath(url) && method.toUpperCase() !== 'OPTIONS') {
+    if (recordedPath(url) && method.toUpperCase() !== 'OPTIONS' && res.headers.get('x-streambed-error-source') !== 'nginx') {
       const text = await res.clone().text();
       let body;
       try {
@@ -73,7 +74,7 @@ if (RECORD_DIR) {
 
 function recordAxios(client) {
   const record = (response) => {
-    if (!response?.config) return;
+    if (!response?.config || response.headers?.['x-streambed-error-source'] === 'nginx') return;
     recordResponse(response.config.method ?? 'get', client.axiosInstance.getUri(response.config), response.status, response.data);
   };
   client.axiosInstance.interceptors.response.use(
