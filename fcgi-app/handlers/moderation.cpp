@@ -275,6 +275,8 @@ void AnnounceBan(Call& call, const OpenChannel& open, const Actor& actor, const 
     users.Want(actor.id());
     users.Load(call.db(), call.redis());
     Outbox outbox;
+    // The seq and its logged event in one transaction: a reserved seq never stays a gap.
+    PgTransaction tx(call.db());
     int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
     Event e(banned ? "user.banned" : "user.unbanned", open.channel.cid, NowMicros());
     e.User(users, target);
@@ -291,6 +293,7 @@ void AnnounceBan(Call& call, const OpenChannel& open, const Actor& actor, const 
     e.Seq(seq);
     outbox.Channel(open.channel.pk, open.channel.cid, seq, banned ? "user.banned" : "user.unbanned", e.Done());
     outbox.Persist(call.db());
+    tx.Commit();
     outbox.Flush(call.redis());
 }
 }  // namespace

@@ -180,7 +180,12 @@ Reply HandleMarkUnread(Call& call) {
 Reply HandleMarkAllRead(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     Actor actor = LoadActor(call, NamedUser(body), true);
+    // One transaction from the reads to the logged events: a seq reserved is a seq written, or
+    // neither (a gap in a channel's log would stall every client that resumes by seq).
+    PgTransaction tx(call.db());
     auto changed = members::MarkAllRead(call.db(), actor.id());
+    // Channel rows are locked (ReserveEventSeq) in one order by every caller: no deadlock.
+    std::sort(changed.begin(), changed.end());
     UserDirectory users;
     users.Put(actor.user, true);
     Outbox outbox;
@@ -196,6 +201,7 @@ Reply HandleMarkAllRead(Call& call) {
         outbox.Channel(pk, view->channel.cid, seq, "message.read", e.Done());
     }
     outbox.Persist(call.db());
+    tx.Commit();
     // "Mark all read" is the one mark_read without cid: the client clears every badge.
     Event n("notification.mark_read", "", now);
     n.User(users, actor.id());

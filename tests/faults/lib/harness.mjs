@@ -223,9 +223,12 @@ class RoomWatcher {
 
 // One scenario: `senders` users POST messages with their own ids (retrying with the same id until
 // acknowledged; "already exists" is an acknowledgement), watched by SDK clients and room sockets,
-// while `fault(ctx)` breaks something and waits for the stack to come back.
+// while `fault(ctx)` breaks something and waits for the stack to come back. Each sender waits
+// `gapMs` after each acknowledgement, so that it stays inside the per-user budget of the test stack
+// (600 calls a minute, scripts/test) for as long as a fault takes: the load comes from several
+// senders, as it would from several people, not from one user over its rate limit.
 export async function runScenario(name, fault, {
-  senders = 3, sdkWatchers = 2, roomWatchers = 2, gapMs = 25, textBytes = 40, settleMs = 1500, after,
+  senders = 8, sdkWatchers = 2, roomWatchers = 2, gapMs = 120, textBytes = 40, settleMs = 1500, after,
 } = {}) {
   const tag = uniqueId(name);
   const senderIds = Array.from({ length: senders }, (_, i) => `${tag}-s${i}`);
