@@ -1,5 +1,5 @@
 // Channel filters and sorts: FilterCompiler and SortCompiler with the field set of
-// POST /api/channels/ (channel_query.cpp). Bad input is ApiError 400; whatever compiles is SQL
+// POST /api/channels/ (fcgi-app/channel_filter.cpp). Bad input is ApiError 400; whatever compiles is SQL
 // made only of our own fragments, every value bound as a parameter. Input: {"filter": .., "sort": ..}.
 
 #include <cstddef>
@@ -9,7 +9,7 @@
 
 #include "common/errors.h"
 #include "common/json.h"
-#include "fcgi-app/channel_query.h"
+#include "fcgi-app/channel_filter.h"
 #include "fuzz/fuzz.h"
 
 using namespace streambed;

@@ -11,7 +11,6 @@
 #include "common/errors.h"
 #include "common/ids.h"
 #include "common/keys.h"
-#include "fcgi-app/channel_query.h"
 #include "fcgi-app/event.h"
 #include "fcgi-app/channel_filter.h"
 #include "fcgi-app/filters.h"
