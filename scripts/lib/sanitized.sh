@@ -102,7 +102,8 @@ run_sanitized() {
     rm -rf "$STREAMBED_RUN_DIR"
     mkdir -p "$STREAMBED_RUN_DIR/logs"
     STREAMBED_RUN_DIR=$(cd "$STREAMBED_RUN_DIR" && pwd)
-    local san_reports=$STREAMBED_RUN_DIR/logs/sanitizers
+    # Beside logs/, not in it: tests/contracts/operations.test.mjs reads every file of logs/.
+    local san_reports=$STREAMBED_RUN_DIR/sanitizers
     mkdir -p "$san_reports"
     chmod 777 "$san_reports"
     sanitizer_env "$san_reports"
