@@ -43,6 +43,8 @@ BOOST_AUTO_TEST_CASE(query_parsing) {
     BOOST_TEST(!QueryParams::Parse("a=%zz").has_value());
     BOOST_TEST(!QueryParams::Parse("a=%4").has_value());
     BOOST_TEST(!QueryParams::Parse("a=%00").has_value());
+    BOOST_TEST(!QueryParams::Parse(std::string_view("a=x\0y", 5)).has_value());  // a raw NUL as well
+    BOOST_TEST(!PercentDecode(std::string_view("x\0", 2), false).has_value());
     BOOST_TEST(!QueryParams::Parse("a=%ff").has_value());        // not UTF-8
     BOOST_TEST(!QueryParams::Parse("a=%c3").has_value());        // truncated sequence
     BOOST_TEST(!QueryParams::Parse("a=%c0%af").has_value());     // overlong '/'
