@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { api, createUsers, openSocket, uniqueId, userToken } from './lib/streambed.mjs';
+import { api, openSocket, uniqueId, upsertUsers, userToken } from './lib/streambed.mjs';
 
 async function ticket(userId, cid) {
   const res = await api('GET', '/api/ws-auth/', { token: userToken(userId), query: { cid } });
@@ -36,7 +36,7 @@ describe('room socket resume ?since_seq=N', () => {
   it('replays the events after N, then live ones: every seq once, none missing, under a steady load', async () => {
     const owner = uniqueId('rs-owner');
     const reader = uniqueId('rs-reader');
-    const server = await createUsers(owner, reader);
+    const server = await upsertUsers(owner, reader);
     const ch = server.channel('messaging', uniqueId('resume'), { members: [owner, reader], created_by_id: owner });
     await ch.create();
     for (let i = 0; i < 10; i++) await ch.sendMessage({ text: `before ${i}`, user_id: owner });
@@ -75,7 +75,7 @@ describe('room socket resume ?since_seq=N', () => {
 
   it('pages through a long log (more than one page of 200 events)', async () => {
     const owner = uniqueId('rl-owner');
-    const server = await createUsers(owner);
+    const server = await upsertUsers(owner);
     const ch = server.channel('messaging', uniqueId('resume-long'), { members: [owner], created_by_id: owner });
     await ch.create();
     for (let round = 0; round < 9; round++) {
@@ -91,7 +91,7 @@ describe('room socket resume ?since_seq=N', () => {
 
   it('since_seq at the head replays nothing and then delivers live events', async () => {
     const owner = uniqueId('rh-owner');
-    const server = await createUsers(owner);
+    const server = await upsertUsers(owner);
     const ch = server.channel('messaging', uniqueId('resume-head'), { members: [owner], created_by_id: owner });
     await ch.create();
     await ch.sendMessage({ text: 'old', user_id: owner });
@@ -106,7 +106,7 @@ describe('room socket resume ?since_seq=N', () => {
 
   it('a malformed since_seq is refused with 400 before the upgrade', async () => {
     const owner = uniqueId('rb-owner');
-    const server = await createUsers(owner);
+    const server = await upsertUsers(owner);
     const ch = server.channel('messaging', uniqueId('resume-bad'), { members: [owner], created_by_id: owner });
     await ch.create();
     const auth = encodeURIComponent(await ticket(owner, ch.cid));
