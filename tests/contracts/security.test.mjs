@@ -127,7 +127,11 @@ describe('JWT attacks (RFC 8725 §2, §3)', () => {
 function routeTable() {
   const text = fs.readFileSync(path.join(ROOT, 'fcgi-app', 'routes.cpp'), 'utf8');
   const routes = [];
-  for (const m of text.matchAll(/r\.Add\("(\w+)", (p \+ )?"([^"]+)", ([\w:]+), \w+\)/g)) {
+  // An optional fifth argument is the body kind (BodyKind::kUpload).
+  const matches = [...text.matchAll(/r\.Add\("(\w+)", (p \+ )?"([^"]+)", ([\w:]+), \w+(, [\w:]+)?\)/g)];
+  // Every r.Add of the file is read: a route written some other way must not slip past the matrix.
+  assert.equal(matches.length, (text.match(/r\.Add\(/g) ?? []).length, 'r.Add calls the route table reader does not understand');
+  for (const m of matches) {
     const prefixes = m[2] ? ['/rooms/', '/api/rooms/'] : [''];
     for (const p of prefixes) routes.push([m[1], p + m[3], m[4].replace('Access::', '')]);
   }
@@ -170,9 +174,25 @@ const SPECS = {
   'POST /api/channels/{type}/{id}/show/': { need: 'read', body: () => ({}), fresh: true },
   'PATCH /api/channels/{type}/{id}/member/{user_id}/': { need: 'read', body: () => ({ set: { pinned: true } }),
     path: { user_id: (f, role) => f.users[role] } },
+  // The caller's own membership (stream-chat's pin/archive without a user id).
+  'PATCH /api/channels/{type}/{id}/member/': { need: 'read', body: () => ({ set: { pinned: true } }),
+    query: (f, role) => ({ user_id: f.users[role] }) },
   'GET /api/members/': { need: 'read', query: (f) => ({ payload: { type: 'messaging', id: f.id, filter_conditions: {} } }) },
   'POST /api/channels/{type}/{id}/message/': { need: 'read', body: (f, role) => ({ message: { text: `hello from ${role}` } }) },
   'GET /api/channels/{type}/{id}/messages/': { need: 'read', query: (f) => ({ ids: f.message }) },
+  // Search answers anyone, but only from channels the caller may read.
+  'GET /api/search/': { need: 'own', query: (f) => ({ payload: { filter_conditions: { cid: f.cid }, query: 'owner' } }),
+    check: (f, role, res) => {
+      const found = res.json.results.some((r) => r.message.id === f.message);
+      assert.equal(found, role === 'member' || role === 'moderator', `${role}: found ${found} ${res.text.slice(0, 200)}`);
+    } },
+  // Uploads: members may upload; only the uploader (the owner here) or a moderator may delete.
+  'POST /api/channels/{type}/{id}/image/': { need: 'read', upload: 'image' },
+  'POST /api/channels/{type}/{id}/file/': { need: 'read', upload: 'file' },
+  'DELETE /api/channels/{type}/{id}/image/': { need: 'mod', query: (f) => ({ url: f.image }), fresh: true,
+    intact: async (f) => assert.equal((await fetch(f.image)).status, 200, 'the refused delete removed the image') },
+  'DELETE /api/channels/{type}/{id}/file/': { need: 'mod', query: (f) => ({ url: f.file }), fresh: true,
+    intact: async (f) => assert.equal((await fetch(f.file)).status, 200, 'the refused delete removed the file') },
   'GET /api/messages/{id}/': { need: 'read', path: { id: (f) => f.message } },
   'POST /api/messages/{id}/': { need: 'mod', body: () => ({ message: { text: 'edited by someone else' } }), path: { id: (f) => f.message }, fresh: true },
   'PUT /api/messages/{id}/': { need: 'mod', body: () => ({ set: { text: 'edited by someone else' } }), path: { id: (f) => f.message }, fresh: true },
@@ -216,6 +236,9 @@ const SPECS = {
   // Another user's subscriptions: refused whatever the caller's standing.
   'POST /api/register-subscriptions/': { need: 'admin', body: (f) => ({ user_id: f.users.owner, endpoint: 'https://fcm.googleapis.com/fcm/send/x', keys: { p256dh: 'x', auth: 'y' } }) },
   'DELETE /api/register-subscriptions/': { need: 'admin', query: (f) => ({ user_id: f.users.owner, endpoint: 'https://fcm.googleapis.com/fcm/send/x' }) },
+  // Collaborative editing of the owner's message: another user's message needs update-any-message.
+  'POST /api/editing-audit-state/': { need: 'mod', body: (f) => ({ cid: f.cid, message_id: f.message, state: 'editing' }) },
+  'GET /api/editing-audit-state/': { need: 'read', query: (f) => ({ cid: f.cid, message_id: f.message }) },
   'GET {rooms}{cid}/config/': { need: 'read' },
   'GET {rooms}{cid}/messages/': { need: 'read' },
   'GET {rooms}{cid}/members/': { need: 'read' },
@@ -228,6 +251,23 @@ const SPECS = {
   'POST /internal/rooms/{cid}/events/': { need: 'internal', body: (f, role) => ({ user_id: f.users[role], since_seq: 0 }) },
 };
 const specKey = (method, pattern) => `${method} ${pattern.replace(/^\/(api\/)?rooms\//, '{rooms}')}`;
+
+// A 1x1 PNG, for the upload routes.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+// A multipart upload as the SDK sends it (field "file"), for the spec's `upload` kind.
+async function upload(path, token, kind) {
+  const form = new FormData();
+  form.append('file', kind === 'image' ? new Blob([PNG], { type: 'image/png' }) : new Blob(['notes'], { type: 'text/plain' }),
+    kind === 'image' ? 'x.png' : 'x.txt');
+  const url = new URL(`${BASE_URL}${path}`);
+  url.searchParams.set('api_key', API_KEY);
+  const res = await fetch(url, { method: 'POST', headers: { authorization: token, 'stream-auth-type': 'jwt' }, body: form });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { json = null; }
+  return { status: res.status, json, text };
+}
 
 // A members-only channel with an owner, a member, a channel moderator, a banned member and a
 // bystander ("victim", the target of mutes, blocks and bans), and one message by the owner.
@@ -245,7 +285,9 @@ async function fixture() {
   const { message } = await ch.sendMessage({ text: 'the owner\'s message', user_id: users.owner });
   await ch.sendReaction(message.id, { type: 'like', user_id: users.owner });
   await server.addDevice(`dev-${id}-owner`, 'firebase', users.owner);
-  return { id, cid: ch.cid, users, message: message.id };
+  const image = (await ch.sendImage(PNG, 'owner.png', 'image/png', { id: users.owner })).file;
+  const file = (await ch.sendFile(Buffer.from('the owner\'s notes'), 'owner.txt', 'text/plain', { id: users.owner })).file;
+  return { id, cid: ch.cid, users, message: message.id, image, file };
 }
 
 function requestFor(spec, method, pattern, f, role) {
@@ -286,7 +328,7 @@ describe('access-control matrix: every route × outsider, banned member, member,
       for (const role of ROLES) {
         const f = spec.fresh ? await fixture() : shared;
         const req = requestFor(spec, method, pattern, f, role);
-        const res = await api(method, req.path, {
+        const res = spec.upload ? await upload(req.path, userToken(f.users[role]), spec.upload) : await api(method, req.path, {
           token: spec.anonymous ? undefined : userToken(f.users[role]),
           headers: spec.anonymous ? { 'stream-auth-type': 'anonymous' } : {},
           body: req.body, query: req.query,
@@ -298,6 +340,8 @@ describe('access-control matrix: every route × outsider, banned member, member,
         if (!good) failures.push(`${role}: ${res.status} ${res.text.slice(0, 160)}`);
         else if (spec.check && res.status < 300) {
           try { spec.check(f, role, res); } catch (err) { failures.push(`${role}: ${err.message}`); }
+        } else if (spec.intact && !allowed) {
+          try { await spec.intact(f); } catch (err) { failures.push(`${role}: ${err.message}`); }
         }
       }
       assert.deepEqual(failures, []);
