@@ -2,24 +2,25 @@
 
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/url.h"
 
 #include <rapidjson/error/en.h>
 
 namespace streambed {
 
 namespace {
-bool HasNul(const JsonValue& v) {
-    auto nul = [](const JsonValue& str) {
-        return std::string_view(str.GetString(), str.GetStringLength()).find('\0') != std::string_view::npos;
-    };
-    if (v.IsString()) return nul(v);
+// The first key or string value for which `bad` holds.
+template <typename Bad>
+bool AnyString(const JsonValue& v, const Bad& bad) {
+    auto text = [](const JsonValue& str) { return std::string_view(str.GetString(), str.GetStringLength()); };
+    if (v.IsString()) return bad(text(v));
     if (v.IsArray()) {
         for (const auto& item : v.GetArray()) {
-            if (HasNul(item)) return true;
+            if (AnyString(item, bad)) return true;
         }
     } else if (v.IsObject()) {
         for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-            if (nul(it->name) || HasNul(it->value)) return true;
+            if (bad(text(it->name)) || AnyString(it->value, bad)) return true;
         }
     }
     return false;
@@ -33,8 +34,11 @@ rapidjson::Document ParseJsonObject(std::string_view text, std::string_view what
         return doc;
     }
     // kParseStopWhenDoneFlag is not used: trailing garbage after the object is an error. Strings
-    // must be UTF-8 (PostgreSQL refuses anything else, which would surface as a 500).
-    doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+    // must be UTF-8 (PostgreSQL refuses anything else, which would surface as a 500). Full
+    // precision: RapidJSON's fast number parsing can land one unit off in the last place, so a
+    // number stored in a custom field came back other than the client sent it (fuzz/json_fuzz.cpp,
+    // fuzz/corpus/json/huge_limit: 6.666666666666667e57 was read as ...666e57).
+    doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
     if (doc.HasParseError()) {
         throw BadRequest(std::string(what) + " is not valid JSON: " + rapidjson::GetParseError_En(doc.GetParseError()),
                          std::string(what));
@@ -42,8 +46,15 @@ rapidjson::Document ParseJsonObject(std::string_view text, std::string_view what
     if (!doc.IsObject()) throw BadRequest(std::string(what) + " must be a JSON object", std::string(what));
     // PostgreSQL text cannot hold U+0000: libpq would cut the string there (storing something
     // other than what was sent) and jsonb refuses it. Refused here, for keys and values alike.
-    if (HasNul(doc)) {
+    if (AnyString(doc, [](std::string_view t) { return t.find('\0') != std::string_view::npos; })) {
         throw BadRequest(std::string(what) + " has a string with a NUL (\\u0000) character", std::string(what));
+    }
+    // kParseValidateEncodingFlag checks the bytes sent, not what \u escapes decode to: RapidJSON
+    // 1.1.0 turns a lone surrogate ("\udc00") into the bytes of U+DC00, which is not UTF-8, so it
+    // reached PostgreSQL and came back as a 500 (fuzz/json_fuzz.cpp, fuzz/corpus/json/lone_surrogate).
+    if (AnyString(doc, [](std::string_view t) { return !IsValidUtf8(t); })) {
+        throw BadRequest(std::string(what) + " has a string with a lone surrogate (\\ud800-\\udfff)",
+                         std::string(what));
     }
     return doc;
 }
@@ -94,7 +105,9 @@ std::optional<int64_t> OptInt(const JsonValue& obj, std::string_view key, std::s
     // JavaScript numbers arrive as doubles when large; accept integral ones.
     if (v->IsDouble()) {
         double d = v->GetDouble();
-        if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9.0e15 && d < 9.0e15)
+        // The range first: converting a double outside int64's range is undefined behaviour
+        // (UBSan, fuzz/corpus/json/huge_limit), so the cast may only follow the check.
+        if (d > -9.0e15 && d < 9.0e15 && d == static_cast<double>(static_cast<int64_t>(d)))
             return static_cast<int64_t>(d);
     }
     WrongType(field, "an integer");

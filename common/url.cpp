@@ -64,6 +64,10 @@ std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_spa
             i += 2;
         } else if (c == '+' && plus_is_space) {
             out += ' ';
+        } else if (c == '\0') {
+            // A raw NUL is refused like an encoded one: no decoded value may carry it into a C API
+            // (libpq, hiredis, logs). Found by fuzz/route_fuzz.cpp.
+            return std::nullopt;
         } else {
             out += c;
         }

@@ -54,6 +54,17 @@ void AddChannelFilterFields(FilterCompiler& filter) {
                                            "muted"));
 }
 
+void AddChannelSortFields(SortCompiler& sort) {
+    sort.AddField("last_message_at", "c.last_message_at");
+    sort.AddField("created_at", "c.created_at");
+    sort.AddField("updated_at", "c.updated_at");
+    sort.AddField("last_updated", "greatest(c.last_message_at, c.created_at)");
+    sort.AddField("member_count", "c.member_count");
+    sort.AddField("pinned_at", "me.pinned_at");
+    sort.AddField("cid", "c.cid");
+    sort.AddField("name", "c.name");
+}
+
 std::string ChannelVisibleSql(bool admin) {
     if (admin) return "TRUE";
     return "((me.user_id IS NOT NULL OR ct.policy = 'public_read') AND NOT EXISTS (SELECT 1 FROM channel_bans xb "

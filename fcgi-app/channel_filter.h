@@ -12,6 +12,9 @@ namespace streambed {
 
 // Registers every channel field and special (members, joined, hidden, ...) on `filter`.
 void AddChannelFilterFields(FilterCompiler& filter);
+// The sort fields of queryChannels over the same tables. Here rather than in the handler so that
+// the filter fuzzer (fuzz/filters_fuzz.cpp) compiles exactly the handler's field set.
+void AddChannelSortFields(SortCompiler& sort);
 
 // The SQL condition "the acting user may read channel c": members-only types need membership,
 // public_read types are open, a ban hides the channel; admins read everything.

@@ -6,14 +6,9 @@
 namespace streambed {
 
 namespace {
-// created_at is the clock when the row is written, not now() (the transaction's start): the
-// transaction holds its channel's row lock from the moment it reserved its seqs (kReserveSeq), so
-// within a channel created_at then grows with seq, and /api/sync/, which merges channels by time,
-// keeps each channel in seq order.
 const PgStatement kAppend{"event_append",
-                          "INSERT INTO channel_events (channel_pk, seq, type, payload, created_at) "
-                          "SELECT t.*, clock_timestamp() "
-                          "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS t"};
+                          "INSERT INTO channel_events (channel_pk, seq, type, payload) "
+                          "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"};
 }
 
 void Outbox::Channel(int64_t channel_pk, const std::string& cid, int64_t seq, std::string type, std::string payload) {

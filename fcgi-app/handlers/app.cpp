@@ -49,11 +49,18 @@ Reply HandleGetApp(Call& call) {
 namespace {
 // $1 channel pks, $2 the seq after which each starts, $3 after time (micros or NULL), $4 limit.
 // One time order across channels (getstream.io's /sync is chronological); seq orders within one.
+// Channels interleave in time order, but each channel's events stay in seq order: concurrent sends
+// can commit a later seq with an earlier created_at, and ordering by created_at alone then cut a
+// truncated page below events it had skipped, which the client's "continue from the last seq"
+// never fetched (tests/contracts/delivery.test.mjs, a long log). The sort key is the latest
+// created_at up to each seq of its channel, so it never decreases along a channel's seqs.
 const PgStatement kEventsSince{"sync_events_since",
-                               "SELECT e.payload FROM unnest($1::bigint[], $2::bigint[]) AS t(pk, after) "
+                               "SELECT x.payload FROM (SELECT e.payload, e.channel_pk, e.seq, "
+                               "max(e.created_at) OVER (PARTITION BY e.channel_pk ORDER BY e.seq) AS at "
+                               "FROM unnest($1::bigint[], $2::bigint[]) AS t(pk, after) "
                                "JOIN channel_events e ON e.channel_pk = t.pk AND e.seq > t.after "
-                               "WHERE ($3::bigint IS NULL OR e.created_at > sb_time($3)) "
-                               "ORDER BY e.created_at, e.channel_pk, e.seq LIMIT $4"};
+                               "WHERE ($3::bigint IS NULL OR e.created_at > sb_time($3))) x "
+                               "ORDER BY x.at, x.channel_pk, x.seq LIMIT $4"};
 constexpr int kMaxSyncEvents = 1000;
 }  // namespace
 

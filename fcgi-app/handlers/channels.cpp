@@ -225,14 +225,7 @@ Reply HandleQueryChannels(Call& call) {
     std::string where = filter.Compile(filter_json ? *filter_json : empty);
 
     SortCompiler sort;
-    sort.AddField("last_message_at", "c.last_message_at");
-    sort.AddField("created_at", "c.created_at");
-    sort.AddField("updated_at", "c.updated_at");
-    sort.AddField("last_updated", "greatest(c.last_message_at, c.created_at)");
-    sort.AddField("member_count", "c.member_count");
-    sort.AddField("pinned_at", "me.pinned_at");
-    sort.AddField("cid", "c.cid");
-    sort.AddField("name", "c.name");
+    AddChannelSortFields(sort);
     std::string order = sort.Compile(json::OptArray(body, "sort", "sort"),
                                      "greatest(c.last_message_at, c.created_at) DESC NULLS LAST", "c.pk DESC");
 

@@ -13,7 +13,6 @@ namespace {
 #define SB_SUBSCRIPTION_COLUMNS                                                                           \
     "s.id::text, s.user_id, s.endpoint, s.p256dh, s.auth, sb_micros(s.expiration_time), s.vapid_key_id, " \
     "sb_micros(s.created_at)"
-constexpr int kVapidColumns = 4;
 constexpr int kSubscriptionColumns = 8;
 
 const PgStatement kCurrentKey{"vapid_current",

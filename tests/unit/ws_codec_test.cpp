@@ -89,6 +89,26 @@ BOOST_AUTO_TEST_CASE(refuses_oversized_messages_before_their_bytes_arrive) {
     BOOST_TEST((f.Next(m) == Reader::Status::kError));
 }
 
+// A 64-bit length near 2^64 after a first fragment: length + the fragment's size wrapped to a
+// small number, passed the size check, and reading the payload threw std::out_of_range
+// (fuzz/ws_fuzz.cpp, fuzz/corpus/ws/wrapping_length). Now: too big, or a protocol error when the
+// length's top bit is set (RFC 6455 §5.2).
+BOOST_AUTO_TEST_CASE(huge_64_bit_lengths_do_not_wrap_the_size_check) {
+    for (uint64_t length : {~uint64_t{0} - 2, uint64_t{0x7FFFFFFFFFFFFFFF}}) {
+        Reader r(1000);
+        r.Feed(ClientFrame(Opcode::kText, "abc", false));
+        std::string frame;
+        frame += static_cast<char>(0x80 | static_cast<int>(Opcode::kContinuation));
+        frame += static_cast<char>(0x80 | 127);
+        for (int i = 7; i >= 0; --i) frame += static_cast<char>((length >> (8 * i)) & 0xFF);
+        frame += std::string("\x12\x34\x56\x78xyz", 7);
+        r.Feed(frame);
+        Message m;
+        BOOST_TEST((r.Next(m) == Reader::Status::kError));
+        BOOST_TEST(r.error_code() == (length >> 63 ? close_code::kProtocolError : close_code::kTooBig));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(refuses_bad_control_frames_and_opcodes) {
     Message m;
     Reader a(1024);
