@@ -7,21 +7,11 @@ import { describe, it } from 'node:test';
 import { StreamChat } from 'stream-chat';
 
 import {
-  API_KEY, BASE_URL, addTrailingSlash, api, connectQuery, connectUser, connectUsers, createUsers, openSocket, recordEvents,
-  serverClient, uniqueId, userToken,
+  API_KEY, BASE_URL, addTrailingSlash, api, connectQuery, connectUser, createUsers, openSocket, recordEvents,
+  serverClient, uniqueId, userToken, watchingPair,
 } from './lib/streambed.mjs';
 
-async function pair() {
-  const alice = uniqueId('alice');
-  const bob = uniqueId('bob');
-  const [ca, cb] = await connectUsers([alice, bob]);
-  const id = uniqueId('ch');
-  const chA = ca.channel('messaging', id, { members: [alice, bob] });
-  await chA.watch();
-  const chB = cb.channel('messaging', id);
-  await chB.watch();
-  return { alice, bob, ca, cb, chA, chB, id, cid: `messaging:${id}`, close: () => Promise.all([ca.disconnectUser(), cb.disconnectUser()]) };
-}
+const pair = () => watchingPair();
 
 describe('STREAM-PROTOCOL.md §9 checklist', () => {
   it('1. the first health.check has connection_id, so queries go out with watch:true and live events arrive', async () => {

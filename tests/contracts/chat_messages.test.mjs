@@ -6,21 +6,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  TIME_RE, api, connectUser, connectUsers, createUsers, expectError, recordEvents, serverClient, uniqueId, userToken, uuid,
+  TIME_RE, api, connectUser, expectError, recordEvents, serverClient, uniqueId, userToken, uuid, watchingPair,
 } from './lib/streambed.mjs';
 
-// Alice (connected) and Bob (connected) in a fresh messaging channel that both watch.
-async function room({ extraMembers = [] } = {}) {
-  const alice = uniqueId('alice');
-  const bob = uniqueId('bob');
-  const [ca, cb] = await connectUsers([alice, bob]);
-  const id = uniqueId('ch');
-  const chA = ca.channel('messaging', id, { members: [alice, bob, ...extraMembers] });
-  await chA.watch();
-  const chB = cb.channel('messaging', id);
-  await chB.watch();
-  return { alice, bob, ca, cb, chA, chB, cid: `messaging:${id}`, close: () => Promise.all([ca.disconnectUser(), cb.disconnectUser()]) };
-}
+const room = watchingPair;
 
 function assertMessageShape(m, { id, cid, userId, text }) {
   assert.equal(m.id, id);

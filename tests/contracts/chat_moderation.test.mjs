@@ -6,20 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  TIME_RE, api, connectUser, connectUsers, createUsers, expectError, recordEvents, serverClient, uniqueId, userToken, uuid,
+  TIME_RE, api, connectUser, createUsers, expectError, recordEvents, serverClient, uniqueId, userToken, uuid,
+  watchingPair,
 } from './lib/streambed.mjs';
 
-async function room() {
-  const alice = uniqueId('alice');
-  const bob = uniqueId('bob');
-  const [ca, cb] = await connectUsers([alice, bob]);
-  const id = uniqueId('ch');
-  const chA = ca.channel('messaging', id, { members: [alice, bob] });
-  await chA.watch();
-  const chB = cb.channel('messaging', id);
-  await chB.watch();
-  return { alice, bob, ca, cb, chA, chB, id, cid: `messaging:${id}`, close: () => Promise.all([ca.disconnectUser(), cb.disconnectUser()]) };
-}
+const room = () => watchingPair();
 
 describe('muting users', () => {
   it('mute: the reply has mute and own_user; notification.mutes_updated carries me.mutes; unmute empties it', async () => {

@@ -6,20 +6,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  TIME_RE, api, connectUser, connectUsers, createUsers, expectError, recordEvents, serverClient, uniqueId, userToken, uuid,
+  TIME_RE, api, connectUser, createUsers, expectError, recordEvents, serverClient, uniqueId, userToken, uuid,
+  watchingPair,
 } from './lib/streambed.mjs';
 
+// The pair, with a message of Alice's to react to.
 async function room() {
-  const alice = uniqueId('alice');
-  const bob = uniqueId('bob');
-  const [ca, cb] = await connectUsers([alice, bob]);
-  const id = uniqueId('ch');
-  const chA = ca.channel('messaging', id, { members: [alice, bob] });
-  await chA.watch();
-  const chB = cb.channel('messaging', id);
-  await chB.watch();
-  const msg = (await chA.sendMessage({ text: 'react to me' })).message;
-  return { alice, bob, ca, cb, chA, chB, id, cid: `messaging:${id}`, msg, close: () => Promise.all([ca.disconnectUser(), cb.disconnectUser()]) };
+  const r = await watchingPair();
+  r.msg = (await r.chA.sendMessage({ text: 'react to me' })).message;
+  return r;
 }
 
 function assertReaction(r, { messageId, userId, type, score = 1 }) {

@@ -302,6 +302,20 @@ export async function connectUsers(ids) {
   return clients;
 }
 
+// Alice and Bob, both connected, in a fresh messaging channel (with `extraMembers` besides them)
+// that both watch: the two ends of most chat tests. `close()` disconnects both.
+export async function watchingPair({ extraMembers = [] } = {}) {
+  const alice = uniqueId('alice');
+  const bob = uniqueId('bob');
+  const [ca, cb] = await connectUsers([alice, bob]);
+  const id = uniqueId('ch');
+  const chA = ca.channel('messaging', id, { members: [alice, bob, ...extraMembers] });
+  await chA.watch();
+  const chB = cb.channel('messaging', id);
+  await chB.watch();
+  return { alice, bob, ca, cb, chA, chB, id, cid: `messaging:${id}`, close: () => Promise.all([ca.disconnectUser(), cb.disconnectUser()]) };
+}
+
 // Records every event `client` receives from now on. waitFor() resolves with the first recorded
 // event (from `since` on) that matches, or rejects after a bounded time.
 export function recordEvents(client) {
