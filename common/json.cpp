@@ -2,7 +2,7 @@
 
 #include "common/clock.h"
 #include "common/errors.h"
-#include "common/url.h"
+#include "common/utf8.h"
 
 #include <rapidjson/error/en.h>
 

@@ -9,9 +9,6 @@
 
 namespace streambed {
 
-// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
-bool IsValidUtf8(std::string_view text);
-
 // nullopt on a malformed escape ("%4", "%zz"), a NUL (encoded or raw), or a result that is not UTF-8.
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);
 std::string PercentEncode(std::string_view text);

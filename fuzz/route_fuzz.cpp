@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/url.h"
+#include "common/utf8.h"
 #include "fcgi-app/router.h"
 #include "fuzz/fuzz.h"
 

@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             }
             FUZZ_CHECK(m.opcode != ws::Opcode::kContinuation);
             FUZZ_CHECK(m.payload.size() <= kMax);
-            if (m.opcode == ws::Opcode::kText) FUZZ_CHECK(ws::IsValidUtf8(m.payload));
+            if (m.opcode == ws::Opcode::kText) FUZZ_CHECK(IsValidUtf8(m.payload));
             if (m.opcode == ws::Opcode::kPing || m.opcode == ws::Opcode::kPong || m.opcode == ws::Opcode::kClose)
                 FUZZ_CHECK(m.payload.size() <= 125);
         }

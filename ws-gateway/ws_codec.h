@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"  // text frames must be UTF-8 (RFC 6455 §8.1)
+
 namespace streambed::ws {
 
 enum class Opcode : uint8_t {
@@ -70,8 +72,5 @@ private:
 // A server-to-client frame (never masked), FIN set.
 std::string EncodeFrame(Opcode opcode, std::string_view payload);
 std::string EncodeClose(uint16_t code, std::string_view reason);
-
-// RFC 3629 UTF-8 validity, as text frames require (§8.1).
-bool IsValidUtf8(std::string_view text);
 
 }  // namespace streambed::ws

@@ -136,11 +136,11 @@ BOOST_AUTO_TEST_CASE(text_must_be_utf8) {
     Message m;
     BOOST_TEST((r.Next(m) == Reader::Status::kError));
     BOOST_TEST(r.error_code() == close_code::kInvalidPayload);
-    BOOST_TEST(IsValidUtf8("héllo 😀 ✓"));
-    BOOST_TEST(!IsValidUtf8("\xed\xa0\x80"));   // surrogate
-    BOOST_TEST(!IsValidUtf8("\xc0\xaf"));       // overlong
-    BOOST_TEST(!IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
-    BOOST_TEST(!IsValidUtf8("\xe2\x82"));       // truncated
+    BOOST_TEST(streambed::IsValidUtf8("héllo 😀 ✓"));
+    BOOST_TEST(!streambed::IsValidUtf8("\xed\xa0\x80"));   // surrogate
+    BOOST_TEST(!streambed::IsValidUtf8("\xc0\xaf"));       // overlong
+    BOOST_TEST(!streambed::IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    BOOST_TEST(!streambed::IsValidUtf8("\xe2\x82"));       // truncated
 }
 
 BOOST_AUTO_TEST_CASE(encodes_server_frames) {
