@@ -26,6 +26,9 @@ inline std::string UserConnections(std::string_view user_id) { return "sb:uconns
 // HASH user id -> number of that user's connections watching the channel. HLEN = watcher_count.
 constexpr std::string_view kWatchersPrefix = "sb:watchers:";
 inline std::string Watchers(std::string_view cid) { return std::string(kWatchersPrefix) + std::string(cid); }
+// STRING set for a second after a crowded channel announced a watcher coming or going
+// (registry.h: the throttle of user.watching.start/stop).
+constexpr std::string_view kWatchEventsPrefix = "sb:watch-events:";
 // SET of the cids one connection watches (to undo them when it closes).
 inline std::string ConnectionWatches(std::string_view connection_id) { return "sb:cwatch:" + std::string(connection_id); }
 // SET of a channel's member ids: a cache of PostgreSQL's members, dropped on every membership

@@ -11,6 +11,20 @@
 
 namespace streambed::registry {
 
+// user.watching.start/stop in a crowded channel: every watcher hears every other one come and go,
+// so a channel's joins would cost watchers² frames (5 channels of 2,000 watchers: 10 million frames
+// while they connect). getstream.io throttles such events from 100 watchers on; here, above 100
+// watchers a channel announces at most one start or stop per second (the one that takes the
+// channel's marker key); the others are not published. watcher_count stays right: every event,
+// message.new included, carries the current count. Shared by the scripts below; `prefix` is
+// keys::kWatchEventsPrefix.
+#define STREAMBED_LUA_ANNOUNCE                                                   \
+    "local function announce(prefix, cid, count)\n"                             \
+    "  if count <= 100 then return 1 end\n"                                     \
+    "  if redis.call('SET', prefix .. cid, 1, 'NX', 'PX', 1000) then return 1 end\n" \
+    "  return 0\n"                                                              \
+    "end\n"
+
 // Registers a socket. KEYS: conn hash, user's connections, online set, gateway's connections.
 // ARGV: user id, connection id, gateway node, kind, user_json.
 // Returns 1 when this is the user's first socket (the user just came online), else 0.
@@ -21,17 +35,21 @@ redis.call('SADD', KEYS[2], ARGV[2])
 return redis.call('SADD', KEYS[3], ARGV[1]))";
 
 // Unregisters a socket and undoes its watches. KEYS: conn hash, its watches, user's connections,
-// online set, gateway's connections. ARGV: user id, connection id, watchers key prefix.
-// Returns {went_offline (0|1), {cid, watcher_count, ...} for channels the user stopped watching}.
-constexpr std::string_view kCloseScript = R"(
+// online set, gateway's connections. ARGV: user id, connection id, watchers key prefix, watch
+// events key prefix. Returns {went_offline (0|1), {cid, watcher_count, ...} for channels whose
+// user.watching.stop is to be announced}.
+constexpr std::string_view kCloseScript = STREAMBED_LUA_ANNOUNCE R"(
 local user = ARGV[1]
 local stopped = {}
 for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local key = ARGV[3] .. cid
   if redis.call('HINCRBY', key, user, -1) <= 0 then
     redis.call('HDEL', key, user)
-    stopped[#stopped + 1] = cid
-    stopped[#stopped + 1] = redis.call('HLEN', key)
+    local count = redis.call('HLEN', key)
+    if announce(ARGV[4], cid, count) == 1 then
+      stopped[#stopped + 1] = cid
+      stopped[#stopped + 1] = count
+    end
   end
 end
 redis.call('DEL', KEYS[1], KEYS[2])
@@ -45,40 +63,47 @@ end
 return {offline, stopped})";
 
 // Makes a socket watch channels. KEYS: conn hash, its watches. ARGV: user id, watchers key
-// prefix, cid... Returns {gateway node, {cid, started (0|1), watcher_count, ...}}, or {-1} when
-// the socket is not this user's (or no longer exists).
-constexpr std::string_view kWatchScript = R"(
+// prefix, watch events key prefix, cid... Returns {gateway node, {cid, announce (0|1),
+// watcher_count, ...}}, or {-1} when the socket is not this user's (or no longer exists).
+// announce is 1 when the user became a watcher and its user.watching.start is to be published.
+constexpr std::string_view kWatchScript = STREAMBED_LUA_ANNOUNCE R"(
 local user = ARGV[1]
 if redis.call('HGET', KEYS[1], 'user') ~= user then return {-1} end
 local out = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local cid = ARGV[i]
   local key = ARGV[2] .. cid
   local started = 0
   if redis.call('SADD', KEYS[2], cid) == 1 then
     if redis.call('HINCRBY', key, user, 1) == 1 then started = 1 end
   end
+  local count = redis.call('HLEN', key)
+  if started == 1 then started = announce(ARGV[3], cid, count) end
   out[#out + 1] = cid
   out[#out + 1] = started
-  out[#out + 1] = redis.call('HLEN', key)
+  out[#out + 1] = count
 end
 return {tonumber(redis.call('HGET', KEYS[1], 'gw')), out})";
 
 // Stops a socket watching channels. KEYS: conn hash, its watches. ARGV: user id, watchers key
-// prefix, cid... Returns {gateway node, {cid, watcher_count, ...} for channels the user stopped
-// watching altogether}, or {-1}.
-constexpr std::string_view kUnwatchScript = R"(
+// prefix, watch events key prefix, cid... Returns {gateway node, {cid, watcher_count, ...} for
+// channels the user stopped watching altogether and whose user.watching.stop is to be announced},
+// or {-1}.
+constexpr std::string_view kUnwatchScript = STREAMBED_LUA_ANNOUNCE R"(
 local user = ARGV[1]
 if redis.call('HGET', KEYS[1], 'user') ~= user then return {-1} end
 local stopped = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local cid = ARGV[i]
   local key = ARGV[2] .. cid
   if redis.call('SREM', KEYS[2], cid) == 1 then
     if redis.call('HINCRBY', key, user, -1) <= 0 then
       redis.call('HDEL', key, user)
-      stopped[#stopped + 1] = cid
-      stopped[#stopped + 1] = redis.call('HLEN', key)
+      local count = redis.call('HLEN', key)
+      if announce(ARGV[3], cid, count) == 1 then
+        stopped[#stopped + 1] = cid
+        stopped[#stopped + 1] = count
+      end
     end
   end
 end
@@ -99,5 +124,7 @@ for _, u in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return {online, offline})";
+
+#undef STREAMBED_LUA_ANNOUNCE
 
 }  // namespace streambed::registry

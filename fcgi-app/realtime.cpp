@@ -63,7 +63,7 @@ WatchOutcome WatchChannels(RedisClient& redis, const std::string& connection_id,
                            const std::vector<std::string>& cids, const std::vector<std::string>& presence_users) {
     WatchOutcome out;
     if (connection_id.empty() || (cids.empty() && presence_users.empty())) return out;
-    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix)};
+    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix)};
     args.insert(args.end(), cids.begin(), cids.end());
     RedisReply reply = redis.Eval(registry::kWatchScript,
                                   {keys::Connection(connection_id), keys::ConnectionWatches(connection_id)}, args);
@@ -72,7 +72,7 @@ WatchOutcome WatchChannels(RedisClient& redis, const std::string& connection_id,
     const redisReply* list = reply->element[1];
     for (size_t i = 0; i + 2 < list->elements; i += 3) {
         std::string cid(list->element[i]->str, list->element[i]->len);
-        if (list->element[i + 1]->integer == 1) out.started.push_back(cid);
+        if (list->element[i + 1]->integer == 1) out.announce_start.push_back(cid);
         out.watcher_counts[cid] = list->element[i + 2]->integer;
     }
     out.attached = true;
@@ -87,7 +87,7 @@ UnwatchOutcome UnwatchChannels(RedisClient& redis, const std::string& connection
                                const std::vector<std::string>& cids) {
     UnwatchOutcome out;
     if (connection_id.empty() || cids.empty()) return out;
-    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix)};
+    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix)};
     args.insert(args.end(), cids.begin(), cids.end());
     RedisReply reply = redis.Eval(registry::kUnwatchScript,
                                   {keys::Connection(connection_id), keys::ConnectionWatches(connection_id)}, args);
@@ -95,7 +95,7 @@ UnwatchOutcome UnwatchChannels(RedisClient& redis, const std::string& connection
     int64_t node = reply->element[0]->integer;
     const redisReply* list = reply->element[1];
     for (size_t i = 0; i + 1 < list->elements; i += 2) {
-        out.stopped.emplace_back(std::string(list->element[i]->str, list->element[i]->len),
+        out.announce_stop.emplace_back(std::string(list->element[i]->str, list->element[i]->len),
                                  list->element[i + 1]->integer);
     }
     std::vector<std::string> topics;

@@ -17,7 +17,9 @@ namespace streambed {
 
 struct WatchOutcome {
     bool attached = false;                 // false: unknown or foreign connection id
-    std::vector<std::string> started;      // cids where the user became a watcher
+    // cids where the user became a watcher and user.watching.start is to be published (in a crowded
+    // channel only some are: registry.h)
+    std::vector<std::string> announce_start;
     std::unordered_map<std::string, int64_t> watcher_counts;
 };
 
@@ -26,7 +28,8 @@ WatchOutcome WatchChannels(RedisClient& redis, const std::string& connection_id,
                            const std::vector<std::string>& cids, const std::vector<std::string>& presence_users);
 
 struct UnwatchOutcome {
-    std::vector<std::pair<std::string, int64_t>> stopped;  // cid, watcher_count
+    // cid, watcher_count: where the user stopped watching and user.watching.stop is to be published
+    std::vector<std::pair<std::string, int64_t>> announce_stop;
 };
 UnwatchOutcome UnwatchChannels(RedisClient& redis, const std::string& connection_id, const std::string& user_id,
                                const std::vector<std::string>& cids);

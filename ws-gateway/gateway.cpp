@@ -171,7 +171,7 @@ void Gateway::Register(const std::string& id, std::string me_json) {
         // The room socket watches its room, like a channel query with watch: true.
         std::string cid = socket.room_cid();
         cmd_.Command(ArgvOf(registry::kWatchScript, {keys::Connection(id), keys::ConnectionWatches(id)},
-                            {user_id, std::string(keys::kWatchersPrefix), cid}),
+                            {user_id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix), cid}),
                      [this, id, cid, user_json, me_json](redisReply* watched) {
                          if (watched != nullptr && watched->type == REDIS_REPLY_ARRAY && watched->elements == 2) {
                              const redisReply* list = watched->element[1];
@@ -327,11 +327,12 @@ void Gateway::Unregister(Connection& c) {
     auto close = ArgvOf(registry::kCloseScript,
                         {keys::Connection(c.id()), keys::ConnectionWatches(c.id()), keys::UserConnections(user_id),
                          keys::kOnlineUsers, keys::GatewayConnections(node_id_)},
-                        {user_id, c.id(), std::string(keys::kWatchersPrefix)});
+                        {user_id, c.id(), std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix)});
     cmd_.Command(close, [this, user_id, user_json](redisReply* reply) { PublishStopped(reply, user_id, user_json); });
 }
 
-// The close script's answer: channels the user stopped watching, and whether they went offline.
+// The close script's answer: channels whose user.watching.stop to publish, and whether the user
+// went offline.
 void Gateway::PublishStopped(const redisReply* reply, const std::string& user_id, const std::string& user_json) {
     if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return;
     const redisReply* stopped = reply->element[1];
@@ -510,7 +511,7 @@ void Gateway::CloseStale(int node, const std::string& id) {
         auto close = ArgvOf(registry::kCloseScript,
                             {keys::Connection(id), keys::ConnectionWatches(id), keys::UserConnections(user),
                              keys::kOnlineUsers, keys::GatewayConnections(node)},
-                            {user, id, std::string(keys::kWatchersPrefix)});
+                            {user, id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix)});
         cmd_.Command(close, [this, user, user_json](redisReply* r) { PublishStopped(r, user, user_json); });
     });
 }

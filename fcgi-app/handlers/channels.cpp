@@ -297,7 +297,7 @@ Reply HandleStopWatching(Call& call) {
         Outbox outbox;
         UserDirectory users;
         users.Put(actor.user, true);
-        for (const auto& [stopped_cid, count] : out.stopped) {
+        for (const auto& [stopped_cid, count] : out.announce_stop) {
             Event e("user.watching.stop", stopped_cid, NowMicros());
             e.User(users, actor.id());
             PutInt(e.w(), "watcher_count", count);

@@ -166,12 +166,12 @@ void WatchForCaller(Call& call, const Actor& actor, const std::vector<std::strin
     auto connection_id = call.Query("connection_id");
     if (!connection_id || connection_id->empty() || cids.empty() || actor.id().empty()) return;
     WatchOutcome watched = WatchChannels(call.redis(), std::string(*connection_id), actor.id(), cids, {});
-    if (watched.started.empty()) return;
+    if (watched.announce_start.empty()) return;
     UserDirectory users;
     users.Put(actor.user, true);
     Outbox outbox;
     int64_t now = NowMicros();
-    for (const auto& cid : watched.started) {
+    for (const auto& cid : watched.announce_start) {
         Event e("user.watching.start", cid, now);
         e.User(users, actor.id());
         PutInt(e.w(), "watcher_count", watched.watcher_counts[cid]);

@@ -345,7 +345,10 @@ stack_stop() {
 # A base port with ten free ports after it, for a stack that must not disturb another.
 free_port_base() {
     local base p busy
-    for base in $(shuf -i 200-600 -n 40); do
+    # Below the kernel's ephemeral range (32768 and up): a port there can be taken at any moment as
+    # the local end of an outgoing connection (a load test makes tens of thousands), and a
+    # listener that finds its port taken fails to start.
+    for base in $(shuf -i 200-320 -n 40); do
         base=$((base * 100))
         busy=0
         for ((p = base; p < base + 10; p++)); do

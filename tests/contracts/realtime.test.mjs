@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 
 import {
   API_KEY, GATEWAY_PORT, api, connectUserVia, upsertUsers, nextEvent, openRoomSocket, openSocket, uniqueId,
-  userToken, connectQuery,
+  userToken, connectQuery, createUsers, recordEvents, serverClient,
 } from './lib/streambed.mjs';
 
 // Every delivery the tests measure must be well under this (issue 4: "well under 500 ms").
@@ -404,6 +404,77 @@ describe('POST /api/sync/', () => {
     });
     assert.deepEqual(other.json.inaccessible_cids, [ch.cid]);
     assert.deepEqual(other.json.events, []);
+  });
+});
+
+// Above 100 watchers a channel announces at most one user.watching.start or stop per second
+// (getstream.io throttles crowded channels too): otherwise every join costs a frame to every
+// watcher, watchers² in all. Up to 100 every one is announced, and watcher_count stays exact.
+describe('watcher events in a crowded channel', () => {
+  const CROWD = 100;
+  const EXTRA = 20;
+
+  it(`every start up to ${CROWD} watchers, at most one a second beyond, and an exact watcher_count`, { timeout: 60000 }, async () => {
+    // (upsertUsers takes at most 100 users per call)
+    const ids = [...await createUsers(CROWD, 'crowd'), ...await createUsers(EXTRA, 'crowd')];
+    const [owner, ...others] = ids;
+    const id = uniqueId('crowd');
+    await serverClient().channel('livestream', id, { created_by_id: owner }).create();
+    const observer = await connectUserVia(0, owner);
+    const sockets = [];
+    try {
+      const channel = observer.channel('livestream', id);
+      await channel.watch();
+      const seen = recordEvents(observer);
+      // Each socket watches through REST with its connection id, as the SDK's channel.watch() does.
+      const watch = async (user) => {
+        const ws = await openSocket(connectQuery(user, userToken(user)));
+        sockets.push(ws);
+        const hello = await ws.waitFor((f) => f.type === 'health.check' && f.connection_id);
+        const res = await api('POST', `/api/channels/livestream/${id}/query/`, {
+          token: userToken(user), query: { connection_id: hello.connection_id }, body: { watch: true, state: true },
+        });
+        assert.ok(res.status >= 200 && res.status < 300, res.text);
+      };
+      const starts = () => seen.events.filter((e) => e.type === 'user.watching.start' && e.cid === channel.cid);
+      const stops = () => seen.events.filter((e) => e.type === 'user.watching.stop' && e.cid === channel.cid);
+
+      // One by one up to the crowd: the observer hears each of the other 99.
+      for (const user of others.slice(0, CROWD - 1)) await watch(user);
+      await seen.waitFor((e) => e.type === 'user.watching.start' && e.watcher_count === CROWD);
+      assert.equal(starts().length, CROWD - 1);
+      assert.deepEqual(starts().map((e) => e.watcher_count), Array.from({ length: CROWD - 1 }, (_, i) => i + 2));
+
+      // Beyond it: twenty joins at once, announced at most once per second they took.
+      const t0 = Date.now();
+      await Promise.all(others.slice(CROWD - 1).map(watch));
+      const joinSeconds = (Date.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 300));
+      const crowdStarts = starts().length - (CROWD - 1);
+      assert.ok(crowdStarts >= 1, 'the first join beyond the crowd is announced');
+      assert.ok(crowdStarts <= Math.ceil(joinSeconds) + 1, `${crowdStarts} starts announced in ${joinSeconds} s`);
+      for (const e of starts().slice(CROWD - 1)) assert.ok(e.watcher_count > CROWD && e.watcher_count <= CROWD + EXTRA);
+
+      // watcher_count stays exact: message.new carries it.
+      const text = uniqueId('count');
+      await serverClient().channel('livestream', id).sendMessage({ text, user_id: owner });
+      const message = await seen.waitFor((e) => e.type === 'message.new' && e.message.text === text);
+      assert.equal(message.watcher_count, CROWD + EXTRA);
+
+      // Leaving is throttled the same way while the channel stays crowded.
+      const t1 = Date.now();
+      const leaving = sockets.splice(sockets.length - EXTRA + 1, EXTRA - 1);
+      await Promise.all(leaving.map((ws) => { ws.close(); return ws.waitClose(); }));
+      await new Promise((r) => setTimeout(r, 500));
+      const leaveSeconds = (Date.now() - t1) / 1000;
+      assert.ok(stops().length <= Math.ceil(leaveSeconds) + 1, `${stops().length} stops announced in ${leaveSeconds} s`);
+      const after = uniqueId('count');
+      await serverClient().channel('livestream', id).sendMessage({ text: after, user_id: owner });
+      assert.equal((await seen.waitFor((e) => e.type === 'message.new' && e.message.text === after)).watcher_count, CROWD + 1);
+    } finally {
+      for (const ws of sockets) ws.close();
+      await observer.disconnectUser();
+    }
   });
 });
 
