@@ -38,10 +38,13 @@ const UserRow* UserDirectory::Find(const std::string& user_id) const {
 
 void MessageContext::Load(Pg& db, RedisClient& redis, const std::vector<const MessageRow*>& messages,
                           const std::string& caller) {
-    std::vector<int64_t> pks;
+    // Only messages with reactions are looked up: reaction_groups is rewritten in the transaction
+    // of every reaction change (reactions::RefreshGroups), so "{}" means none, and most messages
+    // (a fresh send always) have none.
+    std::vector<int64_t> reacted_pks;
     std::vector<std::string> quoted_ids;
     for (const MessageRow* m : messages) {
-        pks.push_back(m->pk);
+        if (m->reaction_groups_json != "{}") reacted_pks.push_back(m->pk);
         users.Want(m->user_id);
         users.Want(m->mentioned_users);
         users.Want(m->thread_participants);
@@ -55,11 +58,11 @@ void MessageContext::Load(Pg& db, RedisClient& redis, const std::vector<const Me
         quoted.emplace(q.id, std::move(q));
     }
     // Stream keeps about ten latest reactions per message; so do we.
-    for (auto& r : reactions::Latest(db, pks, 10)) {
+    for (auto& r : reactions::Latest(db, reacted_pks, 10)) {
         users.Want(r.user_id);
         latest_reactions[r.message_pk].push_back(std::move(r));
     }
-    for (auto& r : reactions::Own(db, pks, caller)) {
+    for (auto& r : reactions::Own(db, reacted_pks, caller)) {
         users.Want(r.user_id);
         own_reactions[r.message_pk].push_back(std::move(r));
     }

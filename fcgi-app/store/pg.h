@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -116,8 +117,12 @@ public:
 
     PgResult Run(const PgStatement& statement, const PgParams& params = {});
     // SQL assembled at run time from whitelisted fragments (filters.h), with every value bound.
-    // Not prepared: its text differs from call to call.
+    // Its text depends only on the filter's shape, and a client sends the same few shapes over and
+    // over (the SDK's channel list one filter per screen), so each text is prepared once per
+    // connection like the fixed statements, up to kMaxDynamicStatements texts; beyond, it is
+    // planned on every call. Planning a queryChannels filter took longer than running it.
     PgResult RunDynamic(const std::string& sql, const PgParams& params);
+    static constexpr size_t kMaxDynamicStatements = 256;
     // Unprepared SQL without parameters: transaction control and migrations only.
     void Exec(std::string_view sql);
 
@@ -130,12 +135,15 @@ public:
 private:
     friend class PgTransaction;
     PGconn* Connection();
+    void RefreshPlans();
     [[noreturn]] void Fail(PGresult* result, std::string_view what);
 
     std::string conninfo_;
     PGconn* conn_ = nullptr;
     std::unordered_set<std::string> prepared_;
+    std::unordered_map<std::string, std::string> dynamic_names_;  // SQL text -> its statement's name
     bool in_transaction_ = false;
+    int64_t plans_made_at_ = 0;  // NowMicros() of the last RefreshPlans
     std::function<void(int64_t)> observer_;
 };
 
