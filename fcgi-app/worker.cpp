@@ -186,6 +186,24 @@ Reply Dispatch(App& app, const Request& request) {
 }
 
 namespace {
+// PostgreSQL ends one of two transactions that wait for each other's locks (a deadlock), or that
+// a serializable snapshot cannot order, and rolls it back whole: nothing of it was written and
+// nothing was published (events go out after the commit), so the request runs again, as the
+// client would have to. Writers take a channel's row before its members' rows, which keeps such
+// waits rare; this keeps the rare one from reaching the client as a 500.
+Reply RunHandler(const Route& route, Call& call, const Request& request) {
+    constexpr int kAttempts = 3;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return route.handler(call);
+        } catch (const PgError& e) {
+            if (!e.IsSerializationFailure() || attempt == kAttempts) throw;
+            Log(LogLevel::kWarn, "pg.retry").Str("sqlstate", e.sqlstate()).Int("attempt", attempt).Str(
+                "request_id", request.request_id);
+        }
+    }
+}
+
 Reply DispatchRoute(App& app, const Request& request, Counted& counted, Headers& headers) {
     int64_t started = NowMicros();
     const ApiMetrics* m = app.metrics();
@@ -219,7 +237,7 @@ Reply DispatchRoute(App& app, const Request& request, Counted& counted, Headers&
         if (!rate.allowed)
             throw ApiError(429, code::kRateLimited, "too many requests: see X-RateLimit-Reset for when to retry");
         Call call(app, request, std::move(caller), std::move(match.params));
-        Reply reply = match.route->handler(call);
+        Reply reply = RunHandler(*match.route, call, request);
         AddDuration(reply, NowMicros() - started);
         return reply;
     } catch (const ApiError& e) {

@@ -105,8 +105,10 @@ Reply HandleMarkRead(Call& call) {
     std::string event;
     {
         PgTransaction tx(call.db());
-        members::MarkRead(call.db(), open.channel.pk, actor.id(), now, last);
+        // The channel's row first, then the member's, in the order of a send (which stamps the
+        // channel, then marks its sender's read): the other order could deadlock with it.
         int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
+        members::MarkRead(call.db(), open.channel.pk, actor.id(), now, last);
         event = ReadEvent(open, users, actor.id(), now, last, seq, std::nullopt);
         outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.read", event);
         outbox.Persist(call.db());

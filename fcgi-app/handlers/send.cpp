@@ -179,6 +179,10 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
     bool shown = !fresh.parent_id || fresh.show_in_channel;
     SentMessage sent;
     Outbox outbox;
+    // message.new carries watcher_count (STREAM-PROTOCOL.md §5): the header's "N online" follows
+    // it. Read before the transaction, so that the channel's row, locked from the stamp to the
+    // commit, is not held across a Redis round trip.
+    int64_t watchers = ReplyInteger(call.redis().Command({"HLEN", keys::Watchers(open.channel.cid)}).get());
     {
         PgTransaction tx(call.db());
         auto [created_at, seq] = channels::StampMessage(call.db(), open.channel.pk, shown, parent ? 2 : 1);
@@ -192,6 +196,8 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         if (open.membership && shown) {
             members::MarkRead(call.db(), open.channel.pk, actor.id(), created_at, sent.message.id);
         }
+        // After the stamp, which locks the channel row: writers lock a channel's row before its
+        // members' rows (a deadlock between two orders is retried, worker.cpp RunHandler).
         if (!options.keep_channel_hidden) call.db().Run(kUnhide, PgParams().Add(open.channel.pk));
 
         std::vector<const MessageRow*> refs{&sent.message};
@@ -203,8 +209,6 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         e.User(sent.context.users, actor.id());
         PutKey(e.w(), "message");
         WriteMessage(e.w(), sent.message, sent.context);
-        // message.new carries watcher_count (STREAM-PROTOCOL.md §5): the header's "N online" follows it.
-        int64_t watchers = ReplyInteger(call.redis().Command({"HLEN", keys::Watchers(open.channel.cid)}).get());
         PutInt(e.w(), "watcher_count", watchers);
         e.Seq(seq);
         outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.new", e.Done());
