@@ -91,13 +91,11 @@ PGconn* Pg::Connection() {
     // parameters, yet PostgreSQL's default (plan_cache_mode auto) kept planning many of them again
     // on every execution, because array and LIMIT parameters make the generic plan's estimate look
     // worse than it is: planning was 8% of the machine, and a channel's member page took 4.7 ms to
-    // plan and 1.7 ms to run. Generic plans, made once per connection, nearly tripled the channel
-    // query's throughput (docs/performance.md). The filter queries (RunDynamic) are prepared per
-    // text too, and use generic plans as well: their conditions are indexed equalities and ranges.
-    PGresult* set = PQexec(conn_, "SET plan_cache_mode = force_generic_plan");
-    bool ok = set != nullptr && PQresultStatus(set) == PGRES_COMMAND_OK;
-    if (!ok) Fail(set, "SET plan_cache_mode");
-    PQclear(set);
+    // plan and 1.7 ms to run. With generic plans, made once per connection, the channel query
+    // served half again as many requests (docs/performance.md). The filter queries (RunDynamic)
+    // are prepared per text too, and use generic plans as well: their conditions are indexed
+    // equalities and ranges.
+    ExecOn(conn_, "SET plan_cache_mode = force_generic_plan");
     plans_made_at_ = NowMicros();
     return conn_;
 }
@@ -113,10 +111,7 @@ void Pg::RefreshPlans() {
     if (in_transaction_ || NowMicros() - plans_made_at_ < kPlanLifetimeMicros) return;
     plans_made_at_ = NowMicros();
     if (prepared_.empty() && dynamic_names_.empty()) return;
-    PGresult* r = PQexec(conn_, "DEALLOCATE ALL");
-    bool ok = r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) Fail(r, "DEALLOCATE ALL");
-    PQclear(r);
+    ExecOn(conn_, "DEALLOCATE ALL");
     prepared_.clear();
     dynamic_names_.clear();
 }
@@ -143,9 +138,7 @@ void Pg::Fail(PGresult* result, std::string_view what) {
 PgResult Pg::Run(const PgStatement& statement, const PgParams& params) {
     PGconn* conn = Connection();
     if (prepared_.find(statement.name) == prepared_.end()) {
-        PGresult* prep = PQprepare(conn, statement.name, statement.sql, 0, nullptr);
-        if (prep == nullptr || PQresultStatus(prep) != PGRES_COMMAND_OK) Fail(prep, statement.name);
-        PQclear(prep);
+        Prepare(conn, statement.name, statement.sql);
         prepared_.insert(statement.name);
     }
     std::vector<const char*> values;
@@ -170,9 +163,7 @@ PgResult Pg::RunDynamic(const std::string& sql, const PgParams& params) {
         name = &it->second;
     } else if (dynamic_names_.size() < kMaxDynamicStatements) {
         std::string fresh = "dynamic_" + std::to_string(dynamic_names_.size());
-        PGresult* prep = PQprepare(conn, fresh.c_str(), sql.c_str(), 0, nullptr);
-        if (prep == nullptr || PQresultStatus(prep) != PGRES_COMMAND_OK) Fail(prep, "dynamic query");
-        PQclear(prep);
+        Prepare(conn, fresh.c_str(), sql.c_str());
         name = &dynamic_names_.emplace(sql, std::move(fresh)).first->second;
     }
     int64_t started = observer_ ? NowMicros() : 0;
@@ -185,13 +176,20 @@ PgResult Pg::RunDynamic(const std::string& sql, const PgParams& params) {
     return PgResult(result);
 }
 
-void Pg::Exec(std::string_view sql) {
-    PGconn* conn = Connection();
+void Pg::Exec(std::string_view sql) { ExecOn(Connection(), sql); }
+
+void Pg::ExecOn(PGconn* conn, std::string_view sql) {
     std::string text(sql);
     PGresult* result = PQexec(conn, text.c_str());
     ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) Fail(result, "exec");
     PQclear(result);
+}
+
+void Pg::Prepare(PGconn* conn, const char* name, const char* sql) {
+    PGresult* prep = PQprepare(conn, name, sql, 0, nullptr);
+    if (prep == nullptr || PQresultStatus(prep) != PGRES_COMMAND_OK) Fail(prep, name);
+    PQclear(prep);
 }
 
 PgTransaction::PgTransaction(Pg& pg) : pg_(pg) {

@@ -136,6 +136,9 @@ private:
     friend class PgTransaction;
     PGconn* Connection();
     void RefreshPlans();
+    // On `conn` without going through Connection(): for the connection's own set-up.
+    void ExecOn(PGconn* conn, std::string_view sql);
+    void Prepare(PGconn* conn, const char* name, const char* sql);
     [[noreturn]] void Fail(PGresult* result, std::string_view what);
 
     std::string conninfo_;
