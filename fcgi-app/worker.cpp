@@ -190,14 +190,16 @@ namespace {
 // a serializable snapshot cannot order, and rolls it back whole: nothing of it was written and
 // nothing was published (events go out after the commit), so the request runs again, as the
 // client would have to. Writers take a channel's row before its members' rows, which keeps such
-// waits rare; this keeps the rare one from reaching the client as a 500.
-Reply RunHandler(const Route& route, Call& call, const Request& request) {
+// waits rare; this keeps the rare one from reaching the client as a 500. Each conflict is counted
+// (pg_errors, kind "conflict") whether or not its rerun succeeds.
+Reply RunHandler(const Route& route, Call& call, const Request& request, const ApiMetrics* m) {
     constexpr int kAttempts = 3;
     for (int attempt = 1;; ++attempt) {
         try {
             return route.handler(call);
         } catch (const PgError& e) {
             if (!e.IsSerializationFailure() || attempt == kAttempts) throw;
+            if (m != nullptr) m->pg_errors.With({PgErrorKind(e.sqlstate())}).Inc();
             Log(LogLevel::kWarn, "pg.retry").Str("sqlstate", e.sqlstate()).Int("attempt", attempt).Str(
                 "request_id", request.request_id);
         }
@@ -237,7 +239,7 @@ Reply DispatchRoute(App& app, const Request& request, Counted& counted, Headers&
         if (!rate.allowed)
             throw ApiError(429, code::kRateLimited, "too many requests: see X-RateLimit-Reset for when to retry");
         Call call(app, request, std::move(caller), std::move(match.params));
-        Reply reply = RunHandler(*match.route, call, request);
+        Reply reply = RunHandler(*match.route, call, request, m);
         AddDuration(reply, NowMicros() - started);
         return reply;
     } catch (const ApiError& e) {
