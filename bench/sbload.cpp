@@ -238,6 +238,8 @@ public:
 
 private:
     void Open();
+    void Send();
+    void Close();
     void Fail(const char* why);
     void TryParse();
     Load& load_;
@@ -248,6 +250,10 @@ private:
     size_t out_off_ = 0;
     HttpRequest req_;
     int64_t sent_mono_ = 0;
+    int64_t last_answer_mono_ = 0;  // when the connection last finished an answer
+    bool reused_ = false;           // the request went out on a connection that had answered before
+    bool resent_ = false;           // already sent a second time after such a connection closed
+    int answered_ = 0;              // answers read on the current connection
 };
 
 struct Client final : public Handler {
@@ -389,15 +395,28 @@ void HttpConn::Open() {
     Watch(fd_, EPOLLOUT | EPOLLIN, this, true);
 }
 
+// nginx closes a keep-alive connection idle for its keepalive_timeout (65 s); a request written
+// just as it does is lost with the connection. Like a browser, the generator closes connections
+// idle for half that itself, and sends a request once more when a reused connection closes before
+// any byte of the answer: nginx had not read it (it is not in the access log).
+constexpr int64_t kHttpIdleCloseNs = 30'000'000'000;
+
 void HttpConn::Start(HttpRequest req) {
     req_ = std::move(req);
     busy_ = true;
+    resent_ = false;
+    if (fd_ >= 0 && MonoNs() - last_answer_mono_ > kHttpIdleCloseNs) Close();
+    Send();
+}
+
+void HttpConn::Send() {
     out_ = req_.method + " " + req_.target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
     if (!req_.token.empty()) out_ += "Authorization: " + req_.token + "\r\nstream-auth-type: jwt\r\n";
     out_ += "Content-Length: " + std::to_string(req_.body.size()) + "\r\n\r\n" + req_.body;
     out_off_ = 0;
     in_.clear();
     sent_mono_ = MonoNs();
+    reused_ = fd_ >= 0;
     if (fd_ < 0) Open();
     if (fd_ < 0) {
         Fail("connect");
@@ -410,13 +429,18 @@ void HttpConn::Start(HttpRequest req) {
     }
 }
 
-void HttpConn::Fail(const char* why) {
+void HttpConn::Close() {
+    answered_ = 0;
     if (fd_ >= 0) {
         epoll_ctl(g_epoll, EPOLL_CTL_DEL, fd_, nullptr);
         close(fd_);
     }
     fd_ = -1;
     connected_ = false;
+}
+
+void HttpConn::Fail(const char* why) {
+    Close();
     if (busy_) {
         busy_ = false;
         load_.HttpDone(req_, 0, why, (MonoNs() - req_.queued_mono) / 1000);
@@ -454,7 +478,19 @@ void HttpConn::OnIo(uint32_t events) {
             in_.append(buf, size_t(n));
         }
         TryParse();  // a complete answer followed by the server's close is still an answer
-        if (eof && fd_ >= 0) Fail("closed by server");
+        if (eof && fd_ >= 0) {
+            if (busy_ && reused_ && !resent_ && in_.empty()) {
+                Close();
+                resent_ = true;
+                Send();
+                return;
+            }
+            std::string why = "closed by server (" + std::string(reused_ ? "reused" : "new") + " connection, " +
+                              std::to_string(answered_) + " answered on it, " + std::to_string(in_.size()) +
+                              " bytes of the answer, " + std::to_string((MonoNs() - sent_mono_) / 1000000) +
+                              " ms after sending)";
+            Fail(why.c_str());
+        }
     }
 }
 
@@ -489,15 +525,12 @@ void HttpConn::TryParse() {
         }
     }
     int64_t latency = (MonoNs() - sent_mono_) / 1000;
+    last_answer_mono_ = MonoNs();
+    ++answered_;
     busy_ = false;
     HttpRequest req = std::move(req_);
     in_.clear();
-    if (close_after) {
-        epoll_ctl(g_epoll, EPOLL_CTL_DEL, fd_, nullptr);
-        close(fd_);
-        fd_ = -1;
-        connected_ = false;
-    }
+    if (close_after) Close();
     load_.HttpDone(req, status, body, latency);
     load_.HttpFreed(index_);
 }

@@ -1,5 +1,6 @@
 #include "fcgi-app/store/channels.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -8,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/errors.h"
+#include "fcgi-app/unread.h"
 
 namespace streambed {
 
@@ -58,17 +60,30 @@ std::optional<MemberRow> ReadMember(const PgResult& r, int row, int c) {
     return m;
 }
 
-// Unread messages of member `m`: messages after its last read that are not its own, not
-// thread-only replies, not silent, shadowed or deleted, not from users it muted, and not hidden by
-// truncation or a cleared history. Counting stops at 999: a badge needs no more, and the cost of
-// the count stays bounded.
-#define SB_UNREAD_COUNT                                                                                 \
-    "(SELECT count(*) FROM (SELECT 1 FROM messages u WHERE u.channel_pk = m.channel_pk "                \
-    "  AND u.created_at > greatest(m.last_read_at, m.history_cleared_at, c.truncated_at) "             \
-    "  AND u.user_id <> m.user_id AND (u.parent_id IS NULL OR u.show_in_channel) "                    \
-    "  AND NOT u.silent AND NOT u.shadowed AND u.type NOT IN ('deleted', 'system', 'error', 'ephemeral') " \
+// The messages that count as unread (sql/060_unread_index.sql repeats this predicate, so that its
+// index serves every count): not thread-only replies, not silent, shadowed or deleted, not system
+// or error messages.
+#define SB_COUNTABLE_MESSAGE                                                                          \
+    "(u.parent_id IS NULL OR u.show_in_channel) AND NOT u.silent AND NOT u.shadowed "               \
+    "AND u.type NOT IN ('deleted', 'system', 'error', 'ephemeral')"
+
+// Where member `m`'s unread messages begin (micros, exclusive): after its last read, its cleared
+// history and the channel's truncation.
+#define SB_READ_UNTIL "greatest(m.last_read_at, m.history_cleared_at, c.truncated_at)"
+
+// Unread messages of member `m`: countable messages after SB_READ_UNTIL that are not its own and
+// not from users it muted, up to unread::kMaxCount (999).
+#define SB_UNREAD_COUNT                                                                                \
+    "(SELECT count(*) FROM (SELECT 1 FROM messages u WHERE u.channel_pk = m.channel_pk "               \
+    "  AND u.created_at > " SB_READ_UNTIL " AND u.user_id <> m.user_id AND " SB_COUNTABLE_MESSAGE      \
     "  AND NOT EXISTS (SELECT 1 FROM user_mutes um WHERE um.user_id = m.user_id AND um.target_id = u.user_id) " \
     "  LIMIT 999) unread)"
+
+// For a page of members, what unread::Count needs besides the channel's window: where each
+// member's count begins, and the users it muted (a JSON array, or NULL for none).
+#define SB_UNREAD_INPUTS                                                                               \
+    "sb_micros(" SB_READ_UNTIL "), "                                                                  \
+    "(SELECT array_to_json(array_agg(um.target_id))::text FROM user_mutes um WHERE um.user_id = m.user_id)"
 
 namespace channels {
 
@@ -328,7 +343,7 @@ namespace {
     "AND ($4::text[] IS NULL OR m.user_id = ANY($4::text[])) "                                              \
     "AND ($5::text IS NULL OR lower(u.name) LIKE $5 || '%' OR lower(u.id) LIKE $5 || '%') "
 const PgStatement kList{"member_list",
-                        "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_COUNT
+                        "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_INPUTS
                         " FROM members m JOIN channels c ON c.pk = m.channel_pk JOIN users u ON u.id = m.user_id "
                         "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id "
                         "WHERE " SB_MEMBER_FILTER " ORDER BY m.created_at, m.user_id LIMIT $6 OFFSET $7"};
@@ -338,7 +353,7 @@ const PgStatement kCount{"member_count",
                          "WHERE " SB_MEMBER_FILTER};
 const PgStatement kListForChannels{
     "member_list_channels",
-    "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_COUNT
+    "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_INPUTS
     " FROM unnest($1::bigint[]) AS ch(pk) "
     "JOIN channels c ON c.pk = ch.pk "
     "CROSS JOIN LATERAL (SELECT * FROM members mm WHERE mm.channel_pk = ch.pk "
@@ -354,6 +369,19 @@ const PgStatement kFindInChannels{"member_find_in_channels",
                                   " FROM members m JOIN channels c ON c.pk = m.channel_pk "
                                   "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id "
                                   "WHERE m.channel_pk = ANY($1::bigint[]) AND m.user_id = $2"};
+// unread::Window for each channel: its newest countable messages after $2 (micros), newest first.
+const PgStatement kUnreadWindows{
+    "member_unread_windows",
+    "SELECT t.pk, sb_micros(u.created_at), u.user_id FROM unnest($1::bigint[], $2::bigint[]) AS t(pk, since) "
+    "CROSS JOIN LATERAL (SELECT u.created_at, u.user_id FROM messages u WHERE u.channel_pk = t.pk "
+    "  AND u.created_at > sb_time(t.since) AND " SB_COUNTABLE_MESSAGE " ORDER BY u.created_at DESC LIMIT $3) u"};
+// The counts a window could not tell, one by one: members ($1 channel, $2 user) whose own messages
+// and muted users' fill the window before their last read.
+const PgStatement kUnreadOneByOne{
+    "member_unread_one_by_one",
+    "SELECT m.channel_pk, m.user_id, " SB_UNREAD_COUNT
+    " FROM unnest($1::bigint[], $2::text[]) AS t(pk, user_id) "
+    "JOIN members m ON m.channel_pk = t.pk AND m.user_id = t.user_id JOIN channels c ON c.pk = m.channel_pk"};
 const PgStatement kUserIds{"member_user_ids", "SELECT user_id FROM members WHERE channel_pk = $1"};
 // New members start with everything already read (getstream.io: unread starts at zero on join);
 // with hide_history they also do not see the messages sent before they joined.
@@ -434,12 +462,79 @@ std::vector<MemberRow> ReadMembersWithUnread(const PgResult& r) {
     }
     return out;
 }
+// Members followed by the SB_UNREAD_INPUTS columns, with their unread counts: one window read
+// for all the channels on the page, and a count in SQL only for the members it cannot decide.
+std::vector<MemberRow> ReadMembersCountingUnread(Pg& db, const PgResult& r) {
+    std::vector<MemberRow> out;
+    std::vector<int64_t> read_until;
+    std::vector<std::vector<std::string>> muted;
+    std::map<int64_t, int64_t> since;  // channel pk -> the earliest read_until on the page
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+        auto m = ReadMember(r, i, 0);
+        if (!m) continue;
+        int64_t until = r.Int(i, kMemberColumnCount);
+        std::vector<std::string> targets;
+        if (!r.IsNull(i, kMemberColumnCount + 1)) {
+            std::string_view json = r.Str(i, kMemberColumnCount + 1);
+            rapidjson::Document doc;
+            doc.Parse(json.data(), json.size());
+            if (doc.IsArray())
+                for (const auto& v : doc.GetArray())
+                    if (v.IsString()) targets.emplace_back(v.GetString(), v.GetStringLength());
+        }
+        auto [it, fresh] = since.emplace(m->channel_pk, until);
+        if (!fresh) it->second = std::min(it->second, until);
+        read_until.push_back(until);
+        muted.push_back(std::move(targets));
+        out.push_back(std::move(*m));
+    }
+    if (out.empty()) return out;
+
+    std::vector<std::string> pks, starts;
+    for (const auto& [pk, start] : since) {
+        pks.push_back(std::to_string(pk));
+        starts.push_back(std::to_string(start));
+    }
+    std::map<int64_t, unread::Window> windows;
+    PgResult w = db.Run(kUnreadWindows, PgParams().AddArray(pks).AddArray(starts).Add(unread::kWindowSize));
+    for (int i = 0; i < w.rows(); ++i)
+        windows[w.Int(i, 0)].newest_first.push_back({w.Int(i, 1), std::string(w.Str(i, 2))});
+    for (auto& [pk, window] : windows) {
+        std::sort(window.newest_first.begin(), window.newest_first.end(),
+                  [](const unread::Candidate& a, const unread::Candidate& b) { return a.created_at > b.created_at; });
+        window.complete = window.newest_first.size() < static_cast<size_t>(unread::kWindowSize);
+    }
+
+    std::vector<std::string> undecided_pks, undecided_users;
+    const unread::Window empty;
+    for (size_t i = 0; i < out.size(); ++i) {
+        auto found = windows.find(out[i].channel_pk);
+        auto n = unread::Count(found == windows.end() ? empty : found->second, read_until[i], out[i].user_id, muted[i]);
+        if (n) {
+            out[i].unread_messages = *n;
+        } else {
+            undecided_pks.push_back(std::to_string(out[i].channel_pk));
+            undecided_users.push_back(out[i].user_id);
+        }
+    }
+    if (undecided_pks.empty()) return out;
+    std::map<std::pair<int64_t, std::string>, int> counted;
+    PgResult c = db.Run(kUnreadOneByOne, PgParams().AddArray(undecided_pks).AddArray(undecided_users));
+    for (int i = 0; i < c.rows(); ++i)
+        counted[{c.Int(i, 0), std::string(c.Str(i, 1))}] = static_cast<int>(c.Int(i, 2));
+    for (auto& m : out) {
+        auto it = counted.find({m.channel_pk, m.user_id});
+        if (it != counted.end()) m.unread_messages = it->second;
+    }
+    return out;
+}
 }  // namespace
 
 std::vector<MemberRow> List(Pg& db, int64_t channel_pk, const MemberQuery& q) {
     PgParams p = FilterParams(channel_pk, q);
     p.Add(q.limit).Add(q.offset);
-    return ReadMembersWithUnread(db.Run(kList, p));
+    return ReadMembersCountingUnread(db, db.Run(kList, p));
 }
 
 int64_t Count(Pg& db, int64_t channel_pk, const MemberQuery& q) {
@@ -450,7 +545,7 @@ std::vector<MemberRow> ListForChannels(Pg& db, const std::vector<int64_t>& chann
     if (channel_pks.empty()) return {};
     std::vector<std::string> pks;
     for (auto pk : channel_pks) pks.push_back(std::to_string(pk));
-    return ReadMembersWithUnread(db.Run(kListForChannels, PgParams().AddArray(pks).Add(limit_per_channel)));
+    return ReadMembersCountingUnread(db, db.Run(kListForChannels, PgParams().AddArray(pks).Add(limit_per_channel)));
 }
 
 std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_id) {

@@ -179,6 +179,36 @@ describe('unread counts', () => {
     }
   });
 
+  // The store counts every listed member from one window of the channel's newest 1,199 countable
+  // messages (fcgi-app/unread.h); a member whose muted users fill that window before its last read
+  // is counted one by one in SQL. Both paths, and the 999 cap, against the same channel.
+  it('a busy channel: counts past the newest 1,199 messages, and stops at 999', async () => {
+    const [carol, dave] = await createUsers(2, 'busy');
+    const p = await pair(1);
+    try {
+      const [a] = p.rooms;
+      await a.chA.addMembers([carol, dave]);
+      await p.ca.muteUser(carol);
+      const srvCh = serverClient().channel('messaging', a.id);
+      const sendAll = async (user, n) => {
+        for (let i = 0; i < n; i += 25) {
+          await Promise.all(Array.from({ length: Math.min(25, n - i) }, (_, k) =>
+            srvCh.sendMessage({ text: `${user} ${i + k}`, user_id: user })));
+        }
+      };
+      await sendAll(carol, 1100);
+      await sendAll(p.bob, 150);
+      assert.equal(await unreadOf(p.alice, a.cid), 150, 'alice muted carol: only bob\'s 150 count');
+      assert.equal(await unreadOf(dave, a.cid), 999, 'dave read nothing: the count stops at 999');
+      assert.equal(await unreadOf(p.bob, a.cid), 0, 'bob\'s own messages marked the channel read');
+      const rows = (await a.chB.query({})).read;
+      assert.equal(rows.find((r) => r.user.id === p.alice).unread_messages, 150, 'the same in another member\'s view');
+      assert.equal(rows.find((r) => r.user.id === dave).unread_messages, 999);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('the SDK\'s countUnread() and the channel list unread badge come from the read rows', async () => {
     const p = await pair(1);
     try {
