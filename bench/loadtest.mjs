@@ -76,7 +76,10 @@ function sampler(intervalMs) {
     const row = { t: now, load: loadAverage(), groups: {} };
     for (const [name, pids] of Object.entries(groups)) {
       const s = groupSample(pids);
-      const cpuPct = prev && prev.groups[name] ? ((s.cpu - prev.groups[name].cpu) / ((now - prev.t) / 1000)) * 100 : NaN;
+      // A group whose processes ended since the last sample lost their CPU time from its total:
+      // no figure rather than a negative one.
+      const used = prev && prev.groups[name] ? s.cpu - prev.groups[name].cpu : NaN;
+      const cpuPct = used >= 0 ? (used / ((now - prev.t) / 1000)) * 100 : NaN;
       row.groups[name] = { rss: s.rss, cpu: s.cpu, cpuPct };
     }
     if (prev) samples.push(row);

@@ -250,10 +250,10 @@ private:
     size_t out_off_ = 0;
     HttpRequest req_;
     int64_t sent_mono_ = 0;
-    int64_t last_answer_mono_ = 0;  // when the connection last finished an answer
     bool reused_ = false;           // the request went out on a connection that had answered before
     bool resent_ = false;           // already sent a second time after such a connection closed
     int answered_ = 0;              // answers read on the current connection
+    uint64_t connections_opened_ = 0;
 };
 
 struct Client final : public Handler {
@@ -388,6 +388,7 @@ public:
 // --- HTTP -------------------------------------------------------------------------------------
 
 void HttpConn::Open() {
+    ++connections_opened_;
     fd_ = ConnectTcp(load_.opt().host, load_.opt().rest_port);
     connected_ = false;
     in_.clear();
@@ -396,16 +397,13 @@ void HttpConn::Open() {
 }
 
 // nginx closes a keep-alive connection idle for its keepalive_timeout (65 s); a request written
-// just as it does is lost with the connection. Like a browser, the generator closes connections
-// idle for half that itself, and sends a request once more when a reused connection closes before
-// any byte of the answer: nginx had not read it (it is not in the access log).
-constexpr int64_t kHttpIdleCloseNs = 30'000'000'000;
-
+// just as it does is lost with the connection. Like a browser, the generator then sends it once
+// more: a reused connection that closes before any byte of the answer never had it read (nginx
+// logs no such request).
 void HttpConn::Start(HttpRequest req) {
     req_ = std::move(req);
     busy_ = true;
     resent_ = false;
-    if (fd_ >= 0 && MonoNs() - last_answer_mono_ > kHttpIdleCloseNs) Close();
     Send();
 }
 
@@ -477,8 +475,11 @@ void HttpConn::OnIo(uint32_t events) {
             if (n < 0) break;
             in_.append(buf, size_t(n));
         }
-        TryParse();  // a complete answer followed by the server's close is still an answer
-        if (eof && fd_ >= 0) {
+        // A complete answer followed by the server's close is still an answer. TryParse may hand
+        // this object its next request on a new connection: the end of file was the old one's.
+        uint64_t connection = connections_opened_;
+        TryParse();
+        if (eof && fd_ >= 0 && connection == connections_opened_) {
             if (busy_ && reused_ && !resent_ && in_.empty()) {
                 Close();
                 resent_ = true;
@@ -525,7 +526,6 @@ void HttpConn::TryParse() {
         }
     }
     int64_t latency = (MonoNs() - sent_mono_) / 1000;
-    last_answer_mono_ = MonoNs();
     ++answered_;
     busy_ = false;
     HttpRequest req = std::move(req_);

@@ -3,6 +3,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
+#include <ctime>
+#include <random>
 #include <set>
 
 #include "common/base64.h"
@@ -69,6 +71,39 @@ BOOST_AUTO_TEST_CASE(timestamps_round_trip_at_microseconds) {
     BOOST_TEST(ParseTimestamp("2024-02-29T00:00:00Z").has_value());
     BOOST_TEST(!ParseTimestamp("2026-04-31T00:00:00Z").has_value());
     BOOST_TEST(FormatTimestamp(0) == "1970-01-01T00:00:00.000000Z");
+}
+
+// FormatTimestamp computes the calendar itself; gmtime_r and strftime are the reference, over
+// seeded random instants from year 1 to 9999, both sides of the epoch, and the days around leap
+// days and century years.
+BOOST_AUTO_TEST_CASE(timestamps_format_as_the_c_library_does) {
+    auto reference = [](int64_t micros) {
+        int64_t sec = micros / 1000000, frac = micros % 1000000;
+        if (frac < 0) frac += 1000000, sec -= 1;
+        time_t t = static_cast<time_t>(sec);
+        struct tm tm_utc {};
+        gmtime_r(&t, &tm_utc);
+        char date[64], out[96];
+        std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm_utc);
+        if (tm_utc.tm_year + 1900 < 1000) {  // strftime does not pad years to four digits
+            std::snprintf(date, sizeof date, "%04d-%02d-%02dT%02d:%02d:%02d", tm_utc.tm_year + 1900, tm_utc.tm_mon + 1,
+                          tm_utc.tm_mday, tm_utc.tm_hour, tm_utc.tm_min, tm_utc.tm_sec);
+        }
+        std::snprintf(out, sizeof out, "%s.%06lldZ", date, static_cast<long long>(frac));
+        return std::string(out);
+    };
+    std::mt19937_64 rng(20261127);
+    const int64_t first = -62135596800LL * 1000000;  // 0001-01-01
+    const int64_t last = 253402300799LL * 1000000;   // 9999-12-31T23:59:59
+    for (int i = 0; i < 200000; ++i) {
+        int64_t t = std::uniform_int_distribution<int64_t>(first, last)(rng);
+        BOOST_TEST_REQUIRE(FormatTimestamp(t) == reference(t), "at " << t);
+    }
+    for (int64_t day : {-719468LL, -1LL, 0LL, 59LL, 10956LL, 11016LL, 11017LL, 47541LL, 47542LL, 2932896LL})
+        for (int64_t offset : {0LL, 1LL, 86399999999LL})
+            BOOST_TEST(FormatTimestamp(day * 86400000000LL + offset) == reference(day * 86400000000LL + offset));
+    BOOST_TEST(FormatTimestamp(-1) == "1969-12-31T23:59:59.999999Z");
+    BOOST_TEST(FormatTimestamp(951782400000000) == "2000-02-29T00:00:00.000000Z");
 }
 
 BOOST_AUTO_TEST_CASE(snowflake_layout_and_order) {
