@@ -78,6 +78,7 @@ std::optional<MemberRow> ReadMember(const PgResult& r, int row, int c) {
     "  AND u.created_at > " SB_READ_UNTIL " AND u.user_id <> m.user_id AND " SB_COUNTABLE_MESSAGE      \
     "  AND NOT EXISTS (SELECT 1 FROM user_mutes um WHERE um.user_id = m.user_id AND um.target_id = u.user_id) " \
     "  LIMIT 999) unread)"
+static_assert(unread::kMaxCount == 999, "SB_UNREAD_COUNT's LIMIT 999 repeats unread::kMaxCount: change both");
 
 // For a page of members, what unread::Count needs besides the channel's window: where each
 // member's count begins, and the users it muted (a JSON array, or NULL for none).
