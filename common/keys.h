@@ -26,6 +26,12 @@ inline std::string UserConnections(std::string_view user_id) { return "sb:uconns
 // HASH user id -> number of that user's connections watching the channel. HLEN = watcher_count.
 constexpr std::string_view kWatchersPrefix = "sb:watchers:";
 inline std::string Watchers(std::string_view cid) { return std::string(kWatchersPrefix) + std::string(cid); }
+// SET of the same users as that HASH's fields, kept by the same scripts (registry.h): a send finds
+// the members who do not watch with one SDIFF against it. (During a rolling upgrade, watchers
+// registered by an older gateway are missing here until they reconnect; they then also get a
+// notification.message_new, which the SDK merges into the channel it already has.)
+constexpr std::string_view kWatcherSetPrefix = "sb:watcher-set:";
+inline std::string WatcherSet(std::string_view cid) { return std::string(kWatcherSetPrefix) + std::string(cid); }
 // STRING set for a second after a crowded channel announced a watcher coming or going
 // (registry.h: the throttle of user.watching.start/stop).
 constexpr std::string_view kWatchEventsPrefix = "sb:watch-events:";

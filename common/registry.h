@@ -36,7 +36,7 @@ return redis.call('SADD', KEYS[3], ARGV[1]))";
 
 // Unregisters a socket and undoes its watches. KEYS: conn hash, its watches, user's connections,
 // online set, gateway's connections. ARGV: user id, connection id, watchers key prefix, watch
-// events key prefix. Returns {went_offline (0|1), {cid, watcher_count, ...} for channels whose
+// events key prefix, watcher set key prefix. Returns {went_offline (0|1), {cid, watcher_count, ...} for channels whose
 // user.watching.stop is to be announced}.
 constexpr std::string_view kCloseScript = STREAMBED_LUA_ANNOUNCE R"(
 local user = ARGV[1]
@@ -45,6 +45,7 @@ for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local key = ARGV[3] .. cid
   if redis.call('HINCRBY', key, user, -1) <= 0 then
     redis.call('HDEL', key, user)
+    redis.call('SREM', ARGV[5] .. cid, user)
     local count = redis.call('HLEN', key)
     if announce(ARGV[4], cid, count) == 1 then
       stopped[#stopped + 1] = cid
@@ -63,19 +64,22 @@ end
 return {offline, stopped})";
 
 // Makes a socket watch channels. KEYS: conn hash, its watches. ARGV: user id, watchers key
-// prefix, watch events key prefix, cid... Returns {gateway node, {cid, announce (0|1),
+// prefix, watch events key prefix, watcher set key prefix, cid... Returns {gateway node, {cid, announce (0|1),
 // watcher_count, ...}}, or {-1} when the socket is not this user's (or no longer exists).
 // announce is 1 when the user became a watcher and its user.watching.start is to be published.
 constexpr std::string_view kWatchScript = STREAMBED_LUA_ANNOUNCE R"(
 local user = ARGV[1]
 if redis.call('HGET', KEYS[1], 'user') ~= user then return {-1} end
 local out = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local cid = ARGV[i]
   local key = ARGV[2] .. cid
   local started = 0
   if redis.call('SADD', KEYS[2], cid) == 1 then
-    if redis.call('HINCRBY', key, user, 1) == 1 then started = 1 end
+    if redis.call('HINCRBY', key, user, 1) == 1 then
+      started = 1
+      redis.call('SADD', ARGV[4] .. cid, user)
+    end
   end
   local count = redis.call('HLEN', key)
   if started == 1 then started = announce(ARGV[3], cid, count) end
@@ -86,19 +90,20 @@ end
 return {tonumber(redis.call('HGET', KEYS[1], 'gw')), out})";
 
 // Stops a socket watching channels. KEYS: conn hash, its watches. ARGV: user id, watchers key
-// prefix, watch events key prefix, cid... Returns {gateway node, {cid, watcher_count, ...} for
+// prefix, watch events key prefix, watcher set key prefix, cid... Returns {gateway node, {cid, watcher_count, ...} for
 // channels the user stopped watching altogether and whose user.watching.stop is to be announced},
 // or {-1}.
 constexpr std::string_view kUnwatchScript = STREAMBED_LUA_ANNOUNCE R"(
 local user = ARGV[1]
 if redis.call('HGET', KEYS[1], 'user') ~= user then return {-1} end
 local stopped = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local cid = ARGV[i]
   local key = ARGV[2] .. cid
   if redis.call('SREM', KEYS[2], cid) == 1 then
     if redis.call('HINCRBY', key, user, -1) <= 0 then
       redis.call('HDEL', key, user)
+      redis.call('SREM', ARGV[4] .. cid, user)
       local count = redis.call('HLEN', key)
       if announce(ARGV[3], cid, count) == 1 then
         stopped[#stopped + 1] = cid
@@ -110,16 +115,22 @@ end
 return {tonumber(redis.call('HGET', KEYS[1], 'gw')), stopped})";
 
 // Members of a channel to notify about a new message, split by presence. KEYS: the channel's
-// member cache, its watchers, the online set. ARGV: sender id. Returns {online members who do not
-// watch, offline members}; the sender is never included.
+// member cache, its watcher set, the online set. ARGV: sender id. Returns {online members who do
+// not watch, offline members}; the sender and watchers are never included.
+// One SDIFF leaves the members who do not watch, often none (everyone in the channel has it
+// open); only those are looked up in the online set, in one SMISMEMBER per 500. The first version
+// called HEXISTS and SISMEMBER from Lua for every member: about 1.1 ms of Redis CPU per message in
+// a channel of 1,000 members, against 0.18 ms now (docs/performance.md).
 constexpr std::string_view kAudienceScript = R"(
+local rest = redis.call('SDIFF', KEYS[1], KEYS[2])
 local online, offline = {}, {}
-for _, u in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if u ~= ARGV[1] and redis.call('HEXISTS', KEYS[2], u) == 0 then
-    if redis.call('SISMEMBER', KEYS[3], u) == 1 then
-      online[#online + 1] = u
-    else
-      offline[#offline + 1] = u
+for first = 1, #rest, 500 do
+  local last = math.min(first + 499, #rest)
+  local here = redis.call('SMISMEMBER', KEYS[3], unpack(rest, first, last))
+  for i = first, last do
+    local u = rest[i]
+    if u ~= ARGV[1] then
+      if here[i - first + 1] == 1 then online[#online + 1] = u else offline[#offline + 1] = u end
     end
   end
 end

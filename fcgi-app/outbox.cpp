@@ -27,7 +27,7 @@ void Outbox::Persist(Pg& db) {
         types.push_back(e.type);
         payloads.push_back(e.payload);
     }
-    db.Run(kAppend, PgParams().AddArray(pks).AddArray(seqs).AddArray(types).AddArray(payloads));
+    db.Queue(kAppend, PgParams().AddArray(pks).AddArray(seqs).AddArray(types).AddArray(payloads));
 }
 
 void Outbox::Flush(RedisClient& redis) {

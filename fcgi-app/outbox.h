@@ -19,7 +19,7 @@ public:
     // Published only: typing, watching, notifications to users.
     void Publish(std::string topic, std::string payload);
 
-    // In the transaction.
+    // In the transaction, queued (Pg::Queue): the log rows leave with the COMMIT that follows.
     void Persist(Pg& db);
     // After the commit. Never throws: the write is durable either way, and clients that missed an
     // event recover it (a Redis outage makes every gateway resync its clients).

@@ -63,7 +63,8 @@ WatchOutcome WatchChannels(RedisClient& redis, const std::string& connection_id,
                            const std::vector<std::string>& cids, const std::vector<std::string>& presence_users) {
     WatchOutcome out;
     if (connection_id.empty() || (cids.empty() && presence_users.empty())) return out;
-    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix)};
+    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix),
+                                  std::string(keys::kWatcherSetPrefix)};
     args.insert(args.end(), cids.begin(), cids.end());
     RedisReply reply = redis.Eval(registry::kWatchScript,
                                   {keys::Connection(connection_id), keys::ConnectionWatches(connection_id)}, args);
@@ -87,7 +88,8 @@ UnwatchOutcome UnwatchChannels(RedisClient& redis, const std::string& connection
                                const std::vector<std::string>& cids) {
     UnwatchOutcome out;
     if (connection_id.empty() || cids.empty()) return out;
-    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix)};
+    std::vector<std::string> args{user_id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix),
+                                  std::string(keys::kWatcherSetPrefix)};
     args.insert(args.end(), cids.begin(), cids.end());
     RedisReply reply = redis.Eval(registry::kUnwatchScript,
                                   {keys::Connection(connection_id), keys::ConnectionWatches(connection_id)}, args);
@@ -135,7 +137,7 @@ Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::
         redis.Pipeline({sadd, {"EXPIRE", members_key, "3600"}});
     }
     RedisReply reply = redis.Eval(registry::kAudienceScript,
-                                  {members_key, keys::Watchers(cid), keys::kOnlineUsers}, {sender});
+                                  {members_key, keys::WatcherSet(cid), keys::kOnlineUsers}, {sender});
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
         out.online_not_watching = ReplyStrings(reply->element[0]);
         out.offline = ReplyStrings(reply->element[1]);

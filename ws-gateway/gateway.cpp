@@ -171,7 +171,8 @@ void Gateway::Register(const std::string& id, std::string me_json) {
         // The room socket watches its room, like a channel query with watch: true.
         std::string cid = socket.room_cid();
         cmd_.Command(ArgvOf(registry::kWatchScript, {keys::Connection(id), keys::ConnectionWatches(id)},
-                            {user_id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix), cid}),
+                            {user_id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix),
+                             std::string(keys::kWatcherSetPrefix), cid}),
                      [this, id, cid, user_json, me_json](redisReply* watched) {
                          if (watched != nullptr && watched->type == REDIS_REPLY_ARRAY && watched->elements == 2) {
                              const redisReply* list = watched->element[1];
@@ -327,7 +328,8 @@ void Gateway::Unregister(Connection& c) {
     auto close = ArgvOf(registry::kCloseScript,
                         {keys::Connection(c.id()), keys::ConnectionWatches(c.id()), keys::UserConnections(user_id),
                          keys::kOnlineUsers, keys::GatewayConnections(node_id_)},
-                        {user_id, c.id(), std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix)});
+                        {user_id, c.id(), std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix),
+                         std::string(keys::kWatcherSetPrefix)});
     cmd_.Command(close, [this, user_id, user_json](redisReply* reply) { PublishStopped(reply, user_id, user_json); });
 }
 
@@ -511,7 +513,8 @@ void Gateway::CloseStale(int node, const std::string& id) {
         auto close = ArgvOf(registry::kCloseScript,
                             {keys::Connection(id), keys::ConnectionWatches(id), keys::UserConnections(user),
                              keys::kOnlineUsers, keys::GatewayConnections(node)},
-                            {user, id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix)});
+                            {user, id, std::string(keys::kWatchersPrefix), std::string(keys::kWatchEventsPrefix),
+                             std::string(keys::kWatcherSetPrefix)});
         cmd_.Command(close, [this, user, user_json](redisReply* r) { PublishStopped(r, user, user_json); });
     });
 }

@@ -149,12 +149,13 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         // getstream.io marks thread replies as type "reply" (STREAM-PROTOCOL.md §4.2, Sending).
         if (fresh.type == "regular") fresh.type = "reply";
     }
+    std::optional<MessageRow> quoted_row;
     if (auto quoted = json::OptString(m, "quoted_message_id", "message.quoted_message_id"); quoted && !quoted->empty()) {
         RequireCapability(open.caps, "quote-message");
-        auto q = messages::Find(call.db(), *quoted);
-        if (!q || q->channel_pk != open.channel.pk)
+        quoted_row = messages::Find(call.db(), *quoted);
+        if (!quoted_row || quoted_row->channel_pk != open.channel.pk)
             throw BadRequest("quoted message " + std::string(*quoted) + " is not in this channel", "message.quoted_message_id");
-        fresh.quoted_message_id = q->id;
+        fresh.quoted_message_id = quoted_row->id;
     }
     fresh.silent = json::OptBool(m, "silent", "message.silent").value_or(false);
     rapidjson::Document custom(rapidjson::kObjectType);
@@ -183,6 +184,22 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
     // it. Read before the transaction, so that the channel's row, locked from the stamp to the
     // commit, is not held across a Redis round trip.
     int64_t watchers = ReplyInteger(call.redis().Command({"HLEN", keys::Watchers(open.channel.cid)}).get());
+    // The users the events name are read before the transaction too, for the same reason: inside
+    // it, every round trip is one more wait for the next sender of this channel.
+    MessageContext& context = sent.context;
+    context.users.Put(actor.user, true);
+    context.users.Want(fresh.mentioned_users);
+    if (parent) {
+        context.users.Want(parent->user_id);
+        context.users.Want(parent->mentioned_users);
+        context.users.Want(parent->thread_participants);
+    }
+    if (quoted_row) {
+        context.users.Want(quoted_row->user_id);
+        context.users.Want(quoted_row->mentioned_users);
+        context.quoted.emplace(quoted_row->id, std::move(*quoted_row));
+    }
+    context.users.Load(call.db(), call.redis());
     {
         PgTransaction tx(call.db());
         auto [created_at, seq] = channels::StampMessage(call.db(), open.channel.pk, shown, parent ? 2 : 1);
@@ -194,16 +211,15 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         std::optional<MessageRow> parent_after;
         if (parent) parent_after = messages::AddReply(call.db(), parent->pk, actor.id());
         if (open.membership && shown) {
-            members::MarkRead(call.db(), open.channel.pk, actor.id(), created_at, sent.message.id);
+            members::QueueMarkRead(call.db(), open.channel.pk, actor.id(), created_at, sent.message.id);
         }
         // After the stamp, which locks the channel row: writers lock a channel's row before its
         // members' rows (a deadlock between two orders is retried, worker.cpp RunHandler).
-        if (!options.keep_channel_hidden) call.db().Run(kUnhide, PgParams().Add(open.channel.pk));
+        if (!options.keep_channel_hidden) call.db().Queue(kUnhide, PgParams().Add(open.channel.pk));
 
         std::vector<const MessageRow*> refs{&sent.message};
         if (parent_after) refs.push_back(&*parent_after);
-        sent.context.users.Put(actor.user, true);
-        sent.context.Load(call.db(), call.redis(), refs, "");
+        context.Load(call.db(), call.redis(), refs, "");  // reads nothing unless the parent has reactions
 
         Event e("message.new", open.channel.cid, created_at);
         e.User(sent.context.users, actor.id());

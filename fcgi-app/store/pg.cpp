@@ -67,6 +67,8 @@ void Pg::Reset() {
     prepared_.clear();
     dynamic_names_.clear();
     in_transaction_ = false;
+    transaction_sent_ = false;
+    queued_.clear();
 }
 
 PGconn* Pg::Connection() {
@@ -74,16 +76,22 @@ PGconn* Pg::Connection() {
         RefreshPlans();
         return conn_;
     }
-    if (in_transaction_) {
+    if (transaction_sent_) {
         // The connection died under an open transaction: its work is gone, so say so.
         Reset();
         throw PgUnavailable("PostgreSQL connection lost during a transaction");
     }
+    // A transaction whose BEGIN is still queued has sent nothing: it starts on the new connection.
+    bool in_transaction = in_transaction_;
+    std::vector<Pending> queued = std::move(queued_);
     Reset();
+    in_transaction_ = in_transaction;
+    queued_ = std::move(queued);
     conn_ = PQconnectdb(conninfo_.c_str());
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string why = PQerrorMessage(conn_);
-        Reset();
+        PQfinish(conn_);
+        conn_ = nullptr;
         Log(LogLevel::kWarn, "pg.connect_failed").Str("error", why);
         throw PgUnavailable("PostgreSQL is unavailable");
     }
@@ -115,7 +123,7 @@ PGconn* Pg::Connection() {
 // half minute, against one planning per query otherwise.
 void Pg::RefreshPlans() {
     constexpr int64_t kPlanLifetimeMicros = 30 * 1000000;
-    if (in_transaction_ || NowMicros() - plans_made_at_ < kPlanLifetimeMicros) return;
+    if (transaction_sent_ || NowMicros() - plans_made_at_ < kPlanLifetimeMicros) return;
     plans_made_at_ = NowMicros();
     if (prepared_.empty() && dynamic_names_.empty()) return;
     ExecOn(conn_, "DEALLOCATE ALL");
@@ -143,47 +151,137 @@ void Pg::Fail(PGresult* result, std::string_view what) {
 }
 
 PgResult Pg::Run(const PgStatement& statement, const PgParams& params) {
-    PGconn* conn = Connection();
-    if (prepared_.find(statement.name) == prepared_.end()) {
-        Prepare(conn, statement.name, statement.sql);
-        prepared_.insert(statement.name);
-    }
-    std::vector<const char*> values;
-    values.reserve(params.values().size());
-    for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
-    int64_t started = observer_ ? NowMicros() : 0;
-    PGresult* result = PQexecPrepared(conn, statement.name, static_cast<int>(values.size()), values.data(), nullptr,
-                                      nullptr, 0);
-    ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
-    if (observer_) observer_(NowMicros() - started);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) Fail(result, statement.name);
-    return PgResult(result);
+    return Send(Connection(), Pending{&statement, {}, params.values()}, statement.name);
 }
 
 PgResult Pg::RunDynamic(const std::string& sql, const PgParams& params) {
     PGconn* conn = Connection();
-    std::vector<const char*> values;
-    values.reserve(params.values().size());
-    for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
-    const std::string* name = nullptr;
+    Pending q{nullptr, sql, params.values()};
+    PgStatement named{nullptr, nullptr};
     if (auto it = dynamic_names_.find(sql); it != dynamic_names_.end()) {
-        name = &it->second;
+        named = {it->second.c_str(), it->first.c_str()};
     } else if (dynamic_names_.size() < kMaxDynamicStatements) {
-        std::string fresh = "dynamic_" + std::to_string(dynamic_names_.size());
-        Prepare(conn, fresh.c_str(), sql.c_str());
-        name = &dynamic_names_.emplace(sql, std::move(fresh)).first->second;
+        auto added = dynamic_names_.emplace(sql, "dynamic_" + std::to_string(dynamic_names_.size())).first;
+        named = {added->second.c_str(), added->first.c_str()};
     }
-    int64_t started = observer_ ? NowMicros() : 0;
-    int n = static_cast<int>(values.size());
-    PGresult* result = name != nullptr ? PQexecPrepared(conn, name->c_str(), n, values.data(), nullptr, nullptr, 0)
-                                       : PQexecParams(conn, sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
-    if (observer_) observer_(NowMicros() - started);
-    ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) Fail(result, "dynamic query");
-    return PgResult(result);
+    if (named.name != nullptr) q = Pending{&named, {}, params.values()};  // Send prepares it once
+    return Send(conn, q, "dynamic query");
 }
 
-void Pg::Exec(std::string_view sql) { ExecOn(Connection(), sql); }
+void Pg::Queue(const PgStatement& statement, const PgParams& params) {
+    if (!in_transaction_) throw std::logic_error("Pg::Queue outside a transaction");
+    queued_.push_back(Pending{&statement, {}, params.values()});
+}
+
+PgResult Pg::Send(PGconn* conn, const Pending& last, std::string_view what) {
+    // Statements are prepared before a pipeline starts (PQprepare waits for its answer).
+    auto prepare = [&](const Pending& q) {
+        if (q.statement == nullptr || prepared_.count(q.statement->name) != 0) return;
+        Prepare(conn, q.statement->name, q.statement->sql);
+        prepared_.insert(q.statement->name);
+    };
+    for (const Pending& q : queued_) prepare(q);
+    prepare(last);
+    int64_t started = observer_ ? NowMicros() : 0;
+    if (!queued_.empty()) {
+        PgResult result = SendPipeline(conn, last, what);
+        if (observer_) observer_(NowMicros() - started);
+        return result;
+    }
+    PGresult* r = SendOne(conn, last);
+    if (observer_) observer_(NowMicros() - started);
+    ExecStatusType status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) Fail(r, what);
+    return PgResult(r);
+}
+
+PgResult Pg::SendPipeline(PGconn* conn, const Pending& last, std::string_view what) {
+    std::vector<const Pending*> all;
+    for (const Pending& q : queued_) all.push_back(&q);
+    all.push_back(&last);
+    auto broken = [&](const char* why) {
+        Log(LogLevel::kWarn, "pg.connection_broken").Str("while", what).Str("error", why);
+        Reset();
+        throw PgUnavailable("PostgreSQL is unavailable");
+    };
+    if (PQenterPipelineMode(conn) != 1) broken("could not enter pipeline mode");
+    transaction_sent_ = in_transaction_;  // from here on the server may have begun it
+    for (const Pending* q : all) {
+        std::vector<const char*> values;
+        for (const auto& v : q->values) values.push_back(v ? v->c_str() : nullptr);
+        int n = static_cast<int>(values.size());
+        int sent = q->statement != nullptr
+                       ? PQsendQueryPrepared(conn, q->statement->name, n, values.data(), nullptr, nullptr, 0)
+                       : PQsendQueryParams(conn, q->sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+        if (sent != 1) broken(PQerrorMessage(conn));
+    }
+    if (PQpipelineSync(conn) != 1) broken(PQerrorMessage(conn));
+    // The answers come in order: each statement's result and a null after it, then the sync. After
+    // an error the server skips the rest (PGRES_PIPELINE_ABORTED); the first error is thrown.
+    PGresult* failed = nullptr;
+    std::string failed_what;
+    PGresult* answer = nullptr;
+    auto drop_all = [&] {
+        if (failed != nullptr) PQclear(failed);
+        if (answer != nullptr) PQclear(answer);
+    };
+    for (size_t i = 0; i < all.size(); ++i) {
+        PGresult* r = PQgetResult(conn);
+        if (r == nullptr) {
+            drop_all();
+            broken(PQerrorMessage(conn));
+        }
+        ExecStatusType status = PQresultStatus(r);
+        if ((status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) && i + 1 == all.size()) {
+            answer = r;
+        } else if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK || status == PGRES_PIPELINE_ABORTED ||
+                   failed != nullptr) {
+            PQclear(r);
+        } else {
+            failed = r;
+            failed_what = all[i]->statement != nullptr ? all[i]->statement->name : std::string(what);
+        }
+        if (PGresult* end = PQgetResult(conn); end != nullptr) {
+            PQclear(end);
+            drop_all();
+            broken("a pipelined statement answered more than once");
+        }
+    }
+    PGresult* sync = PQgetResult(conn);
+    bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    if (sync != nullptr) PQclear(sync);
+    if (!synced || PQexitPipelineMode(conn) != 1) {
+        drop_all();
+        broken("the pipeline did not end cleanly");
+    }
+    queued_.clear();
+    if (failed != nullptr) {
+        if (answer != nullptr) PQclear(answer);
+        Fail(failed, failed_what);
+    }
+    return PgResult(answer);
+}
+
+PGresult* Pg::SendOne(PGconn* conn, const Pending& q) {
+    std::vector<const char*> values;
+    values.reserve(q.values.size());
+    for (const auto& v : q.values) values.push_back(v ? v->c_str() : nullptr);
+    int n = static_cast<int>(values.size());
+    if (q.statement != nullptr) return PQexecPrepared(conn, q.statement->name, n, values.data(), nullptr, nullptr, 0);
+    return PQexecParams(conn, q.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+}
+
+void Pg::Exec(std::string_view sql) {
+    PGconn* conn = Connection();
+    // Queued statements go first; then `sql` by the simple protocol, which takes several commands
+    // at once (a migration file).
+    if (!queued_.empty()) {
+        Pending last = std::move(queued_.back());
+        queued_.pop_back();
+        Send(conn, last, "queued statement");
+    }
+    ExecOn(conn, sql);
+}
 
 void Pg::ExecOn(PGconn* conn, std::string_view sql) {
     std::string text(sql);
@@ -200,23 +298,34 @@ void Pg::Prepare(PGconn* conn, const char* name, const char* sql) {
 }
 
 PgTransaction::PgTransaction(Pg& pg) : pg_(pg) {
-    pg_.Exec("BEGIN");
+    if (pg_.in_transaction_) throw std::logic_error("PgTransaction inside a transaction");
     pg_.in_transaction_ = true;
+    pg_.queued_.push_back(Pg::Pending{nullptr, "BEGIN", {}});
 }
 
 PgTransaction::~PgTransaction() {
     if (done_) return;
+    bool sent = pg_.transaction_sent_;
     pg_.in_transaction_ = false;
+    pg_.transaction_sent_ = false;
+    pg_.queued_.clear();
+    if (!sent) return;  // the server never heard of it
     try {
-        if (pg_.conn_ != nullptr && PQstatus(pg_.conn_) == CONNECTION_OK) pg_.Exec("ROLLBACK");
+        if (pg_.conn_ != nullptr && PQstatus(pg_.conn_) == CONNECTION_OK) pg_.ExecOn(pg_.conn_, "ROLLBACK");
     } catch (...) {
         pg_.Reset();  // a connection we cannot roll back is not reused
     }
 }
 
 void PgTransaction::Commit() {
-    pg_.Exec("COMMIT");
+    if (!pg_.transaction_sent_ && pg_.queued_.size() == 1) {
+        pg_.queued_.clear();  // only its BEGIN: nothing to commit
+    } else {
+        // Behind whatever is queued, in one round trip.
+        pg_.Send(pg_.Connection(), Pg::Pending{nullptr, "COMMIT", {}}, "commit");
+    }
     pg_.in_transaction_ = false;
+    pg_.transaction_sent_ = false;
     done_ = true;
 }
 

@@ -125,6 +125,11 @@ public:
     static constexpr size_t kMaxDynamicStatements = 256;
     // Unprepared SQL without parameters: transaction control and migrations only.
     void Exec(std::string_view sql);
+    // A statement of the open transaction whose result nobody reads: it goes out with the
+    // transaction's next statement (or its COMMIT) in one libpq pipeline, and its error, if any,
+    // is thrown there. Under load every round trip is a wait for two processes to be scheduled,
+    // and a send holds its channel's row lock across all of them (docs/performance.md).
+    void Queue(const PgStatement& statement, const PgParams& params);
 
     bool InTransaction() const { return in_transaction_; }
     // Called with the duration of every query (metrics); none by default.
@@ -136,6 +141,17 @@ private:
     friend class PgTransaction;
     PGconn* Connection();
     void RefreshPlans();
+    // One statement to send: prepared (`statement`) or, for transaction control, plain `sql`.
+    struct Pending {
+        const PgStatement* statement = nullptr;
+        std::string sql;
+        std::vector<std::optional<std::string>> values;
+    };
+    // Sends the queued statements and then `last` (one round trip for all), returns `last`'s
+    // result, and throws the first error among them.
+    PgResult Send(PGconn* conn, const Pending& last, std::string_view what);
+    PGresult* SendOne(PGconn* conn, const Pending& q);
+    PgResult SendPipeline(PGconn* conn, const Pending& last, std::string_view what);
     // On `conn` without going through Connection(): for the connection's own set-up.
     void ExecOn(PGconn* conn, std::string_view sql);
     void Prepare(PGconn* conn, const char* name, const char* sql);
@@ -145,12 +161,16 @@ private:
     PGconn* conn_ = nullptr;
     std::unordered_set<std::string> prepared_;
     std::unordered_map<std::string, std::string> dynamic_names_;  // SQL text -> its statement's name
-    bool in_transaction_ = false;
+    bool in_transaction_ = false;      // a PgTransaction is open
+    bool transaction_sent_ = false;    // ... and its BEGIN has gone out to the server
+    std::vector<Pending> queued_;      // Queue()d statements, the transaction's BEGIN first
     int64_t plans_made_at_ = 0;  // NowMicros() of the last RefreshPlans
     std::function<void(int64_t)> observer_;
 };
 
 // Visible transactions (STYLE.md): BEGIN on construction, ROLLBACK unless Commit() was called.
+// The BEGIN is queued and leaves with the first statement, so a transaction costs no round trip
+// of its own; one that ran no statement sends nothing at all.
 class PgTransaction {
 public:
     explicit PgTransaction(Pg& pg);

@@ -350,4 +350,31 @@ describe('notification.message_new', () => {
       await cb.disconnectUser();
     }
   });
+
+  it('a member who watches gets message.new and no notification; one who stopped watching gets it again', async () => {
+    const alice = uniqueId('alice');
+    const bob = uniqueId('bob');
+    const [ca, cb] = await connectUsers([alice, bob]);
+    try {
+      const id = uniqueId('ch');
+      await ca.channel('messaging', id, { members: [alice, bob] }).watch();
+      const mine = cb.channel('messaging', id);
+      await mine.watch();
+      const events = recordEvents(cb);
+      const ch = ca.channel('messaging', id);
+      const first = (await ch.sendMessage({ text: 'one' })).message;
+      const second = (await ch.sendMessage({ text: 'two' })).message;
+      // Both are published before each send answers, and one Redis connection carries them to
+      // the gateway in order: a notification for the first would have arrived before this.
+      await events.waitFor((e) => e.type === 'message.new' && e.message.id === second.id);
+      assert.ok(events.of('message.new').some((e) => e.message.id === first.id));
+      assert.equal(events.of('notification.message_new').length, 0, 'a watcher gets no notification');
+      await mine.stopWatching();
+      const third = (await ch.sendMessage({ text: 'three' })).message;
+      await events.waitFor((e) => e.type === 'notification.message_new' && e.message.id === third.id);
+    } finally {
+      await ca.disconnectUser();
+      await cb.disconnectUser();
+    }
+  });
 });

@@ -37,6 +37,8 @@ describe('fault: kill -9 a gateway', () => {
       // The channel's watchers are exactly the live ones again.
       const watchers = redis('HKEYS', `sb:watchers:${cid}`).split('\n').filter(Boolean).sort();
       assert.deepEqual(watchers, [...sdk, ...rooms].map((w) => w.userId).sort());
+      // ... and the watcher set, which sends diff the members against, says the same.
+      assert.deepEqual(redis('SMEMBERS', `sb:watcher-set:${cid}`).split('\n').filter(Boolean).sort(), watchers);
       stackctl('restore');  // the supervisor (systemd in production) starts it again
     });
     assert.ok(moved > 0);
