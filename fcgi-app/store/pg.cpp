@@ -150,13 +150,24 @@ void Pg::Fail(PGresult* result, std::string_view what) {
     throw PgError(std::string(what) + ": " + message, sqlstate);
 }
 
+namespace {
+const PgParams kNoParams;
+
+// Text parameters as libpq takes them.
+std::vector<const char*> Values(const PgParams& params) {
+    std::vector<const char*> values;
+    values.reserve(params.values().size());
+    for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
+    return values;
+}
+}  // namespace
+
 PgResult Pg::Run(const PgStatement& statement, const PgParams& params) {
-    return Send(Connection(), Pending{&statement, {}, params.values()}, statement.name);
+    return Send(Connection(), Query{&statement, {}, &params}, statement.name);
 }
 
 PgResult Pg::RunDynamic(const std::string& sql, const PgParams& params) {
     PGconn* conn = Connection();
-    Pending q{nullptr, sql, params.values()};
     PgStatement named{nullptr, nullptr};
     if (auto it = dynamic_names_.find(sql); it != dynamic_names_.end()) {
         named = {it->second.c_str(), it->first.c_str()};
@@ -164,25 +175,27 @@ PgResult Pg::RunDynamic(const std::string& sql, const PgParams& params) {
         auto added = dynamic_names_.emplace(sql, "dynamic_" + std::to_string(dynamic_names_.size())).first;
         named = {added->second.c_str(), added->first.c_str()};
     }
-    if (named.name != nullptr) q = Pending{&named, {}, params.values()};  // Send prepares it once
-    return Send(conn, q, "dynamic query");
+    // Beyond kMaxDynamicStatements texts the query is planned on every call (PQexecParams).
+    if (named.name == nullptr) return Send(conn, Query{nullptr, sql, &params}, "dynamic query");
+    return Send(conn, Query{&named, {}, &params}, "dynamic query");  // Send prepares it once
 }
 
 void Pg::Queue(const PgStatement& statement, const PgParams& params) {
     if (!in_transaction_) throw std::logic_error("Pg::Queue outside a transaction");
-    queued_.push_back(Pending{&statement, {}, params.values()});
+    queued_.push_back(Pending{&statement, {}, params});
 }
 
-PgResult Pg::Send(PGconn* conn, const Pending& last, std::string_view what) {
+PgResult Pg::Send(PGconn* conn, const Query& last, std::string_view what) {
     // Statements are prepared before a pipeline starts (PQprepare waits for its answer).
-    auto prepare = [&](const Pending& q) {
+    auto prepare = [&](const Query& q) {
         if (q.statement == nullptr || prepared_.count(q.statement->name) != 0) return;
         Prepare(conn, q.statement->name, q.statement->sql);
         prepared_.insert(q.statement->name);
     };
-    for (const Pending& q : queued_) prepare(q);
+    for (const Pending& q : queued_) prepare(q.query());
     prepare(last);
     int64_t started = observer_ ? NowMicros() : 0;
+    NoteSent();
     if (!queued_.empty()) {
         PgResult result = SendPipeline(conn, last, what);
         if (observer_) observer_(NowMicros() - started);
@@ -195,25 +208,34 @@ PgResult Pg::Send(PGconn* conn, const Pending& last, std::string_view what) {
     return PgResult(r);
 }
 
-PgResult Pg::SendPipeline(PGconn* conn, const Pending& last, std::string_view what) {
-    std::vector<const Pending*> all;
-    for (const Pending& q : queued_) all.push_back(&q);
-    all.push_back(&last);
+PGresult* Pg::SendOne(PGconn* conn, const Query& q) {
+    std::vector<const char*> values = Values(*q.params);
+    int n = static_cast<int>(values.size());
+    if (q.statement != nullptr) return PQexecPrepared(conn, q.statement->name, n, values.data(), nullptr, nullptr, 0);
+    std::string sql(q.sql);
+    return PQexecParams(conn, sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+}
+
+int Pg::SendAsync(PGconn* conn, const Query& q) {
+    std::vector<const char*> values = Values(*q.params);
+    int n = static_cast<int>(values.size());
+    if (q.statement != nullptr) return PQsendQueryPrepared(conn, q.statement->name, n, values.data(), nullptr, nullptr, 0);
+    std::string sql(q.sql);
+    return PQsendQueryParams(conn, sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+}
+
+PgResult Pg::SendPipeline(PGconn* conn, const Query& last, std::string_view what) {
+    std::vector<Query> all;
+    for (const Pending& q : queued_) all.push_back(q.query());
+    all.push_back(last);
     auto broken = [&](const char* why) {
         Log(LogLevel::kWarn, "pg.connection_broken").Str("while", what).Str("error", why);
         Reset();
         throw PgUnavailable("PostgreSQL is unavailable");
     };
     if (PQenterPipelineMode(conn) != 1) broken("could not enter pipeline mode");
-    transaction_sent_ = in_transaction_;  // from here on the server may have begun it
-    for (const Pending* q : all) {
-        std::vector<const char*> values;
-        for (const auto& v : q->values) values.push_back(v ? v->c_str() : nullptr);
-        int n = static_cast<int>(values.size());
-        int sent = q->statement != nullptr
-                       ? PQsendQueryPrepared(conn, q->statement->name, n, values.data(), nullptr, nullptr, 0)
-                       : PQsendQueryParams(conn, q->sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
-        if (sent != 1) broken(PQerrorMessage(conn));
+    for (const Query& q : all) {
+        if (SendAsync(conn, q) != 1) broken(PQerrorMessage(conn));
     }
     if (PQpipelineSync(conn) != 1) broken(PQerrorMessage(conn));
     // The answers come in order: each statement's result and a null after it, then the sync. After
@@ -232,14 +254,14 @@ PgResult Pg::SendPipeline(PGconn* conn, const Pending& last, std::string_view wh
             broken(PQerrorMessage(conn));
         }
         ExecStatusType status = PQresultStatus(r);
-        if ((status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) && i + 1 == all.size()) {
+        bool ok = status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
+        if (ok && i + 1 == all.size()) {
             answer = r;
-        } else if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK || status == PGRES_PIPELINE_ABORTED ||
-                   failed != nullptr) {
+        } else if (ok || status == PGRES_PIPELINE_ABORTED || failed != nullptr) {
             PQclear(r);
         } else {
             failed = r;
-            failed_what = all[i]->statement != nullptr ? all[i]->statement->name : std::string(what);
+            failed_what = all[i].statement != nullptr ? all[i].statement->name : std::string(what);
         }
         if (PGresult* end = PQgetResult(conn); end != nullptr) {
             PQclear(end);
@@ -262,15 +284,6 @@ PgResult Pg::SendPipeline(PGconn* conn, const Pending& last, std::string_view wh
     return PgResult(answer);
 }
 
-PGresult* Pg::SendOne(PGconn* conn, const Pending& q) {
-    std::vector<const char*> values;
-    values.reserve(q.values.size());
-    for (const auto& v : q.values) values.push_back(v ? v->c_str() : nullptr);
-    int n = static_cast<int>(values.size());
-    if (q.statement != nullptr) return PQexecPrepared(conn, q.statement->name, n, values.data(), nullptr, nullptr, 0);
-    return PQexecParams(conn, q.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
-}
-
 void Pg::Exec(std::string_view sql) {
     PGconn* conn = Connection();
     // Queued statements go first; then `sql` by the simple protocol, which takes several commands
@@ -278,8 +291,9 @@ void Pg::Exec(std::string_view sql) {
     if (!queued_.empty()) {
         Pending last = std::move(queued_.back());
         queued_.pop_back();
-        Send(conn, last, "queued statement");
+        Send(conn, last.query(), "queued statement");
     }
+    NoteSent();
     ExecOn(conn, sql);
 }
 
@@ -322,7 +336,7 @@ void PgTransaction::Commit() {
         pg_.queued_.clear();  // only its BEGIN: nothing to commit
     } else {
         // Behind whatever is queued, in one round trip.
-        pg_.Send(pg_.Connection(), Pg::Pending{nullptr, "COMMIT", {}}, "commit");
+        pg_.Send(pg_.Connection(), Pg::Query{nullptr, "COMMIT", &kNoParams}, "commit");
     }
     pg_.in_transaction_ = false;
     pg_.transaction_sent_ = false;

@@ -142,16 +142,26 @@ private:
     PGconn* Connection();
     void RefreshPlans();
     // One statement to send: prepared (`statement`) or, for transaction control, plain `sql`.
+    struct Query {
+        const PgStatement* statement;
+        std::string_view sql;
+        const PgParams* params;
+    };
+    // A Queue()d statement, owning what its Query points to.
     struct Pending {
-        const PgStatement* statement = nullptr;
+        const PgStatement* statement;
         std::string sql;
-        std::vector<std::optional<std::string>> values;
+        PgParams params;
+        Query query() const { return {statement, sql, &params}; }
     };
     // Sends the queued statements and then `last` (one round trip for all), returns `last`'s
     // result, and throws the first error among them.
-    PgResult Send(PGconn* conn, const Pending& last, std::string_view what);
-    PGresult* SendOne(PGconn* conn, const Pending& q);
-    PgResult SendPipeline(PGconn* conn, const Pending& last, std::string_view what);
+    PgResult Send(PGconn* conn, const Query& last, std::string_view what);
+    PgResult SendPipeline(PGconn* conn, const Query& last, std::string_view what);
+    static PGresult* SendOne(PGconn* conn, const Query& q);
+    static int SendAsync(PGconn* conn, const Query& q);
+    // Whatever goes out while a transaction is open begins it on the server.
+    void NoteSent() { transaction_sent_ = in_transaction_; }
     // On `conn` without going through Connection(): for the connection's own set-up.
     void ExecOn(PGconn* conn, std::string_view sql);
     void Prepare(PGconn* conn, const char* name, const char* sql);
