@@ -129,15 +129,17 @@ Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::
                          const std::function<std::vector<std::string>()>& load_members) {
     Audience out;
     std::string members_key = keys::ChannelMembers(cid);
-    if (ReplyInteger(redis.Command({"EXISTS", members_key}).get()) == 0) {
+    std::vector<std::string> script_keys{members_key, keys::WatcherSet(cid), keys::kOnlineUsers};
+    RedisReply reply = redis.Eval(registry::kAudienceScript, script_keys, {sender});
+    if (reply->type == REDIS_REPLY_NIL) {
+        // The member cache expired or was dropped by a membership change: fill it, ask again.
         std::vector<std::string> members = load_members();
         if (members.empty()) return out;
         std::vector<std::string> sadd{"SADD", members_key};
         sadd.insert(sadd.end(), members.begin(), members.end());
         redis.Pipeline({sadd, {"EXPIRE", members_key, "3600"}});
+        reply = redis.Eval(registry::kAudienceScript, script_keys, {sender});
     }
-    RedisReply reply = redis.Eval(registry::kAudienceScript,
-                                  {members_key, keys::WatcherSet(cid), keys::kOnlineUsers}, {sender});
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
         out.online_not_watching = ReplyStrings(reply->element[0]);
         out.offline = ReplyStrings(reply->element[1]);
