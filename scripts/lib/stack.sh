@@ -349,6 +349,9 @@ free_port_base() {
     # the local end of an outgoing connection (a load test makes tens of thousands), and a
     # listener that finds its port taken fails to start.
     for base in $(shuf -i 200-320 -n 40); do
+        # Not 30300: the stream-chat SDK turns any base URL containing ":3030" (its own local
+        # development port) into a WebSocket URL on ":8800", here ws://127.0.0.1:88000.
+        [ "$base" = 303 ] && continue
         base=$((base * 100))
         busy=0
         for ((p = base; p < base + 10; p++)); do
