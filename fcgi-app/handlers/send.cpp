@@ -201,19 +201,21 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
     }
     context.users.Load(call.db(), call.redis());
     {
+        // The channel's row is locked from Append (which goes out with the BEGIN) to the COMMIT:
+        // one more round trip, which carries the statements queued below.
         PgTransaction tx(call.db());
-        auto [created_at, seq] = channels::StampMessage(call.db(), open.channel.pk, shown, parent ? 2 : 1);
-        fresh.created_at = created_at;
-        auto inserted = messages::Insert(call.db(), fresh);
-        if (!inserted)
+        auto appended = messages::Append(call.db(), fresh, shown, parent ? 2 : 1);
+        if (!appended)
             throw BadRequest("a message with id " + fresh.id + " already exists", "message.id");
-        sent.message = std::move(*inserted);
+        sent.message = std::move(appended->message);
+        int64_t created_at = sent.message.created_at;
+        int64_t seq = appended->first_seq;
         std::optional<MessageRow> parent_after;
         if (parent) parent_after = messages::AddReply(call.db(), parent->pk, actor.id());
         if (open.membership && shown) {
             members::QueueMarkRead(call.db(), open.channel.pk, actor.id(), created_at, sent.message.id);
         }
-        // After the stamp, which locks the channel row: writers lock a channel's row before its
+        // After Append, which locks the channel row: writers lock a channel's row before its
         // members' rows (a deadlock between two orders is retried, worker.cpp RunHandler).
         if (!options.keep_channel_hidden) call.db().Queue(kUnhide, PgParams().Add(open.channel.pk));
 

@@ -184,15 +184,6 @@ const PgStatement kCreate{
 const PgStatement kFindDistinct{"channel_find_distinct",
                                 "SELECT " SB_CHANNEL_COLUMNS
                                 " FROM channels c WHERE c.type = $1 AND c.distinct_members = $2::text[]"};
-const PgStatement kStamp{
-    "channel_stamp_message",
-    "WITH t AS (SELECT date_trunc('milliseconds', clock_timestamp()) AS now) "
-    "UPDATE channels SET "
-    "  last_stamp = greatest(t.now, last_stamp + interval '1 millisecond'), "
-    "  last_message_at = CASE WHEN $2 THEN greatest(t.now, last_stamp + interval '1 millisecond') "
-    "                         ELSE last_message_at END, "
-    "  event_seq = event_seq + $3 "
-    "FROM t WHERE pk = $1 RETURNING sb_micros(last_stamp), event_seq - $3 + 1"};
 const PgStatement kReserveSeq{"channel_reserve_seq",
                               "UPDATE channels SET event_seq = event_seq + $2 WHERE pk = $1 "
                               "RETURNING event_seq - $2 + 1"};
@@ -285,12 +276,6 @@ std::optional<ChannelRow> Lock(Pg& db, int64_t pk) {
     PgResult r = db.Run(kLock, PgParams().Add(pk));
     if (r.empty()) return std::nullopt;
     return ReadChannel(r, 0, 0);
-}
-
-std::pair<int64_t, int64_t> StampMessage(Pg& db, int64_t channel_pk, bool shown_in_channel, int events) {
-    PgResult r = db.Run(kStamp, PgParams().Add(channel_pk).Add(shown_in_channel).Add(events));
-    if (r.empty()) throw NotFound("channel does not exist");
-    return {r.Int(0, 0), r.Int(0, 1)};
 }
 
 int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events) {

@@ -64,9 +64,6 @@ std::optional<ChannelRow> FindDistinct(Pg& db, std::string_view type, const std:
 // Locks the channel row for this transaction (per-channel writes are serialised on it).
 std::optional<ChannelRow> Lock(Pg& db, int64_t pk);
 
-// Hands out the timestamp of a new message (strictly later than every earlier one of the channel)
-// and reserves `events` sequence numbers. Returns {created_at, first reserved seq}.
-std::pair<int64_t, int64_t> StampMessage(Pg& db, int64_t channel_pk, bool shown_in_channel, int events);
 // Reserves `events` sequence numbers; returns the first.
 int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events);
 

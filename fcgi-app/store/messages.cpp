@@ -72,14 +72,25 @@ std::vector<MessageRow> ReadAll(const PgResult& r) {
     return out;
 }
 
-const PgStatement kInsert{
-    "message_insert",
-    "WITH ins AS (INSERT INTO messages (id, channel_pk, user_id, type, text, html, attachments, mentioned_users, "
+// The channel's stamp and the insert in one statement (one round trip while the channel's row is
+// locked; see Append). The first column is the first reserved seq, NULL-free whenever the channel
+// exists; the message's columns follow, NULL when the id is taken.
+const PgStatement kAppend{
+    "message_append",
+    "WITH t AS (SELECT date_trunc('milliseconds', clock_timestamp()) AS now), "
+    "stamp AS (UPDATE channels SET "
+    "  last_stamp = greatest(t.now, last_stamp + interval '1 millisecond'), "
+    "  last_message_at = CASE WHEN $15 THEN greatest(t.now, last_stamp + interval '1 millisecond') "
+    "                         ELSE last_message_at END, "
+    "  event_seq = event_seq + $16 "
+    "  FROM t WHERE pk = $2 RETURNING last_stamp, event_seq - $16 + 1 AS first_seq), "
+    "ins AS (INSERT INTO messages (id, channel_pk, user_id, type, text, html, attachments, mentioned_users, "
     "  custom, parent_id, show_in_channel, quoted_message_id, silent, shadowed, created_at, updated_at) "
-    "  VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::text[], $9::jsonb, $10, $11, $12, $13, $14, sb_time($15), "
-    "          sb_time($15)) "
-    "  ON CONFLICT (id) DO NOTHING RETURNING *) "
-    "SELECT " SB_MESSAGE_COLUMNS " FROM ins msg JOIN channels ch ON ch.pk = msg.channel_pk"};
+    "  SELECT $1::text, $2::bigint, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text[], $9::jsonb, "
+    "         $10::text, $11::boolean, $12::text, $13::boolean, $14::boolean, s.last_stamp, s.last_stamp "
+    "  FROM stamp s ON CONFLICT (id) DO NOTHING RETURNING *) "
+    "SELECT s.first_seq, " SB_MESSAGE_COLUMNS
+    " FROM stamp s LEFT JOIN (ins msg JOIN channels ch ON ch.pk = msg.channel_pk) ON true"};
 const PgStatement kFind{"message_find",
                         "SELECT " SB_MESSAGE_COLUMNS
                         " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk WHERE msg.id = $1"};
@@ -201,14 +212,15 @@ Bound Bound::Newest() {
     return b;
 }
 
-std::optional<MessageRow> Insert(Pg& db, const NewMessage& m) {
+std::optional<Appended> Append(Pg& db, const NewMessage& m, bool shown_in_channel, int events) {
     PgParams p;
     p.Add(m.id).Add(m.channel_pk).Add(m.user_id).Add(m.type).Add(m.text).Add(m.html).Add(m.attachments_json);
     p.AddArray(m.mentioned_users).Add(m.custom_json).Add(m.parent_id).Add(m.show_in_channel).Add(m.quoted_message_id);
-    p.Add(m.silent).Add(m.shadowed).Add(m.created_at);
-    PgResult r = db.Run(kInsert, p);
-    if (r.empty()) return std::nullopt;
-    return ReadMessage(r, 0, 0);
+    p.Add(m.silent).Add(m.shadowed).Add(shown_in_channel).Add(events);
+    PgResult r = db.Run(kAppend, p);
+    if (r.empty()) throw NotFound("channel does not exist");
+    if (r.IsNull(0, 1)) return std::nullopt;
+    return Appended{ReadMessage(r, 0, 1), r.Int(0, 0)};
 }
 
 std::optional<MessageRow> Find(Pg& db, std::string_view id) {

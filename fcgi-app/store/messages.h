@@ -40,10 +40,17 @@ struct NewMessage {
     std::optional<std::string> quoted_message_id;
     bool silent = false;
     bool shadowed = false;
-    int64_t created_at = 0;
 };
-// nullopt when a message with that id exists already.
-std::optional<MessageRow> Insert(Pg& db, const NewMessage& message);
+// A new message of its channel, as stored, and the first of the event seqs reserved with it.
+struct Appended {
+    MessageRow message;
+    int64_t first_seq = 0;
+};
+// Stores a new message: stamps it with a time strictly later than every earlier message of the
+// channel and reserves `events` event seqs, which locks the channel's row until the transaction
+// ends (per-channel writes are serialised on it), and inserts it, in one statement. nullopt when
+// a message with that id exists already; NotFound when the channel does not.
+std::optional<Appended> Append(Pg& db, const NewMessage& message, bool shown_in_channel, int events);
 
 std::optional<MessageRow> Find(Pg& db, std::string_view id);
 std::optional<MessageRow> Lock(Pg& db, std::string_view id);  // FOR UPDATE, in a transaction
