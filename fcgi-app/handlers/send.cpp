@@ -26,7 +26,7 @@ const PgStatement kQuietMembers{"send_quiet_members",
                                 "SELECT user_id FROM channel_mutes WHERE channel_pk = $1 AND (expires IS NULL OR expires > now()) "
                                 "UNION SELECT user_id FROM members WHERE channel_pk = $1 AND notifications_muted"};
 const PgStatement kUnhide{"send_unhide_members",
-                          "UPDATE members SET hidden = false WHERE channel_pk = $1 AND hidden RETURNING user_id"};
+                          "UPDATE members SET hidden = false WHERE channel_pk = $1 AND hidden"};
 
 // Channels with more members than this skip the per-member notifications of a new message
 // (livestreams: their members watch, and a notification per member per message would not scale).
