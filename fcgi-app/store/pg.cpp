@@ -186,7 +186,7 @@ void Pg::Queue(const PgStatement& statement, const PgParams& params) {
 }
 
 PgResult Pg::Send(PGconn* conn, const Query& last, std::string_view what) {
-    // Statements are prepared before a pipeline starts (PQprepare waits for its answer).
+    // Statements are prepared before the pipeline starts (PQprepare waits for its answer).
     auto prepare = [&](const Query& q) {
         if (q.statement == nullptr || prepared_.count(q.statement->name) != 0) return;
         Prepare(conn, q.statement->name, q.statement->sql);
@@ -194,40 +194,26 @@ PgResult Pg::Send(PGconn* conn, const Query& last, std::string_view what) {
     };
     for (const Pending& q : queued_) prepare(q.query());
     prepare(last);
-    int64_t started = observer_ ? NowMicros() : 0;
-    NoteSent();
-    if (!queued_.empty()) {
-        PgResult result = SendPipeline(conn, last, what);
-        if (observer_) observer_(NowMicros() - started);
-        return result;
-    }
-    PGresult* r = SendOne(conn, last);
-    if (observer_) observer_(NowMicros() - started);
-    ExecStatusType status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) Fail(r, what);
-    return PgResult(r);
-}
-
-PGresult* Pg::SendOne(PGconn* conn, const Query& q) {
-    std::vector<const char*> values = Values(*q.params);
-    int n = static_cast<int>(values.size());
-    if (q.statement != nullptr) return PQexecPrepared(conn, q.statement->name, n, values.data(), nullptr, nullptr, 0);
-    std::string sql(q.sql);
-    return PQexecParams(conn, sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
-}
-
-int Pg::SendAsync(PGconn* conn, const Query& q) {
-    std::vector<const char*> values = Values(*q.params);
-    int n = static_cast<int>(values.size());
-    if (q.statement != nullptr) return PQsendQueryPrepared(conn, q.statement->name, n, values.data(), nullptr, nullptr, 0);
-    std::string sql(q.sql);
-    return PQsendQueryParams(conn, sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
-}
-
-PgResult Pg::SendPipeline(PGconn* conn, const Query& last, std::string_view what) {
     std::vector<Query> all;
+    all.reserve(queued_.size() + 1);
     for (const Pending& q : queued_) all.push_back(q.query());
     all.push_back(last);
+    int64_t started = observer_ ? NowMicros() : 0;
+    NoteSent();
+    // Whatever happens, the queue has gone out (or gone with a broken connection); `all` points
+    // into it until RoundTrip returns.
+    struct Sent {
+        std::vector<Pending>& queue;
+        ~Sent() { queue.clear(); }
+    } sent{queued_};
+    PgResult result = RoundTrip(conn, all, what);
+    if (observer_) observer_(NowMicros() - started);
+    return result;
+}
+
+// A single statement goes the same way as several: in pipeline mode it is the same Bind, Execute
+// and Sync that PQexecPrepared would send, so one path serves both.
+PgResult Pg::RoundTrip(PGconn* conn, const std::vector<Query>& all, std::string_view what) {
     auto broken = [&](const char* why) {
         Log(LogLevel::kWarn, "pg.connection_broken").Str("while", what).Str("error", why);
         Reset();
@@ -235,7 +221,16 @@ PgResult Pg::SendPipeline(PGconn* conn, const Query& last, std::string_view what
     };
     if (PQenterPipelineMode(conn) != 1) broken("could not enter pipeline mode");
     for (const Query& q : all) {
-        if (SendAsync(conn, q) != 1) broken(PQerrorMessage(conn));
+        std::vector<const char*> values = Values(*q.params);
+        int n = static_cast<int>(values.size());
+        int sent = 0;
+        if (q.statement != nullptr) {
+            sent = PQsendQueryPrepared(conn, q.statement->name, n, values.data(), nullptr, nullptr, 0);
+        } else {
+            std::string sql(q.sql);
+            sent = PQsendQueryParams(conn, sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+        }
+        if (sent != 1) broken(PQerrorMessage(conn));
     }
     if (PQpipelineSync(conn) != 1) broken(PQerrorMessage(conn));
     // The answers come in order: each statement's result and a null after it, then the sync. After
@@ -276,7 +271,6 @@ PgResult Pg::SendPipeline(PGconn* conn, const Query& last, std::string_view what
         drop_all();
         broken("the pipeline did not end cleanly");
     }
-    queued_.clear();
     if (failed != nullptr) {
         if (answer != nullptr) PQclear(answer);
         Fail(failed, failed_what);

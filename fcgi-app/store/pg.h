@@ -157,9 +157,8 @@ private:
     // Sends the queued statements and then `last` (one round trip for all), returns `last`'s
     // result, and throws the first error among them.
     PgResult Send(PGconn* conn, const Query& last, std::string_view what);
-    PgResult SendPipeline(PGconn* conn, const Query& last, std::string_view what);
-    static PGresult* SendOne(PGconn* conn, const Query& q);
-    static int SendAsync(PGconn* conn, const Query& q);
+    // `all` in one libpq pipeline: the last one's result, or the first error thrown.
+    PgResult RoundTrip(PGconn* conn, const std::vector<Query>& all, std::string_view what);
     // Whatever goes out while a transaction is open begins it on the server.
     void NoteSent() { transaction_sent_ = in_transaction_; }
     // On `conn` without going through Connection(): for the connection's own set-up.

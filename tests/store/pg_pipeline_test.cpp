@@ -1,0 +1,191 @@
+// fcgi-app/store/pg.h against a real PostgreSQL (the test stack's, named by STREAMBED_PG): how a
+// transaction's queued statements (Pg::Queue) leave with its COMMIT, and what happens when one of
+// them fails there or the connection dies under it. Not a CTest test, since it needs the running
+// stack: tests/contracts/store.test.mjs runs it, one test case at a time.
+#define BOOST_TEST_MODULE pg_pipeline
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <string>
+
+#include "fcgi-app/store/pg.h"
+
+using streambed::Pg;
+using streambed::PgError;
+using streambed::PgParams;
+using streambed::PgStatement;
+using streambed::PgTransaction;
+using streambed::PgUnavailable;
+
+namespace {
+// A table of the test's own, per session: gone when the connection is (a reconnect shows).
+const PgStatement kCreate{"pgt_create", "CREATE TEMP TABLE IF NOT EXISTS pgt (k text PRIMARY KEY, v int NOT NULL)"};
+const PgStatement kInsert{"pgt_insert", "INSERT INTO pgt (k, v) VALUES ($1, $2::int)"};
+const PgStatement kCount{"pgt_count", "SELECT count(*) FROM pgt"};
+const PgStatement kValue{"pgt_value", "SELECT v FROM pgt WHERE k = $1"};
+const PgStatement kBackend{"pgt_backend", "SELECT pg_backend_pid()"};
+// What another session sees of a backend: "idle" between transactions, "idle in transaction" inside one.
+const PgStatement kState{"pgt_state", "SELECT state FROM pg_stat_activity WHERE pid = $1::int"};
+const PgStatement kTerminate{"pgt_terminate", "SELECT pg_terminate_backend($1::int)"};
+
+std::string Conninfo() {
+    const char* conninfo = std::getenv("STREAMBED_PG");
+    if (conninfo == nullptr || *conninfo == '\0') {
+        BOOST_FAIL("STREAMBED_PG is not set: run this through scripts/test (tests/contracts/store.test.mjs)");
+    }
+    return conninfo;
+}
+
+struct Fixture {
+    Pg pg{Conninfo()};
+    Fixture() { pg.Run(kCreate); }
+    int64_t Count() { return pg.Run(kCount).Int(0, 0); }
+    int64_t Backend() { return pg.Run(kBackend).Int(0, 0); }
+    // Seen from a second connection, so that asking does not change the answer.
+    std::string StateOf(int64_t backend) {
+        Pg observer(Conninfo());
+        return std::string(observer.Run(kState, PgParams().Add(backend)).Str(0, 0));
+    }
+    void Insert(const std::string& k, int v) { pg.Run(kInsert, PgParams().Add(k).Add(v)); }
+    void QueueInsert(const std::string& k, int v) { pg.Queue(kInsert, PgParams().Add(k).Add(v)); }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(queued_statements_are_committed_with_the_commit, Fixture) {
+    {
+        PgTransaction tx(pg);
+        Insert("a", 1);
+        QueueInsert("b", 2);
+        QueueInsert("c", 3);
+        tx.Commit();
+    }
+    BOOST_TEST(Count() == 3);
+    BOOST_TEST(pg.Run(kValue, PgParams().Add("c")).Int(0, 0) == 3);
+}
+
+BOOST_FIXTURE_TEST_CASE(queued_statements_go_before_the_next_statement_of_the_transaction, Fixture) {
+    PgTransaction tx(pg);
+    QueueInsert("q", 7);
+    // Read back in the same transaction: the queued insert reached the server first.
+    BOOST_TEST(pg.Run(kValue, PgParams().Add("q")).Int(0, 0) == 7);
+    tx.Commit();
+}
+
+BOOST_FIXTURE_TEST_CASE(a_queued_statement_that_fails_at_the_commit_rolls_everything_back, Fixture) {
+    Insert("taken", 1);
+    int64_t backend = Backend();
+    bool threw = false;
+    try {
+        PgTransaction tx(pg);
+        Insert("mine", 2);
+        QueueInsert("also-mine", 3);
+        QueueInsert("taken", 4);  // a unique violation, known only when the COMMIT goes out
+        QueueInsert("never", 5);
+        tx.Commit();
+    } catch (const PgError& e) {
+        threw = true;
+        BOOST_TEST(e.IsUniqueViolation());
+        BOOST_TEST(std::string(e.what()).find("pgt_insert") != std::string::npos);
+    }
+    BOOST_TEST(threw);
+    BOOST_TEST(!pg.InTransaction());
+    // Nothing of the transaction stayed, and the same connection (its temp table with it) serves on.
+    BOOST_TEST(Count() == 1);
+    BOOST_TEST(Backend() == backend);
+    BOOST_TEST(StateOf(backend) == "idle");  // not inside a leftover transaction
+}
+
+BOOST_FIXTURE_TEST_CASE(a_failing_statement_after_queued_ones_leaves_the_transaction_to_roll_back, Fixture) {
+    Insert("taken", 1);
+    int64_t backend = Backend();
+    bool threw = false;
+    try {
+        PgTransaction tx(pg);
+        QueueInsert("queued", 2);
+        Insert("taken", 3);  // fails in the same round trip as the queued insert before it
+        tx.Commit();
+    } catch (const PgError& e) {
+        threw = true;
+        BOOST_TEST(e.IsUniqueViolation());
+    }
+    BOOST_TEST(threw);
+    BOOST_TEST(Count() == 1);
+    BOOST_TEST(Backend() == backend);
+    BOOST_TEST(StateOf(backend) == "idle");
+    // And the next transaction works normally.
+    {
+        PgTransaction tx(pg);
+        QueueInsert("next", 4);
+        tx.Commit();
+    }
+    BOOST_TEST(Count() == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_transaction_abandoned_before_its_commit_keeps_nothing, Fixture) {
+    {
+        PgTransaction tx(pg);
+        Insert("gone", 1);
+        QueueInsert("never-sent", 2);
+    }
+    BOOST_TEST(!pg.InTransaction());
+    BOOST_TEST(Count() == 0);
+    BOOST_TEST(StateOf(Backend()) == "idle");
+}
+
+BOOST_FIXTURE_TEST_CASE(round_trips_are_the_statements_whose_results_are_read, Fixture) {
+    int round_trips = 0;
+    pg.SetQueryObserver([&](int64_t) { ++round_trips; });
+    {
+        PgTransaction tx(pg);
+        Insert("a", 1);       // with the BEGIN
+        QueueInsert("b", 2);  // with the COMMIT
+        QueueInsert("c", 3);
+        tx.Commit();
+    }
+    BOOST_TEST(round_trips == 2);
+    round_trips = 0;
+    {
+        PgTransaction tx(pg);  // ran nothing: sends nothing
+        tx.Commit();
+    }
+    {
+        PgTransaction tx(pg);  // abandoned before anything went out: nothing to roll back
+        QueueInsert("d", 4);
+    }
+    BOOST_TEST(round_trips == 0);
+    BOOST_TEST(Count() == 3);
+}
+
+BOOST_FIXTURE_TEST_CASE(losing_the_connection_inside_a_transaction_is_unavailable_not_a_silent_retry, Fixture) {
+    int64_t backend = Backend();
+    Pg killer(Conninfo());
+    bool threw = false;
+    try {
+        PgTransaction tx(pg);
+        Insert("lost", 1);
+        killer.Run(kTerminate, PgParams().Add(backend));
+        QueueInsert("lost-too", 2);
+        tx.Commit();
+    } catch (const PgUnavailable&) {
+        threw = true;
+    }
+    BOOST_TEST(threw);
+    BOOST_TEST(!pg.InTransaction());
+    // The next statement opens a new connection: a new backend, without the old temp table.
+    BOOST_TEST(Backend() != backend);
+    bool table_gone = false;
+    try {
+        Count();
+    } catch (const PgError& e) {
+        table_gone = e.sqlstate() == "42P01";  // undefined_table
+    }
+    BOOST_TEST(table_gone);
+}
+
+BOOST_FIXTURE_TEST_CASE(misuse_is_refused_before_anything_is_sent, Fixture) {
+    BOOST_CHECK_THROW(pg.Queue(kInsert, PgParams().Add("x").Add(1)), std::logic_error);
+    PgTransaction tx(pg);
+    BOOST_CHECK_THROW(PgTransaction nested(pg), std::logic_error);
+    tx.Commit();
+    BOOST_TEST(Count() == 0);
+}
