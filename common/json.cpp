@@ -149,6 +149,12 @@ void PutOptString(JsonWriter& w, std::string_view key, const std::optional<std::
 }
 
 void PutTime(JsonWriter& w, std::string_view key, int64_t unix_micros) {
+    if (unix_micros == kStoreStampMicros) {
+        PutKey(w, key);
+        std::string quoted = '"' + std::string(kStoreStampToken) + '"';
+        w.RawValue(quoted.data(), quoted.size(), rapidjson::kStringType);
+        return;
+    }
     PutString(w, key, FormatTimestamp(unix_micros));
 }
 

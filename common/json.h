@@ -75,6 +75,19 @@ inline void PutRaw(JsonWriter& w, std::string_view key, std::string_view json_te
 void PutOptString(JsonWriter& w, std::string_view key, const std::optional<std::string>& value);
 // Timestamps in the one wire format (see clock.h); null when absent.
 void PutTime(JsonWriter& w, std::string_view key, int64_t unix_micros);
+
+// Values only the database knows when an event is written by the statement that makes them (a new
+// message's time and its event's seq, messages::Append): PutTime(kStoreStampMicros) and
+// PutStoreSeq write these tokens, and the statement puts the values in their place. A token holds
+// a raw control character, which JSON escapes inside every string, so no text a client sends can
+// contain one.
+constexpr int64_t kStoreStampMicros = INT64_MIN;
+inline constexpr std::string_view kStoreStampToken = "\x01stamp\x01";
+inline constexpr std::string_view kStoreSeqToken = "\x01seq\x01";
+inline void PutStoreSeq(JsonWriter& w, std::string_view key) {
+    PutKey(w, key);
+    w.RawValue(kStoreSeqToken.data(), kStoreSeqToken.size(), rapidjson::kNumberType);
+}
 void PutOptTime(JsonWriter& w, std::string_view key, const std::optional<int64_t>& unix_micros);
 
 }  // namespace streambed

@@ -33,6 +33,11 @@ public:
         PutInt(writer_, "seq", seq);
         return *this;
     }
+    // The seq of an event logged by the statement that reserves it (messages::Append).
+    Event& SeqFromStore() {
+        PutStoreSeq(writer_, "seq");
+        return *this;
+    }
     std::string Done() {
         writer_.EndObject();
         return std::string(buffer_.GetString(), buffer_.GetSize());

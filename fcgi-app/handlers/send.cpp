@@ -25,8 +25,6 @@ const PgStatement kExistingUsers{"send_existing_users", "SELECT id FROM users WH
 const PgStatement kQuietMembers{"send_quiet_members",
                                 "SELECT user_id FROM channel_mutes WHERE channel_pk = $1 AND (expires IS NULL OR expires > now()) "
                                 "UNION SELECT user_id FROM members WHERE channel_pk = $1 AND notifications_muted"};
-const PgStatement kUnhide{"send_unhide_members",
-                          "UPDATE members SET hidden = false WHERE channel_pk = $1 AND hidden"};
 
 // Channels with more members than this skip the per-member notifications of a new message
 // (livestreams: their members watch, and a notification per member per message would not scale).
@@ -181,11 +179,9 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
     SentMessage sent;
     Outbox outbox;
     // message.new carries watcher_count (STREAM-PROTOCOL.md §5): the header's "N online" follows
-    // it. Read before the transaction, so that the channel's row, locked from the stamp to the
-    // commit, is not held across a Redis round trip.
+    // it.
     int64_t watchers = ReplyInteger(call.redis().Command({"HLEN", keys::Watchers(open.channel.cid)}).get());
-    // The users the events name are read before the transaction too, for the same reason: inside
-    // it, every round trip is one more wait for the next sender of this channel.
+    // The users the events name, read before the message is stored: the events are written first.
     MessageContext& context = sent.context;
     context.users.Put(actor.user, true);
     context.users.Want(fresh.mentioned_users);
@@ -200,47 +196,46 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         context.quoted.emplace(quoted_row->id, std::move(*quoted_row));
     }
     context.users.Load(call.db(), call.redis());
-    {
-        // The channel's row is locked from Append (which goes out with the BEGIN) to the COMMIT:
-        // one more round trip, which carries the statements queued below.
-        PgTransaction tx(call.db());
-        auto appended = messages::Append(call.db(), fresh, shown, parent ? 2 : 1);
-        if (!appended)
-            throw BadRequest("a message with id " + fresh.id + " already exists", "message.id");
-        sent.message = std::move(appended->message);
-        int64_t created_at = sent.message.created_at;
-        int64_t seq = appended->first_seq;
-        std::optional<MessageRow> parent_after;
-        if (parent) parent_after = messages::AddReply(call.db(), parent->pk, actor.id());
-        if (open.membership && shown) {
-            members::QueueMarkRead(call.db(), open.channel.pk, actor.id(), created_at, sent.message.id);
-        }
-        // After Append, which locks the channel row: writers lock a channel's row before its
-        // members' rows (a deadlock between two orders is retried, worker.cpp RunHandler).
-        if (!options.keep_channel_hidden) call.db().Queue(kUnhide, PgParams().Add(open.channel.pk));
 
-        std::vector<const MessageRow*> refs{&sent.message};
-        if (parent_after) refs.push_back(&*parent_after);
-        context.Load(call.db(), call.redis(), refs, "");  // reads nothing unless the parent has reactions
+    // message.new is written before the message is stored, with tokens where its time and seq go
+    // (common/json.h): the statement that stores the message fills them in and logs the event, so
+    // nothing is left to do while the channel's row is locked.
+    MessageRow draft = messages::Draft(fresh, open.channel.cid);
+    Event message_new("message.new", open.channel.cid, draft.created_at);
+    message_new.User(context.users, actor.id());
+    PutKey(message_new.w(), "message");
+    WriteMessage(message_new.w(), draft, context);
+    PutInt(message_new.w(), "watcher_count", watchers);
+    message_new.SeqFromStore();
 
-        Event e("message.new", open.channel.cid, created_at);
-        e.User(sent.context.users, actor.id());
-        PutKey(e.w(), "message");
-        WriteMessage(e.w(), sent.message, sent.context);
-        PutInt(e.w(), "watcher_count", watchers);
-        e.Seq(seq);
-        outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.new", e.Done());
-        if (parent_after) {
-            // Nothing on the client counts replies: the parent's new reply_count comes from here.
-            Event p("message.updated", open.channel.cid, created_at);
-            p.User(sent.context.users, actor.id());
-            PutKey(p.w(), "message");
-            WriteMessage(p.w(), *parent_after, sent.context);
-            p.Seq(seq + 1);
-            outbox.Channel(open.channel.pk, open.channel.cid, seq + 1, "message.updated", p.Done());
-        }
+    messages::AppendWrites writes;
+    writes.shown_in_channel = shown;
+    writes.events = parent ? 2 : 1;
+    writes.event_template = message_new.Done();
+    writes.mark_read = open.membership && shown;
+    writes.unhide = !options.keep_channel_hidden;
+    // A top-level message is one statement, its own transaction: the channel's row is locked only
+    // while it runs. A thread reply also updates its parent, whose message.updated event is built
+    // from the parent as updated, so the row stays locked for one more round trip, to the COMMIT.
+    std::optional<PgTransaction> tx;
+    if (parent) tx.emplace(call.db());
+    auto appended = messages::Append(call.db(), fresh, writes);
+    if (!appended) throw BadRequest("a message with id " + fresh.id + " already exists", "message.id");
+    sent.message = std::move(appended->message);
+    outbox.Publish(keys::ChannelTopic(open.channel.cid), std::move(appended->event));
+    if (parent) {
+        MessageRow parent_after = messages::AddReply(call.db(), parent->pk, actor.id());
+        context.Load(call.db(), call.redis(), {&parent_after}, "");  // reads nothing unless it has reactions
+        // Nothing on the client counts replies: the parent's new reply_count comes from here.
+        Event updated("message.updated", open.channel.cid, sent.message.created_at);
+        updated.User(context.users, actor.id());
+        PutKey(updated.w(), "message");
+        WriteMessage(updated.w(), parent_after, context);
+        int64_t seq = appended->first_seq + 1;
+        updated.Seq(seq);
+        outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.updated", updated.Done());
         outbox.Persist(call.db());
-        tx.Commit();
+        tx->Commit();
     }
     outbox.Flush(call.redis());
 

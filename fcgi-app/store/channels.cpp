@@ -604,10 +604,6 @@ std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view u
     return Find(db, channel_pk, user_id);
 }
 
-void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at, const std::string& message_id) {
-    db.Queue(kMarkRead, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id));
-}
-
 std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id) {
     PgResult r = db.Run(kMarkAllRead, PgParams().Add(user_id));
     std::vector<int64_t> out;

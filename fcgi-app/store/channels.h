@@ -136,8 +136,6 @@ std::optional<MemberRow> Update(Pg& db, int64_t channel_pk, std::string_view use
 // Read state. `at` is the read time; message id the last read message.
 std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
                                   const std::optional<std::string>& message_id);
-// The same for a sender inside its send's transaction, queued (Pg::Queue): nothing waits for it.
-void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at, const std::string& message_id);
 // Marks read every channel the user is a member of; returns the channel pks that changed.
 std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id);
 

@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 
 #include "common/errors.h"
+#include "common/json.h"
 
 namespace streambed {
 
@@ -72,9 +73,14 @@ std::vector<MessageRow> ReadAll(const PgResult& r) {
     return out;
 }
 
-// The channel's stamp and the insert in one statement (one round trip while the channel's row is
-// locked; see Append). The first column is the first reserved seq, NULL-free whenever the channel
-// exists; the message's columns follow, NULL when the id is taken.
+// Everything a new message writes, in one statement (see Append): the channel's stamp and seqs
+// (which lock its row), the message, its message.new event with the stamp and seq put in place of
+// the template's tokens (common/json.h: kStoreStampToken, kStoreSeqToken; the time in clock.h's
+// format), the sender's read state and the unhiding. The members' updates read `stamp`, so they
+// run after the channel's row is locked: writers lock a channel before its members (a deadlock
+// between two orders is retried, worker.cpp RunHandler). No ON CONFLICT: a taken id fails the
+// whole statement, stamp included. One row when the channel exists: the first reserved seq, the
+// message's columns, the event as logged.
 const PgStatement kAppend{
     "message_append",
     "WITH t AS (SELECT date_trunc('milliseconds', clock_timestamp()) AS now), "
@@ -88,9 +94,18 @@ const PgStatement kAppend{
     "  custom, parent_id, show_in_channel, quoted_message_id, silent, shadowed, created_at, updated_at) "
     "  SELECT $1::text, $2::bigint, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text[], $9::jsonb, "
     "         $10::text, $11::boolean, $12::text, $13::boolean, $14::boolean, s.last_stamp, s.last_stamp "
-    "  FROM stamp s ON CONFLICT (id) DO NOTHING RETURNING *) "
-    "SELECT s.first_seq, " SB_MESSAGE_COLUMNS
-    " FROM stamp s LEFT JOIN (ins msg JOIN channels ch ON ch.pk = msg.channel_pk) ON true"};
+    "  FROM stamp s RETURNING *), "
+    "ev AS (INSERT INTO channel_events (channel_pk, seq, type, payload) "
+    "  SELECT $2, s.first_seq, 'message.new', "
+    "         replace(replace($17::text, E'\\x01stamp\\x01', "
+    "                         to_char(s.last_stamp AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')), "
+    "                 E'\\x01seq\\x01', s.first_seq::text) "
+    "  FROM stamp s RETURNING payload), "
+    "rd AS (UPDATE members m SET last_read_at = s.last_stamp, last_read_message_id = $1 "
+    "  FROM stamp s WHERE $18 AND m.channel_pk = $2 AND m.user_id = $3), "
+    "uh AS (UPDATE members m SET hidden = false FROM stamp s WHERE $19 AND m.channel_pk = $2 AND m.hidden) "
+    "SELECT s.first_seq, " SB_MESSAGE_COLUMNS ", ev.payload "
+    " FROM stamp s JOIN ins msg ON true JOIN channels ch ON ch.pk = msg.channel_pk JOIN ev ON true"};
 const PgStatement kFind{"message_find",
                         "SELECT " SB_MESSAGE_COLUMNS
                         " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk WHERE msg.id = $1"};
@@ -212,15 +227,44 @@ Bound Bound::Newest() {
     return b;
 }
 
-std::optional<Appended> Append(Pg& db, const NewMessage& m, bool shown_in_channel, int events) {
+MessageRow Draft(const NewMessage& m, const std::string& cid) {
+    MessageRow row;
+    row.id = m.id;
+    row.channel_pk = m.channel_pk;
+    row.cid = cid;
+    row.user_id = m.user_id;
+    row.type = m.type;
+    row.text = m.text;
+    row.html = m.html;
+    row.attachments_json = m.attachments_json;
+    row.mentioned_users = m.mentioned_users;
+    row.custom_json = m.custom_json;
+    row.parent_id = m.parent_id;
+    row.show_in_channel = m.show_in_channel;
+    row.quoted_message_id = m.quoted_message_id;
+    row.silent = m.silent;
+    row.shadowed = m.shadowed;
+    row.created_at = row.updated_at = kStoreStampMicros;
+    return row;
+}
+
+std::optional<Appended> Append(Pg& db, const NewMessage& m, const AppendWrites& writes) {
     PgParams p;
     p.Add(m.id).Add(m.channel_pk).Add(m.user_id).Add(m.type).Add(m.text).Add(m.html).Add(m.attachments_json);
     p.AddArray(m.mentioned_users).Add(m.custom_json).Add(m.parent_id).Add(m.show_in_channel).Add(m.quoted_message_id);
-    p.Add(m.silent).Add(m.shadowed).Add(shown_in_channel).Add(events);
-    PgResult r = db.Run(kAppend, p);
-    if (r.empty()) throw NotFound("channel does not exist");
-    if (r.IsNull(0, 1)) return std::nullopt;
-    return Appended{ReadMessage(r, 0, 1), r.Int(0, 0)};
+    p.Add(m.silent).Add(m.shadowed).Add(writes.shown_in_channel).Add(writes.events).Add(writes.event_template);
+    p.Add(writes.mark_read).Add(writes.unhide);
+    try {
+        PgResult r = db.Run(kAppend, p);
+        if (r.empty()) throw NotFound("channel does not exist");
+        constexpr int kEventColumn = 1 + kMessageColumnCount;
+        return Appended{ReadMessage(r, 0, 1), r.Int(0, 0), std::string(r.Str(0, kEventColumn))};
+    } catch (const PgError& e) {
+        // The one unique key a client's input can hit.
+        if (e.IsUniqueViolation() && std::string_view(e.what()).find("messages_id_key") != std::string_view::npos)
+            return std::nullopt;
+        throw;
+    }
 }
 
 std::optional<MessageRow> Find(Pg& db, std::string_view id) {

@@ -41,16 +41,33 @@ struct NewMessage {
     bool silent = false;
     bool shadowed = false;
 };
-// A new message of its channel, as stored, and the first of the event seqs reserved with it.
+// The row Append stores for `message`, all but its time, which only the store knows: created_at
+// and updated_at are kStoreStampMicros (common/json.h), for the event written before the insert.
+MessageRow Draft(const NewMessage& message, const std::string& cid);
+// What a new message writes besides itself, in the statement that stores it.
+struct AppendWrites {
+    bool shown_in_channel = true;  // in the channel's list (not a thread-only reply): its latest message
+    int events = 1;                // event seqs reserved: the first is the message.new event's
+    // message.new, written with kStoreStampMicros for the message's time and PutStoreSeq for its
+    // seq (common/json.h): the statement fills both in and logs it with the first seq.
+    std::string event_template;
+    bool mark_read = false;  // the sender is a member: their read state moves to this message
+    bool unhide = true;      // members who hid the channel see it again
+};
+// A new message of its channel, as stored, the first of the event seqs reserved with it and its
+// message.new event as logged.
 struct Appended {
     MessageRow message;
     int64_t first_seq = 0;
+    std::string event;
 };
-// Stores a new message: stamps it with a time strictly later than every earlier message of the
-// channel and reserves `events` event seqs, which locks the channel's row until the transaction
-// ends (per-channel writes are serialised on it), and inserts it, in one statement. nullopt when
-// a message with that id exists already; NotFound when the channel does not.
-std::optional<Appended> Append(Pg& db, const NewMessage& message, bool shown_in_channel, int events);
+// Stores a new message and everything it writes (AppendWrites) in one statement: stamps it with a
+// time strictly later than every earlier message of the channel and reserves event seqs, which
+// locks the channel's row until the transaction ends (per-channel writes are serialised on it).
+// Outside a transaction the statement is its own, so the row is held for no round trip at all.
+// nullopt when a message with that id exists already (nothing is written); NotFound when the
+// channel does not exist.
+std::optional<Appended> Append(Pg& db, const NewMessage& message, const AppendWrites& writes);
 
 std::optional<MessageRow> Find(Pg& db, std::string_view id);
 std::optional<MessageRow> Lock(Pg& db, std::string_view id);  // FOR UPDATE, in a transaction

@@ -93,8 +93,11 @@ describe('sending', () => {
       // Another user cannot take the id either.
       await expectError(r.chB.sendMessage({ id, text: 'theirs' }), 400, 4, /already exists/);
       const after = await r.chA.sendMessage({ text: 'marker' });
-      await events.waitFor((e) => e.type === 'message.new' && e.message.id === after.message.id);
-      assert.equal(events.events.filter((e) => e.type === 'message.new' && e.message.id === id).length, 1);
+      const marker = await events.waitFor((e) => e.type === 'message.new' && e.message.id === after.message.id);
+      const news = events.events.filter((e) => e.type === 'message.new' && e.message.id === id);
+      assert.equal(news.length, 1);
+      // A refused send writes nothing at all: not even the channel's next event seq.
+      assert.equal(marker.seq, news[0].seq + 1);
       const got = await r.ca.getMessage(id);
       assert.equal(got.message.text, 'original');
       assert.equal(got.message.user.id, r.alice);

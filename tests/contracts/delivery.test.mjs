@@ -104,6 +104,35 @@ describe('room socket resume ?since_seq=N', () => {
     ws.close();
   });
 
+  // message.new is written before the message is stored, with tokens for its time and seq that the
+  // storing statement fills in (fcgi-app/store/messages.cpp, Append): what the log keeps, what the
+  // socket delivers and what the REST reply says must agree to the byte where they overlap.
+  it('a message.new as delivered, as logged and as answered: one time, one seq, no token left', async () => {
+    const owner = uniqueId('rl-owner');
+    const server = await upsertUsers(owner);
+    const ch = server.channel('messaging', uniqueId('resume-log'), { members: [owner], created_by_id: owner });
+    await ch.create();
+    await ch.sendMessage({ text: 'first', user_id: owner });
+    const head = (await logAfter(owner, ch.cid, 0)).at(-1).seq;
+    const ws = await resumeSocket(owner, ch.cid, head);
+    // Text that looks like a token, and custom data with a raw control character, stay text.
+    const text = 'stamp \u0001stamp\u0001 seq \u0001seq\u0001 "2026-01-01T00:00:00.000000Z"';
+    const { message } = await ch.sendMessage({ text, user_id: owner, note: '\u0001seq\u0001' });
+    const live = await ws.waitFor((f) => f.type === 'message.new' && f.message.id === message.id);
+    const [logged] = (await logAfter(owner, ch.cid, head)).filter((e) => e.type === 'message.new');
+    assert.deepEqual(logged, live, 'the log replays exactly the event that was delivered');
+    assert.equal(live.seq, head + 1);
+    assert.equal(live.message.text, text);
+    assert.equal(live.message.note, '\u0001seq\u0001');
+    assert.equal(live.created_at, message.created_at, "the event's time is the message's");
+    assert.equal(live.message.created_at, message.created_at);
+    assert.equal(live.message.updated_at, message.updated_at);
+    assert.match(live.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    const stored = await server.getMessage(message.id);
+    assert.equal(stored.message.created_at, message.created_at);
+    ws.close();
+  });
+
   it('a malformed since_seq is refused with 400 before the upgrade', async () => {
     const owner = uniqueId('rb-owner');
     const server = await upsertUsers(owner);

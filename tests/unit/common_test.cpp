@@ -201,3 +201,40 @@ BOOST_AUTO_TEST_CASE(numbers_round_trip_exactly) {
         BOOST_TEST(ToJson(ParseJsonObject(text)) == text);
     }
 }
+
+// The database fills a new message's time and seq into its event (fcgi-app/store/messages.cpp,
+// Append) by replacing tokens; no string a client sends may contain one once written.
+BOOST_AUTO_TEST_CASE(store_tokens_appear_only_where_written) {
+    using namespace streambed;
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutString(w, "text", std::string(kStoreStampToken) + " and " + std::string(kStoreSeqToken));
+    PutTime(w, "created_at", kStoreStampMicros);
+    PutTime(w, "at", 0);
+    PutStoreSeq(w, "seq");
+    w.EndObject();
+    std::string json(buf.GetString(), buf.GetSize());
+    auto count = [&](std::string_view token) {
+        int n = 0;
+        for (size_t at = json.find(token); at != std::string::npos; at = json.find(token, at + 1)) ++n;
+        return n;
+    };
+    BOOST_TEST(count(kStoreStampToken) == 1);
+    BOOST_TEST(count(kStoreSeqToken) == 1);
+    BOOST_TEST(json.find("\"created_at\":\"" + std::string(kStoreStampToken) + "\"") != std::string::npos);
+    BOOST_TEST(json.find("\"seq\":" + std::string(kStoreSeqToken) + "}") != std::string::npos);
+    BOOST_TEST(json.find("\\u0001stamp\\u0001") != std::string::npos);  // the client's text, escaped
+    // Filled in, the event is JSON again, with the values in their places.
+    std::string filled = json;
+    filled.replace(filled.find(kStoreStampToken), kStoreStampToken.size(), FormatTimestamp(1700000000123000));
+    filled.replace(filled.find(kStoreSeqToken), kStoreSeqToken.size(), "42");
+    rapidjson::Document d;
+    d.Parse(filled.c_str());
+    BOOST_REQUIRE(!d.HasParseError());
+    BOOST_TEST(std::string(d["created_at"].GetString()) == "2023-11-14T22:13:20.123000Z");
+    BOOST_TEST(d["seq"].GetInt64() == 42);
+    BOOST_TEST(*EventSeq(filled) == 42);
+    BOOST_TEST(std::string(d["text"].GetString()) ==
+               std::string(kStoreStampToken) + " and " + std::string(kStoreSeqToken));
+}
