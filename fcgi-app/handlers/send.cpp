@@ -89,9 +89,11 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
                         const SendOptions& options) {
     if (!m.IsObject()) throw BadRequest("message must be an object", "message");
     if (!actor.acting) throw BadRequest("user_id is required with a server token", "message.user_id");
-    messages::NewMessage fresh;
+    MessageRow fresh;  // as messages::Append will store it, all but what the store decides
     fresh.channel_pk = open.channel.pk;
+    fresh.cid = open.channel.cid;
     fresh.user_id = actor.id();
+    fresh.created_at = fresh.updated_at = kStoreStampMicros;
     if (auto id = json::OptString(m, "id", "message.id")) {
         if (id->empty() || id->size() > 255) throw BadRequest("message.id must be 1 to 255 characters", "message.id");
         fresh.id = std::string(*id);
@@ -200,11 +202,10 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
     // message.new is written before the message is stored, with tokens where its time and seq go
     // (common/json.h): the statement that stores the message fills them in and logs the event, so
     // nothing is left to do while the channel's row is locked.
-    MessageRow draft = messages::Draft(fresh, open.channel.cid);
-    Event message_new("message.new", open.channel.cid, draft.created_at);
+    Event message_new("message.new", open.channel.cid, kStoreStampMicros);
     message_new.User(context.users, actor.id());
     PutKey(message_new.w(), "message");
-    WriteMessage(message_new.w(), draft, context);
+    WriteMessage(message_new.w(), fresh, context);
     PutInt(message_new.w(), "watcher_count", watchers);
     message_new.SeqFromStore();
 

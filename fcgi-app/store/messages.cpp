@@ -227,28 +227,7 @@ Bound Bound::Newest() {
     return b;
 }
 
-MessageRow Draft(const NewMessage& m, const std::string& cid) {
-    MessageRow row;
-    row.id = m.id;
-    row.channel_pk = m.channel_pk;
-    row.cid = cid;
-    row.user_id = m.user_id;
-    row.type = m.type;
-    row.text = m.text;
-    row.html = m.html;
-    row.attachments_json = m.attachments_json;
-    row.mentioned_users = m.mentioned_users;
-    row.custom_json = m.custom_json;
-    row.parent_id = m.parent_id;
-    row.show_in_channel = m.show_in_channel;
-    row.quoted_message_id = m.quoted_message_id;
-    row.silent = m.silent;
-    row.shadowed = m.shadowed;
-    row.created_at = row.updated_at = kStoreStampMicros;
-    return row;
-}
-
-std::optional<Appended> Append(Pg& db, const NewMessage& m, const AppendWrites& writes) {
+std::optional<Appended> Append(Pg& db, const MessageRow& m, const AppendWrites& writes) {
     PgParams p;
     p.Add(m.id).Add(m.channel_pk).Add(m.user_id).Add(m.type).Add(m.text).Add(m.html).Add(m.attachments_json);
     p.AddArray(m.mentioned_users).Add(m.custom_json).Add(m.parent_id).Add(m.show_in_channel).Add(m.quoted_message_id);

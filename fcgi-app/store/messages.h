@@ -25,25 +25,6 @@ MessageRow ReadMessage(const PgResult& r, int row, int first_column);
 
 namespace messages {
 
-struct NewMessage {
-    std::string id;
-    int64_t channel_pk = 0;
-    std::string user_id;
-    std::string type = "regular";
-    std::string text;
-    std::string html;
-    std::string attachments_json = "[]";
-    std::vector<std::string> mentioned_users;
-    std::string custom_json = "{}";
-    std::optional<std::string> parent_id;
-    bool show_in_channel = false;
-    std::optional<std::string> quoted_message_id;
-    bool silent = false;
-    bool shadowed = false;
-};
-// The row Append stores for `message`, all but its time, which only the store knows: created_at
-// and updated_at are kStoreStampMicros (common/json.h), for the event written before the insert.
-MessageRow Draft(const NewMessage& message, const std::string& cid);
 // What a new message writes besides itself, in the statement that stores it.
 struct AppendWrites {
     bool shown_in_channel = true;  // in the channel's list (not a thread-only reply): its latest message
@@ -61,13 +42,14 @@ struct Appended {
     int64_t first_seq = 0;
     std::string event;
 };
-// Stores a new message and everything it writes (AppendWrites) in one statement: stamps it with a
-// time strictly later than every earlier message of the channel and reserves event seqs, which
-// locks the channel's row until the transaction ends (per-channel writes are serialised on it).
-// Outside a transaction the statement is its own, so the row is held for no round trip at all.
-// nullopt when a message with that id exists already (nothing is written); NotFound when the
-// channel does not exist.
-std::optional<Appended> Append(Pg& db, const NewMessage& message, const AppendWrites& writes);
+// Stores `fresh`, a message not stored yet (its pk, counts and reactions are the store's, and its
+// time: kStoreStampMicros, common/json.h), and everything it writes (AppendWrites), in one
+// statement. The time is later than every earlier message of the channel; stamping it and
+// reserving event seqs locks the channel's row until the transaction ends (per-channel writes
+// are serialised on it). Outside a transaction the statement is its own, so the row is held for
+// no round trip at all. nullopt when a message with that id exists already (nothing is written);
+// NotFound when the channel does not exist.
+std::optional<Appended> Append(Pg& db, const MessageRow& fresh, const AppendWrites& writes);
 
 std::optional<MessageRow> Find(Pg& db, std::string_view id);
 std::optional<MessageRow> Lock(Pg& db, std::string_view id);  // FOR UPDATE, in a transaction

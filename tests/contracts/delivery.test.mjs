@@ -32,6 +32,15 @@ async function logAfter(userId, cid, after) {
 
 const seqsOf = (frames) => frames.filter((f) => typeof f.seq === 'number').map((f) => f.seq);
 
+// A channel whose one member is its owner, made through the server-side client.
+async function ownedChannel(prefix) {
+  const owner = uniqueId(`${prefix}-owner`);
+  const server = await upsertUsers(owner);
+  const ch = server.channel('messaging', uniqueId(prefix), { members: [owner], created_by_id: owner });
+  await ch.create();
+  return { owner, server, ch };
+}
+
 describe('room socket resume ?since_seq=N', () => {
   it('replays the events after N, then live ones: every seq once, none missing, under a steady load', async () => {
     const owner = uniqueId('rs-owner');
@@ -74,10 +83,7 @@ describe('room socket resume ?since_seq=N', () => {
   });
 
   it('pages through a long log (more than one page of 200 events)', async () => {
-    const owner = uniqueId('rl-owner');
-    const server = await upsertUsers(owner);
-    const ch = server.channel('messaging', uniqueId('resume-long'), { members: [owner], created_by_id: owner });
-    await ch.create();
+    const { owner, ch } = await ownedChannel('resume-long');
     for (let round = 0; round < 9; round++) {
       await Promise.all(Array.from({ length: 25 }, (_, i) => ch.sendMessage({ text: `m ${round}-${i}`, user_id: owner })));
     }
@@ -90,10 +96,7 @@ describe('room socket resume ?since_seq=N', () => {
   });
 
   it('since_seq at the head replays nothing and then delivers live events', async () => {
-    const owner = uniqueId('rh-owner');
-    const server = await upsertUsers(owner);
-    const ch = server.channel('messaging', uniqueId('resume-head'), { members: [owner], created_by_id: owner });
-    await ch.create();
+    const { owner, ch } = await ownedChannel('resume-head');
     await ch.sendMessage({ text: 'old', user_id: owner });
     const head = (await logAfter(owner, ch.cid, 0)).at(-1).seq;
     const ws = await resumeSocket(owner, ch.cid, head);
@@ -108,10 +111,7 @@ describe('room socket resume ?since_seq=N', () => {
   // storing statement fills in (fcgi-app/store/messages.cpp, Append): what the log keeps, what the
   // socket delivers and what the REST reply says must agree to the byte where they overlap.
   it('a message.new as delivered, as logged and as answered: one time, one seq, no token left', async () => {
-    const owner = uniqueId('rl-owner');
-    const server = await upsertUsers(owner);
-    const ch = server.channel('messaging', uniqueId('resume-log'), { members: [owner], created_by_id: owner });
-    await ch.create();
+    const { owner, server, ch } = await ownedChannel('resume-log');
     await ch.sendMessage({ text: 'first', user_id: owner });
     const head = (await logAfter(owner, ch.cid, 0)).at(-1).seq;
     const ws = await resumeSocket(owner, ch.cid, head);
@@ -134,10 +134,7 @@ describe('room socket resume ?since_seq=N', () => {
   });
 
   it('a malformed since_seq is refused with 400 before the upgrade', async () => {
-    const owner = uniqueId('rb-owner');
-    const server = await upsertUsers(owner);
-    const ch = server.channel('messaging', uniqueId('resume-bad'), { members: [owner], created_by_id: owner });
-    await ch.create();
+    const { owner, ch } = await ownedChannel('resume-bad');
     const auth = encodeURIComponent(await ticket(owner, ch.cid));
     for (const bad of ['-1', 'abc', '1e3', '99999999999999999999', '']) {
       await assert.rejects(openSocket(`/ws/${ch.cid}/?auth=${auth}&since_seq=${bad}`), (e) => e.status === 400, bad);
