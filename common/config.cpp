@@ -46,6 +46,7 @@ Config Config::FromEnvironment() {
     }
     c.dev_mode = EnvBool("STREAMBED_DEV");
     c.pg_conninfo = Env("STREAMBED_PG", "dbname=streambed");
+    c.pg_statement_timeout_ms = EnvInt("STREAMBED_PG_STATEMENT_TIMEOUT_MS", 10000, 100, 600000);
     c.redis = Env("STREAMBED_REDIS", "127.0.0.1:6379");
     c.workers = EnvInt("STREAMBED_WORKERS", 2, 1, 256);
     c.fcgi_socket = Env("STREAMBED_FCGI_SOCKET", "127.0.0.1:9000");

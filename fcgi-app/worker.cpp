@@ -253,6 +253,12 @@ Reply DispatchRoute(App& app, const Request& request, Counted& counted, Headers&
         return ErrorReply(Unavailable("the event store is temporarily unavailable, retry shortly"), started);
     } catch (const PgError& e) {
         if (m != nullptr) m->pg_errors.With({PgErrorKind(e.sqlstate())}).Inc();
+        if (e.IsCancelled()) {
+            // Past STREAMBED_PG_STATEMENT_TIMEOUT_MS, most likely waiting for a lock someone holds
+            // (a write that was rolled back with it): worth a retry, not a bug of ours.
+            Log(LogLevel::kWarn, "pg.statement_timeout").Str("error", e.what()).Str("request_id", request.request_id);
+            return ErrorReply(Unavailable("the database did not answer in time, retry shortly"), started);
+        }
         Log(LogLevel::kError, "pg.error").Str("error", e.what()).Str("sqlstate", e.sqlstate()).Str(
             "request_id", request.request_id);
         return ErrorReply(ApiError(500, code::kInternal, "internal error"), started);

@@ -103,14 +103,19 @@ PGconn* Pg::Connection() {
     // served half again as many requests (docs/performance.md). The filter queries (RunDynamic)
     // are prepared per text too, and use generic plans as well: their conditions are indexed
     // equalities and ranges.
-    ExecOn(conn_, "SET plan_cache_mode = force_generic_plan");
+    //
     // A generic plan cannot see how many rows an array parameter holds, and with the default
     // random_page_cost (4, priced for spinning disks) it joined a handful of channel pks to the
     // channels table by scanning all of it, and read a channel's newest messages by sorting all of
     // them instead of walking the index backwards. The working set of a chat server is meant to
     // be in memory, where a random read costs about what a sequential one does; at 1.1 the same
     // statements are index walks (a channel's newest messages 0.9 -> 0.25 ms for two channels).
-    ExecOn(conn_, "SET random_page_cost = 1.1");
+    //
+    // Then the timeouts (PgTimeouts). All four settings in one round trip: the simple protocol
+    // takes several commands at once.
+    ExecOn(conn_, "SET plan_cache_mode = force_generic_plan; SET random_page_cost = 1.1; "
+                  "SET statement_timeout = " + std::to_string(timeouts_.statement_ms) +
+                  "; SET idle_in_transaction_session_timeout = " + std::to_string(timeouts_.idle_in_transaction_ms));
     plans_made_at_ = NowMicros();
     return conn_;
 }

@@ -23,6 +23,8 @@ public:
     const std::string& sqlstate() const { return sqlstate_; }
     bool IsUniqueViolation() const { return sqlstate_ == "23505"; }
     bool IsSerializationFailure() const { return sqlstate_ == "40001" || sqlstate_ == "40P01"; }
+    // Cancelled: it ran past PgTimeouts::statement_ms (or an operator cancelled it).
+    bool IsCancelled() const { return sqlstate_ == "57014"; }
 
 private:
     std::string sqlstate_;
@@ -108,9 +110,19 @@ private:
     std::vector<std::optional<std::string>> values_;
 };
 
+// Bounds on what one session may wait for, set on every connection (0: PostgreSQL's default, none).
+// A request-serving process sets both: without them one stuck lock holder (a session that never
+// commits) would block every worker that touches the same row until nginx gives up on the request,
+// and the worker stays blocked after that too. Migrations set none: an index build takes its time.
+struct PgTimeouts {
+    int statement_ms = 0;               // a statement that runs longer is cancelled (SQLSTATE 57014)
+    int idle_in_transaction_ms = 0;     // a session that idles inside a transaction is ended
+};
+
 class Pg {
 public:
-    explicit Pg(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+    explicit Pg(std::string conninfo, PgTimeouts timeouts = {})
+        : conninfo_(std::move(conninfo)), timeouts_(timeouts) {}
     ~Pg();
     Pg(const Pg&) = delete;
     Pg& operator=(const Pg&) = delete;
@@ -167,6 +179,7 @@ private:
     [[noreturn]] void Fail(PGresult* result, std::string_view what);
 
     std::string conninfo_;
+    PgTimeouts timeouts_;
     PGconn* conn_ = nullptr;
     std::unordered_set<std::string> prepared_;
     std::unordered_map<std::string, std::string> dynamic_names_;  // SQL text -> its statement's name

@@ -5,8 +5,10 @@
 #define BOOST_TEST_MODULE pg_pipeline
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "fcgi-app/store/pg.h"
 
@@ -14,6 +16,7 @@ using streambed::Pg;
 using streambed::PgError;
 using streambed::PgParams;
 using streambed::PgStatement;
+using streambed::PgTimeouts;
 using streambed::PgTransaction;
 using streambed::PgUnavailable;
 
@@ -27,6 +30,7 @@ const PgStatement kBackend{"pgt_backend", "SELECT pg_backend_pid()"};
 // What another session sees of a backend: "idle" between transactions, "idle in transaction" inside one.
 const PgStatement kState{"pgt_state", "SELECT state FROM pg_stat_activity WHERE pid = $1::int"};
 const PgStatement kTerminate{"pgt_terminate", "SELECT pg_terminate_backend($1::int)"};
+const PgStatement kSleep{"pgt_sleep", "SELECT pg_sleep($1::float8)"};
 
 std::string Conninfo() {
     const char* conninfo = std::getenv("STREAMBED_PG");
@@ -188,4 +192,41 @@ BOOST_FIXTURE_TEST_CASE(misuse_is_refused_before_anything_is_sent, Fixture) {
     BOOST_CHECK_THROW(PgTransaction nested(pg), std::logic_error);
     tx.Commit();
     BOOST_TEST(Count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_statement_past_its_timeout_is_cancelled_and_the_connection_serves_on) {
+    Pg pg(Conninfo(), PgTimeouts{300, 0});
+    pg.Run(kCreate);
+    int64_t backend = pg.Run(kBackend).Int(0, 0);
+    bool cancelled = false;
+    try {
+        PgTransaction tx(pg);
+        pg.Run(kInsert, PgParams().Add("before").Add(1));
+        pg.Run(kSleep, PgParams().Add("2"));
+        tx.Commit();
+    } catch (const PgError& e) {
+        cancelled = e.IsCancelled();
+    }
+    BOOST_TEST(cancelled);
+    BOOST_TEST(pg.Run(kBackend).Int(0, 0) == backend);
+    BOOST_TEST(pg.Run(kCount).Int(0, 0) == 0);  // the insert went with the transaction
+}
+
+BOOST_AUTO_TEST_CASE(a_transaction_left_idle_past_its_timeout_is_ended_by_the_server) {
+    Pg pg(Conninfo(), PgTimeouts{0, 300});
+    pg.Run(kCreate);
+    int64_t backend = pg.Run(kBackend).Int(0, 0);
+    bool unavailable = false;
+    try {
+        PgTransaction tx(pg);
+        pg.Run(kInsert, PgParams().Add("left").Add(1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // a worker stuck mid-transaction
+        pg.Run(kCount);
+        tx.Commit();
+    } catch (const PgUnavailable&) {
+        unavailable = true;
+    }
+    BOOST_TEST(unavailable);
+    // Its row lock and its work went with the session; the next statement connects again.
+    BOOST_TEST(pg.Run(kBackend).Int(0, 0) != backend);
 }
