@@ -28,6 +28,11 @@ constexpr int64_t kIdlePingMs = 35000;
 // ...and one silent this long is gone: half-open sockets are cleaned up within this window.
 constexpr int64_t kIdleDeadMs = 75000;
 constexpr int64_t kCloseGraceMs = 5000;
+// A Redis restarting from its append-only file accepts connections while it reads the file and
+// answers LOADING until then (a fraction of a second here, longer for a big file): the registry
+// reconcile asks again at this pace, for up to a minute.
+constexpr int64_t kReconcileRetryMs = 500;
+constexpr int kReconcileAttempts = 120;
 // The SDK pings every ~25 s; answering more than one ping a second only feeds a flood.
 constexpr int64_t kMinPingReplyGapMs = 1000;
 // A connection-id session (keys::kSessionTtl, 90 s) is refreshed at most this often by its
@@ -519,13 +524,22 @@ void Gateway::CloseStale(int node, const std::string& id) {
     });
 }
 
-void Gateway::ReconcileRegistry() {
+void Gateway::ReconcileRegistry(int attempt) {
     // Sockets that closed while Redis was unreachable could not unregister, and Redis restarted
     // from its append-only file brings their entries back: the user would stay "online" and a
     // watcher for good. Every entry of ours without a live socket is closed now (fault tests:
     // tests/faults/redis-restart.test.mjs).
-    cmd_.Command({"SMEMBERS", keys::GatewayConnections(node_id_)}, [this](redisReply* reply) {
-        if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return;
+    cmd_.Command({"SMEMBERS", keys::GatewayConnections(node_id_)}, [this, attempt](redisReply* reply) {
+        if (reply == nullptr) return;  // disconnected again: the next connect reconciles
+        if (reply->type != REDIS_REPLY_ARRAY) {
+            // LOADING: the entries to clean are in what Redis is still reading.
+            if (attempt < kReconcileAttempts) {
+                loop_.After(kReconcileRetryMs, [this, attempt] { ReconcileRegistry(attempt + 1); });
+            } else {
+                Log(LogLevel::kWarn, "gateway.reconcile_failed").Str("error", reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+            }
+            return;
+        }
         for (size_t i = 0; i < reply->elements; ++i) {
             std::string id(reply->element[i]->str, reply->element[i]->len);
             if (connections_.find(id) == connections_.end()) CloseStale(node_id_, id);

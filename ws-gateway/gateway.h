@@ -127,7 +127,8 @@ private:
     // Unregisters socket `id` of gateway `node` from what Redis holds of it (janitor, reconcile).
     void CloseStale(int node, const std::string& id);
     // After every (re)connect to Redis: drops our registry entries that have no live socket.
-    void ReconcileRegistry();
+    // `attempt` counts the tries while Redis is still loading its data.
+    void ReconcileRegistry(int attempt = 0);
     std::string HealthCheckFrame(const Connection& connection, const std::string* me_json) const;
 
     const Config& config_;

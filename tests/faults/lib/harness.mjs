@@ -18,13 +18,16 @@ const STACKCTL = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Waits (bounded) until `check` returns something truthy; returns it.
+// Waits (bounded) until `check` returns something truthy; returns it. `what` names the wait; a
+// function there is called on timeout, to say what was seen last.
 export async function until(what, check, timeoutMs = 30000, everyMs = 200) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    }
     await sleep(everyMs);
   }
 }
