@@ -23,7 +23,7 @@ struct Config {
 
     std::string pg_conninfo;  // STREAMBED_PG: libpq connection string
     // STREAMBED_PG_STATEMENT_TIMEOUT_MS: how long a request's statement, or a request's transaction
-    // left idle, may last before PostgreSQL ends it (PgTimeouts); well under nginx's 30 s
+    // left idle, may last before PostgreSQL ends it (Pg's wait limit); well under nginx's 30 s
     // fastcgi_read_timeout, so that the client gets a retryable 503 from us rather than a 504.
     int pg_statement_timeout_ms = 10000;
     std::string redis;        // STREAMBED_REDIS: "unix:/path/redis.sock" or "host:port"

@@ -7,7 +7,7 @@ App::App(const Config& config, const metrics::Registry* registry, const ApiMetri
       registry_(registry),
       metrics_(metrics),
       rate_limits_(RateLimits::Parse(config.rate_limits)),
-      db_(config.pg_conninfo, PgTimeouts{config.pg_statement_timeout_ms, config.pg_statement_timeout_ms}),
+      db_(config.pg_conninfo, config.pg_statement_timeout_ms),
       redis_(config.redis) {
     if (metrics_ != nullptr) {
         const ApiMetrics* m = metrics_;

@@ -25,7 +25,7 @@ Deliverer::Deliverer(const Config& config, const PushSettings& settings, const P
       settings_(settings),
       metrics_(metrics),
       redis_(config.redis, 3000),
-      db_(config.pg_conninfo, PgTimeouts{config.pg_statement_timeout_ms, config.pg_statement_timeout_ms}),
+      db_(config.pg_conninfo, config.pg_statement_timeout_ms),
       sender_(config.dev_mode, settings.request_timeout_ms, watchdog, slot),
       random_(std::random_device{}()) {
     policy_.max_attempts = settings.max_attempts;

@@ -111,11 +111,11 @@ PGconn* Pg::Connection() {
     // be in memory, where a random read costs about what a sequential one does; at 1.1 the same
     // statements are index walks (a channel's newest messages 0.9 -> 0.25 ms for two channels).
     //
-    // Then the timeouts (PgTimeouts). All four settings in one round trip: the simple protocol
-    // takes several commands at once.
+    // Then the wait limit (see the constructor). All four settings in one round trip: the simple
+    // protocol takes several commands at once.
     ExecOn(conn_, "SET plan_cache_mode = force_generic_plan; SET random_page_cost = 1.1; "
-                  "SET statement_timeout = " + std::to_string(timeouts_.statement_ms) +
-                  "; SET idle_in_transaction_session_timeout = " + std::to_string(timeouts_.idle_in_transaction_ms));
+                  "SET statement_timeout = " + std::to_string(wait_limit_ms_) +
+                  "; SET idle_in_transaction_session_timeout = " + std::to_string(wait_limit_ms_));
     plans_made_at_ = NowMicros();
     return conn_;
 }

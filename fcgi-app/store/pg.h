@@ -23,7 +23,7 @@ public:
     const std::string& sqlstate() const { return sqlstate_; }
     bool IsUniqueViolation() const { return sqlstate_ == "23505"; }
     bool IsSerializationFailure() const { return sqlstate_ == "40001" || sqlstate_ == "40P01"; }
-    // Cancelled: it ran past PgTimeouts::statement_ms (or an operator cancelled it).
+    // Cancelled: it ran past the Pg's wait limit (or an operator cancelled it).
     bool IsCancelled() const { return sqlstate_ == "57014"; }
 
 private:
@@ -110,19 +110,16 @@ private:
     std::vector<std::optional<std::string>> values_;
 };
 
-// Bounds on what one session may wait for, set on every connection (0: PostgreSQL's default, none).
-// A request-serving process sets both: without them one stuck lock holder (a session that never
-// commits) would block every worker that touches the same row until nginx gives up on the request,
-// and the worker stays blocked after that too. Migrations set none: an index build takes its time.
-struct PgTimeouts {
-    int statement_ms = 0;               // a statement that runs longer is cancelled (SQLSTATE 57014)
-    int idle_in_transaction_ms = 0;     // a session that idles inside a transaction is ended
-};
-
 class Pg {
 public:
-    explicit Pg(std::string conninfo, PgTimeouts timeouts = {})
-        : conninfo_(std::move(conninfo)), timeouts_(timeouts) {}
+    // `wait_limit_ms` bounds, on every connection, how long a statement may run and how long a
+    // transaction may sit idle (statement_timeout, idle_in_transaction_session_timeout); 0 is
+    // PostgreSQL's default, no bound. A request-serving process sets it: without it one stuck lock
+    // holder (a session that never commits) would block every worker that touches the same row
+    // until nginx gives up on the request, and the worker stays blocked after that too.
+    // Migrations set none: an index build takes its time.
+    explicit Pg(std::string conninfo, int wait_limit_ms = 0)
+        : conninfo_(std::move(conninfo)), wait_limit_ms_(wait_limit_ms) {}
     ~Pg();
     Pg(const Pg&) = delete;
     Pg& operator=(const Pg&) = delete;
@@ -179,7 +176,7 @@ private:
     [[noreturn]] void Fail(PGresult* result, std::string_view what);
 
     std::string conninfo_;
-    PgTimeouts timeouts_;
+    int wait_limit_ms_;
     PGconn* conn_ = nullptr;
     std::unordered_set<std::string> prepared_;
     std::unordered_map<std::string, std::string> dynamic_names_;  // SQL text -> its statement's name

@@ -1,6 +1,6 @@
 // A session holds the channel's row lock and never lets go in time (a stuck job, a forgotten
 // transaction in psql): every send to that channel waits on it. The wait is bounded by
-// STREAMBED_PG_STATEMENT_TIMEOUT_MS (fcgi-app/store/pg.h, PgTimeouts): the sends get a retryable
+// STREAMBED_PG_STATEMENT_TIMEOUT_MS (fcgi-app/store/pg.h, the Pg wait limit): the sends get a retryable
 // 503 from the worker, well before nginx would give up with a 504, no worker is left blocked, and
 // once the lock is gone every retried message is stored and delivered exactly once.
 

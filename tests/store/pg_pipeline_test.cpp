@@ -16,7 +16,6 @@ using streambed::Pg;
 using streambed::PgError;
 using streambed::PgParams;
 using streambed::PgStatement;
-using streambed::PgTimeouts;
 using streambed::PgTransaction;
 using streambed::PgUnavailable;
 
@@ -195,7 +194,7 @@ BOOST_FIXTURE_TEST_CASE(misuse_is_refused_before_anything_is_sent, Fixture) {
 }
 
 BOOST_AUTO_TEST_CASE(a_statement_past_its_timeout_is_cancelled_and_the_connection_serves_on) {
-    Pg pg(Conninfo(), PgTimeouts{300, 0});
+    Pg pg(Conninfo(), 300);
     pg.Run(kCreate);
     int64_t backend = pg.Run(kBackend).Int(0, 0);
     bool cancelled = false;
@@ -213,7 +212,7 @@ BOOST_AUTO_TEST_CASE(a_statement_past_its_timeout_is_cancelled_and_the_connectio
 }
 
 BOOST_AUTO_TEST_CASE(a_transaction_left_idle_past_its_timeout_is_ended_by_the_server) {
-    Pg pg(Conninfo(), PgTimeouts{0, 300});
+    Pg pg(Conninfo(), 300);
     pg.Run(kCreate);
     int64_t backend = pg.Run(kBackend).Int(0, 0);
     bool unavailable = false;
