@@ -119,6 +119,21 @@ std::vector<RedisReply> RedisClient::Pipeline(const std::vector<std::vector<std:
     return replies;
 }
 
+void RedisBatch::Add(std::vector<std::string> command, Take take) {
+    commands_.push_back(std::move(command));
+    takes_.push_back(std::move(take));
+}
+
+void RedisBatch::Run(RedisClient& redis) {
+    if (commands_.empty()) return;
+    auto commands = std::move(commands_);
+    auto takes = std::move(takes_);
+    commands_.clear();
+    takes_.clear();
+    std::vector<RedisReply> replies = redis.Pipeline(commands);
+    for (size_t i = 0; i < takes.size(); ++i) takes[i](replies[i].get());
+}
+
 RedisReply RedisClient::Eval(std::string_view script, const std::vector<std::string>& keys,
                              const std::vector<std::string>& args) {
     unsigned char digest[SHA_DIGEST_LENGTH];

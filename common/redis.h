@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -66,6 +67,20 @@ private:
     RedisAddress address_;
     int timeout_ms_;
     redisContext* context_ = nullptr;
+};
+
+// Commands of different callers in one round trip (RedisClient::Pipeline), each added with what
+// to do with its reply; those run in the order added. A channel state asks for its watchers and
+// the caller's drafts together.
+class RedisBatch {
+public:
+    using Take = std::function<void(const redisReply*)>;
+    void Add(std::vector<std::string> command, Take take);
+    void Run(RedisClient& redis);
+
+private:
+    std::vector<std::vector<std::string>> commands_;
+    std::vector<Take> takes_;
 };
 
 // Reply readers. They throw RedisError when the reply has an unexpected type.

@@ -65,18 +65,19 @@ std::optional<Draft> Load(RedisClient& redis, const std::string& user_id, const 
     return Parse(*text);
 }
 
-std::vector<std::optional<Draft>> LoadChannelDrafts(RedisClient& redis, const std::string& user_id,
-                                                    const std::vector<std::string>& cids) {
-    std::vector<std::optional<Draft>> out(cids.size());
-    if (cids.empty() || user_id.empty()) return out;
+void LoadChannelDrafts(RedisBatch& batch, const std::string& user_id, const std::vector<std::string>& cids,
+                       std::vector<std::optional<Draft>>& into) {
+    into.assign(cids.size(), std::nullopt);
+    if (cids.empty() || user_id.empty()) return;
     std::vector<std::string> args{"MGET"};
     for (const auto& cid : cids) args.push_back(Key(user_id, cid, std::nullopt));
-    RedisReply reply = redis.Command(args);
-    for (size_t i = 0; i < cids.size() && i < reply->elements; ++i) {
-        if (reply->element[i]->type == REDIS_REPLY_STRING)
-            out[i] = Parse(std::string(reply->element[i]->str, reply->element[i]->len));
-    }
-    return out;
+    batch.Add(std::move(args), [&into](const redisReply* reply) {
+        if (reply->type != REDIS_REPLY_ARRAY) throw RedisError("MGET answered " + std::to_string(reply->type));
+        for (size_t i = 0; i < into.size() && i < reply->elements; ++i) {
+            if (reply->element[i]->type == REDIS_REPLY_STRING)
+                into[i] = Parse(std::string(reply->element[i]->str, reply->element[i]->len));
+        }
+    });
 }
 
 std::vector<Draft> LoadAll(RedisClient& redis, const std::string& user_id, int limit) {

@@ -18,11 +18,26 @@ std::unordered_set<std::string> OnlineUsers(RedisClient& redis, const std::vecto
 }
 
 void UserDirectory::Load(Pg& db, RedisClient& redis) {
+    PgBatch batch(db);
+    Load(batch);
+    batch.Run();
+    Settle(redis);
+}
+
+void UserDirectory::Load(PgBatch& batch) {
     if (wanted_.empty()) return;
     std::vector<std::string> ids(wanted_.begin(), wanted_.end());
+    loading_.insert(wanted_.begin(), wanted_.end());
     wanted_.clear();
-    for (auto& u : users::FindMany(db, ids)) users_.emplace(u.id, std::move(u));
-    for (auto& id : OnlineUsers(redis, ids)) online_.insert(id);
+    users::FindMany(batch, ids, arrived_);  // appends: Load may go out in more than one batch
+}
+
+void UserDirectory::Settle(RedisClient& redis) {
+    if (loading_.empty()) return;
+    for (auto& u : arrived_) users_.emplace(u.id, std::move(u));
+    for (auto& id : OnlineUsers(redis, std::vector<std::string>(loading_.begin(), loading_.end()))) online_.insert(id);
+    loading_.clear();
+    arrived_.clear();
 }
 
 void UserDirectory::Put(const UserRow& user, bool online) {
@@ -38,6 +53,13 @@ const UserRow* UserDirectory::Find(const std::string& user_id) const {
 
 void MessageContext::Load(Pg& db, RedisClient& redis, const std::vector<const MessageRow*>& messages,
                           const std::string& caller) {
+    PgBatch batch(db);
+    Load(batch, messages, caller);
+    batch.Run();
+    Settle(db, redis);
+}
+
+void MessageContext::Load(PgBatch& batch, const std::vector<const MessageRow*>& messages, const std::string& caller) {
     // Only messages with reactions are looked up: reaction_groups is rewritten in the transaction
     // of every reaction change (reactions::RefreshGroups), so "{}" means none, and most messages
     // (a fresh send always) have none.
@@ -52,21 +74,35 @@ void MessageContext::Load(Pg& db, RedisClient& redis, const std::vector<const Me
         if (m->quoted_message_id && quoted.find(*m->quoted_message_id) == quoted.end())
             quoted_ids.push_back(*m->quoted_message_id);
     }
-    for (auto& q : messages::FindMany(db, quoted_ids)) {
+    messages::FindMany(batch, quoted_ids, quoted_rows_);
+    // Stream keeps about ten latest reactions per message; so do we.
+    reactions::Latest(batch, reacted_pks, 10, latest_rows_);
+    reactions::Own(batch, reacted_pks, caller, own_rows_);
+    users.Load(batch);
+}
+
+void MessageContext::Settle(Pg& db, RedisClient& redis) {
+    for (auto& q : quoted_rows_) {
         users.Want(q.user_id);
         users.Want(q.mentioned_users);
         quoted.emplace(q.id, std::move(q));
     }
-    // Stream keeps about ten latest reactions per message; so do we.
-    for (auto& r : reactions::Latest(db, reacted_pks, 10)) {
+    for (auto& r : latest_rows_) {
         users.Want(r.user_id);
         latest_reactions[r.message_pk].push_back(std::move(r));
     }
-    for (auto& r : reactions::Own(db, reacted_pks, caller)) {
+    for (auto& r : own_rows_) {
         users.Want(r.user_id);
         own_reactions[r.message_pk].push_back(std::move(r));
     }
-    users.Load(db, redis);
+    quoted_rows_.clear();
+    latest_rows_.clear();
+    own_rows_.clear();
+    // Users named only by quoted messages or reactions: the batch could not know them.
+    PgBatch more(db);
+    users.Load(more);
+    more.Run();
+    users.Settle(redis);
 }
 
 }  // namespace streambed

@@ -18,13 +18,18 @@ namespace streambed {
 class UserDirectory {
 public:
     void Want(const std::string& user_id) {
-        if (!user_id.empty() && users_.find(user_id) == users_.end()) wanted_.insert(user_id);
+        if (!user_id.empty() && users_.find(user_id) == users_.end() && loading_.find(user_id) == loading_.end())
+            wanted_.insert(user_id);
     }
     void Want(const std::vector<std::string>& user_ids) {
         for (const auto& id : user_ids) Want(id);
     }
     // Loads every wanted user (one query) and their presence (one Redis call).
     void Load(Pg& db, RedisClient& redis);
+    // The same in two halves: the read goes out with `batch`, and once it has run, Settle asks
+    // Redis who of them is online.
+    void Load(PgBatch& batch);
+    void Settle(RedisClient& redis);
     // Adds a user already at hand (not re-read).
     void Put(const UserRow& user, bool online);
 
@@ -35,6 +40,8 @@ private:
     std::unordered_map<std::string, UserRow> users_;
     std::unordered_set<std::string> online_;
     std::unordered_set<std::string> wanted_;
+    std::unordered_set<std::string> loading_;  // asked for in a batch, presence not yet asked
+    std::vector<UserRow> arrived_;             // ... and their rows, once it has run
 };
 
 // The users who currently have a live socket, out of `user_ids` (presence lives in Redis).
@@ -49,6 +56,16 @@ struct MessageContext {
     // Loads what `messages` refer to. `caller` personalises own_reactions (empty: none).
     // `users` may already hold other wanted users: they are loaded in the same query.
     void Load(Pg& db, RedisClient& redis, const std::vector<const MessageRow*>& messages, const std::string& caller);
+    // The same with other reads: the quoted messages, reactions and wanted users go out with
+    // `batch`, which the caller runs (with whatever else it holds) before calling Settle. Users
+    // that only the quoted messages or reactions name cost one more round trip there.
+    void Load(PgBatch& batch, const std::vector<const MessageRow*>& messages, const std::string& caller);
+    void Settle(Pg& db, RedisClient& redis);
+
+private:
+    std::vector<MessageRow> quoted_rows_;  // the batch's answers, until Settle
+    std::vector<ReactionRow> latest_rows_;
+    std::vector<ReactionRow> own_rows_;
 };
 
 }  // namespace streambed

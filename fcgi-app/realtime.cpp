@@ -106,23 +106,17 @@ UnwatchOutcome UnwatchChannels(RedisClient& redis, const std::string& connection
     return out;
 }
 
-std::unordered_map<std::string, WatcherSet> Watchers(RedisClient& redis, const std::vector<std::string>& cids,
-                                                     int limit) {
-    std::unordered_map<std::string, WatcherSet> out;
-    if (cids.empty()) return out;
-    std::vector<std::vector<std::string>> commands;
+void Watchers(RedisBatch& batch, const std::vector<std::string>& cids, int limit,
+              std::unordered_map<std::string, WatcherSet>& into) {
     for (const auto& cid : cids) {
-        commands.push_back({"HLEN", keys::Watchers(cid)});
-        commands.push_back({"HRANDFIELD", keys::Watchers(cid), std::to_string(limit)});
+        WatcherSet& set = into[cid];
+        batch.Add({"HLEN", keys::Watchers(cid)}, [&set](const redisReply* r) {
+            if (r->type == REDIS_REPLY_INTEGER) set.count = r->integer;
+        });
+        batch.Add({"HRANDFIELD", keys::Watchers(cid), std::to_string(limit)}, [&set](const redisReply* r) {
+            if (r->type == REDIS_REPLY_ARRAY) set.user_ids = ReplyStrings(r);
+        });
     }
-    auto replies = redis.Pipeline(commands);
-    for (size_t i = 0; i < cids.size(); ++i) {
-        WatcherSet set;
-        if (replies[2 * i]->type == REDIS_REPLY_INTEGER) set.count = replies[2 * i]->integer;
-        if (replies[2 * i + 1]->type == REDIS_REPLY_ARRAY) set.user_ids = ReplyStrings(replies[2 * i + 1].get());
-        out.emplace(cids[i], std::move(set));
-    }
-    return out;
 }
 
 Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,

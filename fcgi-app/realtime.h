@@ -38,7 +38,9 @@ struct WatcherSet {
     int64_t count = 0;
     std::vector<std::string> user_ids;  // at most the limit asked for
 };
-std::unordered_map<std::string, WatcherSet> Watchers(RedisClient& redis, const std::vector<std::string>& cids, int limit);
+// The watchers of each channel, into `into` (by cid) when `batch` runs; `into` must outlive it.
+void Watchers(RedisBatch& batch, const std::vector<std::string>& cids, int limit,
+              std::unordered_map<std::string, WatcherSet>& into);
 
 struct Audience {
     std::vector<std::string> online_not_watching;  // notification.message_new

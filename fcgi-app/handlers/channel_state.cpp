@@ -65,38 +65,44 @@ Bound BoundAtTime(int64_t t, Bound::Kind kind) {
     return b;
 }
 
+bool IsAround(const Paging& p) { return p.id_around || p.created_at_around; }
+
+// The bound of a page that is one read: every cursor but the "around" ones.
+Bound OneReadBound(Call& call, const Paging& p, int64_t channel_pk, const std::optional<std::string>& parent) {
+    using K = Bound::Kind;
+    if (p.id_lt) return BoundAt(call, *p.id_lt, K::kBefore, channel_pk, parent);
+    if (p.id_lte) return BoundAt(call, *p.id_lte, K::kBeforeOrAt, channel_pk, parent);
+    if (p.id_gt) return BoundAt(call, *p.id_gt, K::kAfter, channel_pk, parent);
+    if (p.id_gte) return BoundAt(call, *p.id_gte, K::kAtOrAfter, channel_pk, parent);
+    if (p.created_at_before) return BoundAtTime(*p.created_at_before, K::kBefore);
+    if (p.created_at_before_or_equal) return BoundAtTime(*p.created_at_before_or_equal, K::kBeforeOrAt);
+    if (p.created_at_after) return BoundAtTime(*p.created_at_after, K::kAfter);
+    if (p.created_at_after_or_equal) return BoundAtTime(*p.created_at_after_or_equal, K::kAtOrAfter);
+    // No cursor: the newest page, for threads too. The thread list pages older replies with id_lt
+    // from there (STREAM-PROTOCOL.md §6); an oldest-first page would hide every newer reply.
+    return Bound::Newest();
+}
+
 template <typename Fetch>
 std::vector<MessageRow> Page(Call& call, const Paging& p, int64_t channel_pk, const std::optional<std::string>& parent,
                              Fetch fetch) {
     using K = Bound::Kind;
-    if (p.id_around || p.created_at_around) {
-        // Half the page before the pivot, the pivot and the rest after it.
-        Bound before = p.id_around ? BoundAt(call, *p.id_around, K::kBefore, channel_pk, parent)
-                                   : BoundAtTime(*p.created_at_around, K::kBefore);
-        Bound after = before;
-        after.kind = K::kAtOrAfter;
-        if (!p.id_around) after = BoundAtTime(*p.created_at_around, K::kAtOrAfter);
-        // Near either end one side is short: the page is filled from the other side, because the
-        // client reads a short page as "nothing more in either direction" (STREAM-PROTOCOL.md §6).
-        int half = p.limit / 2;
-        auto older = fetch(before, half);
-        auto newer = fetch(after, p.limit - static_cast<int>(older.size()));
-        if (static_cast<int>(older.size()) == half && static_cast<int>(older.size() + newer.size()) < p.limit)
-            older = fetch(before, p.limit - static_cast<int>(newer.size()));
-        older.insert(older.end(), std::make_move_iterator(newer.begin()), std::make_move_iterator(newer.end()));
-        return older;
-    }
-    if (p.id_lt) return fetch(BoundAt(call, *p.id_lt, K::kBefore, channel_pk, parent), p.limit);
-    if (p.id_lte) return fetch(BoundAt(call, *p.id_lte, K::kBeforeOrAt, channel_pk, parent), p.limit);
-    if (p.id_gt) return fetch(BoundAt(call, *p.id_gt, K::kAfter, channel_pk, parent), p.limit);
-    if (p.id_gte) return fetch(BoundAt(call, *p.id_gte, K::kAtOrAfter, channel_pk, parent), p.limit);
-    if (p.created_at_before) return fetch(BoundAtTime(*p.created_at_before, K::kBefore), p.limit);
-    if (p.created_at_before_or_equal) return fetch(BoundAtTime(*p.created_at_before_or_equal, K::kBeforeOrAt), p.limit);
-    if (p.created_at_after) return fetch(BoundAtTime(*p.created_at_after, K::kAfter), p.limit);
-    if (p.created_at_after_or_equal) return fetch(BoundAtTime(*p.created_at_after_or_equal, K::kAtOrAfter), p.limit);
-    // No cursor: the newest page, for threads too. The thread list pages older replies with id_lt
-    // from there (STREAM-PROTOCOL.md §6); an oldest-first page would hide every newer reply.
-    return fetch(Bound::Newest(), p.limit);
+    if (!IsAround(p)) return fetch(OneReadBound(call, p, channel_pk, parent), p.limit);
+    // Half the page before the pivot, the pivot and the rest after it.
+    Bound before = p.id_around ? BoundAt(call, *p.id_around, K::kBefore, channel_pk, parent)
+                               : BoundAtTime(*p.created_at_around, K::kBefore);
+    Bound after = before;
+    after.kind = K::kAtOrAfter;
+    if (!p.id_around) after = BoundAtTime(*p.created_at_around, K::kAtOrAfter);
+    // Near either end one side is short: the page is filled from the other side, because the
+    // client reads a short page as "nothing more in either direction" (STREAM-PROTOCOL.md §6).
+    int half = p.limit / 2;
+    auto older = fetch(before, half);
+    auto newer = fetch(after, p.limit - static_cast<int>(older.size()));
+    if (static_cast<int>(older.size()) == half && static_cast<int>(older.size() + newer.size()) < p.limit)
+        older = fetch(before, p.limit - static_cast<int>(newer.size()));
+    older.insert(older.end(), std::make_move_iterator(newer.begin()), std::make_move_iterator(newer.end()));
+    return older;
 }
 
 }  // namespace
@@ -142,15 +148,6 @@ std::optional<int64_t> VisibleAfter(const ChannelRow& channel, const std::option
     return after;
 }
 
-std::vector<MessageRow> PageOfChannel(Call& call, const ChannelRow& channel, std::optional<int64_t> visible_after,
-                                      const Paging& paging) {
-    if (paging.limit == 0) return {};
-    return Page(call, paging, channel.pk, std::nullopt, [&](const Bound& b, int limit) {
-        if (limit <= 0) return std::vector<MessageRow>{};
-        return messages::ChannelPage(call.db(), channel.pk, visible_after, b, limit);
-    });
-}
-
 std::vector<MessageRow> PageOfThread(Call& call, const MessageRow& parent, const Paging& paging) {
     if (paging.limit == 0) return {};
     return Page(call, paging, parent.channel_pk, parent.id, [&](const Bound& b, int limit) {
@@ -170,37 +167,57 @@ void ChannelStates::Load(Call& call, const Actor& actor, std::vector<OpenChannel
         cids.push_back(c.channel.cid);
         latest.emplace_back(c.channel.pk, VisibleAfter(c.channel, c.membership));
     }
+    // Three round trips to PostgreSQL whatever the number of channels: what depends only on the
+    // channels (`rows`), then what depends on those rows (`named`: unread counts, users, quoted
+    // messages, reactions), then the users that only quoted messages and reactions name, when
+    // there are any. A page around a message, and a cursor message, are read before.
+    PgBatch rows(call.db());
+    PgBatch named(call.db());
 
     // Messages: a cursor page for one channel, or the newest of each channel in one query.
     if (options.paging && channels_.size() == 1) {
-        messages_ = PageOfChannel(call, channels_[0].channel, latest[0].second, *options.paging);
+        const Paging& paging = *options.paging;
+        const ChannelRow& channel = channels_[0].channel;
+        if (paging.limit > 0 && IsAround(paging)) {
+            messages_ = Page(call, paging, channel.pk, std::nullopt, [&](const Bound& b, int limit) {
+                if (limit <= 0) return std::vector<MessageRow>{};
+                return RunAlone<std::vector<MessageRow>>(call.db(), [&](PgBatch& batch, auto& into) {
+                    messages::ChannelPage(batch, channel.pk, latest[0].second, b, limit, into);
+                });
+            });
+        } else if (paging.limit > 0) {
+            Bound bound = OneReadBound(call, paging, channel.pk, std::nullopt);
+            messages::ChannelPage(rows, channel.pk, latest[0].second, bound, paging.limit, messages_);
+        }
     } else if (options.message_limit > 0) {
-        messages_ = messages::LatestForChannels(call.db(), latest, options.message_limit);
+        messages::LatestForChannels(rows, latest, options.message_limit, messages_);
     }
-    pinned_ = messages::PinnedForChannels(call.db(), pks, 10);
+    messages::PinnedForChannels(rows, pks, 10, pinned_);
 
     // Members, and the read state of each of them.
     if (channels_.size() == 1 && options.member_offset > 0) {
         members::MemberQuery q;
         q.limit = options.member_limit;
         q.offset = options.member_offset;
-        members_ = members::List(call.db(), pks[0], q);
+        members::List(rows, named, pks[0], q, members_);
     } else if (options.member_limit > 0) {
-        members_ = members::ListForChannels(call.db(), pks, options.member_limit);
+        members::ListForChannels(rows, named, pks, options.member_limit, members_);
     }
     // The caller's own row, with its unread count, even when beyond the member page.
     std::vector<int64_t> member_of;
     for (const auto& c : channels_) {
         if (c.membership) member_of.push_back(c.channel.pk);
     }
-    if (member_of.size() == 1) {
-        if (auto own = members::Find(call.db(), member_of[0], actor.id())) memberships_.push_back(std::move(*own));
-    } else {
-        memberships_ = members::FindInChannels(call.db(), member_of, actor.id());  // one query, not one each
-    }
+    members::FindInChannels(rows, member_of, actor.id(), memberships_);
+    if (options.presence_members > 0) members::UserIdsForChannels(rows, pks, options.presence_members, presence_ids_);
+    rows.Run();
 
-    auto watchers = Watchers(call.redis(), cids, options.watcher_limit);
-    auto draft_list = drafts::LoadChannelDrafts(call.redis(), actor.id(), cids);
+    std::unordered_map<std::string, WatcherSet> watchers;
+    std::vector<std::optional<Draft>> draft_list;
+    RedisBatch redis;
+    Watchers(redis, cids, options.watcher_limit, watchers);
+    drafts::LoadChannelDrafts(redis, actor.id(), cids, draft_list);
+    redis.Run(call.redis());
 
     std::unordered_map<int64_t, size_t> index;
     states_.resize(channels_.size());
@@ -222,14 +239,19 @@ void ChannelStates::Load(Call& call, const Actor& actor, std::vector<OpenChannel
             s.draft_json = JsonText(buf);
         }
     }
+    for (const auto& m : memberships_) context_.users.Want(m.user_id);
+    for (const auto& m : members_) context_.users.Want(m.user_id);
+    std::vector<const MessageRow*> all;
+    for (const auto& m : messages_) all.push_back(&m);
+    for (const auto& m : pinned_) all.push_back(&m);
+    context_.Load(named, all, actor.id());
+    named.Run();  // the members' unread counts arrive here too
+    context_.Settle(call.db(), call.redis());
+
     for (const auto& m : messages_) states_[index[m.channel_pk]].messages.push_back(&m);
     for (const auto& m : pinned_) states_[index[m.channel_pk]].pinned.push_back(&m);
     for (const auto& m : memberships_) states_[index[m.channel_pk]].membership = &m;
-    for (const auto& m : members_) {
-        ChannelState& s = states_[index[m.channel_pk]];
-        s.members.push_back(&m);
-        context_.users.Want(m.user_id);
-    }
+    for (const auto& m : members_) states_[index[m.channel_pk]].members.push_back(&m);
     // Read rows: every listed member's, and the caller's (its row seeds the unread badge).
     for (auto& s : states_) {
         s.reads = s.members;
@@ -237,14 +259,8 @@ void ChannelStates::Load(Call& call, const Actor& actor, std::vector<OpenChannel
             auto same = [&](const MemberRow* r) { return r->user_id == s.membership->user_id; };
             std::replace_if(s.reads.begin(), s.reads.end(), same, s.membership);
             if (std::none_of(s.reads.begin(), s.reads.end(), same)) s.reads.push_back(s.membership);
-            context_.users.Want(s.membership->user_id);
         }
     }
-
-    std::vector<const MessageRow*> all;
-    for (const auto& m : messages_) all.push_back(&m);
-    for (const auto& m : pinned_) all.push_back(&m);
-    context_.Load(call.db(), call.redis(), all, actor.id());
 }
 
 }  // namespace streambed

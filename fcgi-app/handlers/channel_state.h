@@ -26,10 +26,9 @@ struct Paging {
     static Paging FromQuery(const Call& call, int default_limit, int max_limit);
 };
 
-// Messages of a channel page or a thread, ascending, resolved against (created_at, pk): cursors
-// name messages by id, and ids are random, so the cursor message is looked up first.
-std::vector<MessageRow> PageOfChannel(Call& call, const ChannelRow& channel, std::optional<int64_t> visible_after,
-                                      const Paging& paging);
+// Messages of a thread, ascending, resolved against (created_at, pk): cursors name messages by
+// id, and ids are random, so the cursor message is looked up first. (A channel's page is part of
+// its state: ChannelStates.)
 std::vector<MessageRow> PageOfThread(Call& call, const MessageRow& parent, const Paging& paging);
 
 // Messages at or before this are hidden from the member (truncation, cleared history).
@@ -41,6 +40,7 @@ struct StateOptions {
     int member_limit = 100;
     int member_offset = 0;
     int watcher_limit = 25;
+    int presence_members = 0;  // the ids of the first N members of each channel, for presence
 };
 
 class ChannelStates {
@@ -51,6 +51,8 @@ public:
     size_t size() const { return states_.size(); }
     MessageContext& context() { return context_; }
     const std::vector<OpenChannel>& channels() const { return channels_; }
+    // StateOptions::presence_members' ids, each once.
+    const std::vector<std::string>& presence_ids() const { return presence_ids_; }
 
 private:
     std::vector<OpenChannel> channels_;
@@ -58,6 +60,7 @@ private:
     std::vector<MessageRow> pinned_;
     std::vector<MemberRow> members_;
     std::vector<MemberRow> memberships_;
+    std::vector<std::string> presence_ids_;
     std::vector<ChannelState> states_;
     MessageContext context_;
 };

@@ -128,7 +128,9 @@ Reply HandleRoomMessages(Call& call) {
         if (!after && !before) bound = messages::Bound::Newest();
         rows = messages::ThreadPage(call.db(), parent->id, bound, limit);
     } else {
-        rows = messages::ChannelPage(call.db(), open.channel.pk, VisibleAfter(open.channel, open.membership), bound, limit);
+        rows = RunAlone<std::vector<MessageRow>>(call.db(), [&](PgBatch& batch, auto& into) {
+            messages::ChannelPage(batch, open.channel.pk, VisibleAfter(open.channel, open.membership), bound, limit, into);
+        });
     }
     std::vector<const MessageRow*> refs;
     for (const auto& r : rows) refs.push_back(&r);

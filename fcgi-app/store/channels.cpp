@@ -369,6 +369,11 @@ const PgStatement kUnreadOneByOne{
     " FROM unnest($1::bigint[], $2::text[]) AS t(pk, user_id) "
     "JOIN members m ON m.channel_pk = t.pk AND m.user_id = t.user_id JOIN channels c ON c.pk = m.channel_pk"};
 const PgStatement kUserIds{"member_user_ids", "SELECT user_id FROM members WHERE channel_pk = $1"};
+const PgStatement kUserIdsForChannels{
+    "member_user_ids_for_channels",
+    "SELECT DISTINCT m.user_id FROM unnest($1::bigint[]) AS ch(pk) "
+    "CROSS JOIN LATERAL (SELECT mm.user_id FROM members mm WHERE mm.channel_pk = ch.pk "
+    "                    ORDER BY mm.created_at, mm.user_id LIMIT $2) m"};
 // New members start with everything already read (getstream.io: unread starts at zero on join);
 // with hide_history they also do not see the messages sent before they joined.
 const PgStatement kAdd{
@@ -448,14 +453,15 @@ std::vector<MemberRow> ReadMembersWithUnread(const PgResult& r) {
     }
     return out;
 }
-// Members followed by the SB_UNREAD_INPUTS columns, with their unread counts: one window read
-// for all the channels on the page, and a count in SQL only for the members it cannot decide.
-std::vector<MemberRow> ReadMembersCountingUnread(Pg& db, const PgResult& r) {
-    std::vector<MemberRow> out;
+// Members followed by the SB_UNREAD_INPUTS columns, into `into`; their unread counts are worked
+// out when `then` runs: one window read for all the channels on the page, and a count in SQL
+// only for the members the windows cannot decide (a round trip of its own, rarely needed).
+void ReadMembersCountingUnread(const PgResult& r, PgBatch& then, std::vector<MemberRow>& into) {
+    into.clear();
     std::vector<int64_t> read_until;
     std::vector<std::vector<std::string>> muted;
     std::map<int64_t, int64_t> since;  // channel pk -> the earliest read_until on the page
-    out.reserve(static_cast<size_t>(r.rows()));
+    into.reserve(static_cast<size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
         auto m = ReadMember(r, i, 0);
         if (!m) continue;
@@ -473,65 +479,92 @@ std::vector<MemberRow> ReadMembersCountingUnread(Pg& db, const PgResult& r) {
         if (!fresh) it->second = std::min(it->second, until);
         read_until.push_back(until);
         muted.push_back(std::move(targets));
-        out.push_back(std::move(*m));
+        into.push_back(std::move(*m));
     }
-    if (out.empty()) return out;
+    if (into.empty()) return;
 
     std::vector<std::string> pks, starts;
     for (const auto& [pk, start] : since) {
         pks.push_back(std::to_string(pk));
         starts.push_back(std::to_string(start));
     }
-    std::map<int64_t, unread::Window> windows;
-    PgResult w = db.Run(kUnreadWindows, PgParams().AddArray(pks).AddArray(starts).Add(unread::kWindowSize));
-    for (int i = 0; i < w.rows(); ++i)
-        windows[w.Int(i, 0)].newest_first.push_back({w.Int(i, 1), std::string(w.Str(i, 2))});
-    for (auto& [pk, window] : windows) {
-        std::sort(window.newest_first.begin(), window.newest_first.end(),
-                  [](const unread::Candidate& a, const unread::Candidate& b) { return a.created_at > b.created_at; });
-        window.complete = window.newest_first.size() < static_cast<size_t>(unread::kWindowSize);
-    }
-
-    std::vector<std::string> undecided_pks, undecided_users;
-    const unread::Window empty;
-    for (size_t i = 0; i < out.size(); ++i) {
-        auto found = windows.find(out[i].channel_pk);
-        auto n = unread::Count(found == windows.end() ? empty : found->second, read_until[i], out[i].user_id, muted[i]);
-        if (n) {
-            out[i].unread_messages = *n;
-        } else {
-            undecided_pks.push_back(std::to_string(out[i].channel_pk));
-            undecided_users.push_back(out[i].user_id);
+    Pg& db = then.db();
+    auto count = [&into, &db, read_until = std::move(read_until), muted = std::move(muted)](const PgResult& w) {
+        std::map<int64_t, unread::Window> windows;
+        for (int i = 0; i < w.rows(); ++i)
+            windows[w.Int(i, 0)].newest_first.push_back({w.Int(i, 1), std::string(w.Str(i, 2))});
+        for (auto& [pk, window] : windows) {
+            std::sort(window.newest_first.begin(), window.newest_first.end(),
+                      [](const unread::Candidate& a, const unread::Candidate& b) { return a.created_at > b.created_at; });
+            window.complete = window.newest_first.size() < static_cast<size_t>(unread::kWindowSize);
         }
-    }
-    if (undecided_pks.empty()) return out;
-    std::map<std::pair<int64_t, std::string>, int> counted;
-    PgResult c = db.Run(kUnreadOneByOne, PgParams().AddArray(undecided_pks).AddArray(undecided_users));
-    for (int i = 0; i < c.rows(); ++i)
-        counted[{c.Int(i, 0), std::string(c.Str(i, 1))}] = static_cast<int>(c.Int(i, 2));
-    for (auto& m : out) {
-        auto it = counted.find({m.channel_pk, m.user_id});
-        if (it != counted.end()) m.unread_messages = it->second;
-    }
-    return out;
+        std::vector<std::string> undecided_pks, undecided_users;
+        const unread::Window empty;
+        for (size_t i = 0; i < into.size(); ++i) {
+            auto found = windows.find(into[i].channel_pk);
+            auto n = unread::Count(found == windows.end() ? empty : found->second, read_until[i], into[i].user_id, muted[i]);
+            if (n) {
+                into[i].unread_messages = *n;
+            } else {
+                undecided_pks.push_back(std::to_string(into[i].channel_pk));
+                undecided_users.push_back(into[i].user_id);
+            }
+        }
+        if (undecided_pks.empty()) return;
+        std::map<std::pair<int64_t, std::string>, int> counted;
+        PgResult c = db.Run(kUnreadOneByOne, PgParams().AddArray(undecided_pks).AddArray(undecided_users));
+        for (int i = 0; i < c.rows(); ++i)
+            counted[{c.Int(i, 0), std::string(c.Str(i, 1))}] = static_cast<int>(c.Int(i, 2));
+        for (auto& m : into) {
+            auto it = counted.find({m.channel_pk, m.user_id});
+            if (it != counted.end()) m.unread_messages = it->second;
+        }
+    };
+    then.Add(kUnreadWindows, PgParams().AddArray(pks).AddArray(starts).Add(unread::kWindowSize), std::move(count));
+}
+
+std::vector<std::string> PkArray(const std::vector<int64_t>& channel_pks) {
+    std::vector<std::string> pks;
+    pks.reserve(channel_pks.size());
+    for (auto pk : channel_pks) pks.push_back(std::to_string(pk));
+    return pks;
 }
 }  // namespace
 
-std::vector<MemberRow> List(Pg& db, int64_t channel_pk, const MemberQuery& q) {
+void List(PgBatch& batch, PgBatch& then, int64_t channel_pk, const MemberQuery& q, std::vector<MemberRow>& into) {
     PgParams p = FilterParams(channel_pk, q);
     p.Add(q.limit).Add(q.offset);
-    return ReadMembersCountingUnread(db, db.Run(kList, p));
+    batch.Add(kList, std::move(p), [&into, &then](const PgResult& r) { ReadMembersCountingUnread(r, then, into); });
+}
+
+std::vector<MemberRow> List(Pg& db, int64_t channel_pk, const MemberQuery& q) {
+    std::vector<MemberRow> out;
+    PgBatch rows(db), unread(db);
+    List(rows, unread, channel_pk, q, out);
+    rows.Run();
+    unread.Run();
+    return out;
 }
 
 int64_t Count(Pg& db, int64_t channel_pk, const MemberQuery& q) {
     return db.Run(kCount, FilterParams(channel_pk, q)).Int(0, 0);
 }
 
-std::vector<MemberRow> ListForChannels(Pg& db, const std::vector<int64_t>& channel_pks, int limit_per_channel) {
-    if (channel_pks.empty()) return {};
-    std::vector<std::string> pks;
-    for (auto pk : channel_pks) pks.push_back(std::to_string(pk));
-    return ReadMembersCountingUnread(db, db.Run(kListForChannels, PgParams().AddArray(pks).Add(limit_per_channel)));
+void ListForChannels(PgBatch& batch, PgBatch& then, const std::vector<int64_t>& channel_pks, int limit_per_channel,
+                     std::vector<MemberRow>& into) {
+    if (channel_pks.empty()) return;
+    batch.Add(kListForChannels, PgParams().AddArray(PkArray(channel_pks)).Add(limit_per_channel),
+              [&into, &then](const PgResult& r) { ReadMembersCountingUnread(r, then, into); });
+}
+
+void UserIdsForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, int limit_per_channel,
+                        std::vector<std::string>& into) {
+    if (channel_pks.empty()) return;
+    batch.Add(kUserIdsForChannels, PgParams().AddArray(PkArray(channel_pks)).Add(limit_per_channel),
+              [&into](const PgResult& r) {
+                  into.clear();
+                  for (int i = 0; i < r.rows(); ++i) into.emplace_back(r.Str(i, 0));
+              });
 }
 
 std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_id) {
@@ -540,11 +573,11 @@ std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_
     return rows.front();
 }
 
-std::vector<MemberRow> FindInChannels(Pg& db, const std::vector<int64_t>& channel_pks, std::string_view user_id) {
-    if (channel_pks.empty()) return {};
-    std::vector<std::string> pks;
-    for (auto pk : channel_pks) pks.push_back(std::to_string(pk));
-    return ReadMembersWithUnread(db.Run(kFindInChannels, PgParams().AddArray(pks).Add(user_id)));
+void FindInChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, std::string_view user_id,
+                    std::vector<MemberRow>& into) {
+    if (channel_pks.empty()) return;
+    batch.Add(kFindInChannels, PgParams().AddArray(PkArray(channel_pks)).Add(user_id),
+              [&into](const PgResult& r) { into = ReadMembersWithUnread(r); });
 }
 
 std::vector<std::string> UserIds(Pg& db, int64_t channel_pk) {

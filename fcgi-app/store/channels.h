@@ -107,13 +107,22 @@ struct MemberQuery {
     std::vector<std::string> user_ids;           // only these (empty: all)
     std::optional<std::string> name_prefix;      // autocomplete on user name or id
 };
+// Member pages come with their unread counts, which take a second read: the rows come with
+// `batch`, and the reads that count go out with `then`, to be run after it (with other reads that
+// need the first batch's rows). `into` must outlive both.
+void List(PgBatch& batch, PgBatch& then, int64_t channel_pk, const MemberQuery& query, std::vector<MemberRow>& into);
 std::vector<MemberRow> List(Pg& db, int64_t channel_pk, const MemberQuery& query);
 int64_t Count(Pg& db, int64_t channel_pk, const MemberQuery& query);
-// Member rows of several channels at once, `limit` per channel, with unread counts computed.
-std::vector<MemberRow> ListForChannels(Pg& db, const std::vector<int64_t>& channel_pks, int limit_per_channel);
+// Member rows of several channels at once, the first `limit` of each, with unread counts.
+void ListForChannels(PgBatch& batch, PgBatch& then, const std::vector<int64_t>& channel_pks, int limit_per_channel,
+                     std::vector<MemberRow>& into);
+// The ids of those same members, without the rest (whose presence a watcher follows).
+void UserIdsForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, int limit_per_channel,
+                        std::vector<std::string>& into);
 std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_id);
-// One user's rows (with unread counts) in many channels, in one query.
-std::vector<MemberRow> FindInChannels(Pg& db, const std::vector<int64_t>& channel_pks, std::string_view user_id);
+// One user's rows (with unread counts) in one or more channels, in one read.
+void FindInChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, std::string_view user_id,
+                    std::vector<MemberRow>& into);
 std::vector<std::string> UserIds(Pg& db, int64_t channel_pk);
 
 // Adds users (existing members are left as they are); returns the rows that are new.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
 #include <rapidjson/document.h>
 
@@ -154,8 +155,7 @@ const PgStatement kLatestForChannels{
     "JOIN channels ch ON ch.pk = t.pk "
     "CROSS JOIN LATERAL (SELECT * FROM messages x WHERE x.channel_pk = t.pk "
     "  AND (x.parent_id IS NULL OR x.show_in_channel) AND (t.after IS NULL OR x.created_at > sb_time(t.after)) "
-    "  ORDER BY x.created_at DESC, x.pk DESC LIMIT $3) msg "
-    "ORDER BY msg.channel_pk, msg.created_at, msg.pk"};
+    "  ORDER BY x.created_at DESC, x.pk DESC LIMIT $3) msg"};
 const PgStatement kPinnedForChannels{
     "message_pinned_for_channels",
     "SELECT " SB_MESSAGE_COLUMNS " FROM unnest($1::bigint[]) AS t(pk) "
@@ -258,9 +258,9 @@ std::optional<MessageRow> Lock(Pg& db, std::string_view id) {
     return ReadMessage(r, 0, 0);
 }
 
-std::vector<MessageRow> FindMany(Pg& db, const std::vector<std::string>& ids) {
-    if (ids.empty()) return {};
-    return ReadAll(db.Run(kFindMany, PgParams().AddArray(ids)));
+void FindMany(PgBatch& batch, const std::vector<std::string>& ids, std::vector<MessageRow>& into) {
+    if (ids.empty()) return;
+    batch.Add(kFindMany, PgParams().AddArray(ids), [&into](const PgResult& r) { into = ReadAll(r); });
 }
 
 std::vector<MessageRow> FindInChannel(Pg& db, int64_t channel_pk, const std::vector<std::string>& ids) {
@@ -276,8 +276,8 @@ std::vector<MessageRow> Ascending(std::vector<MessageRow> rows, bool fetched_des
 }
 }  // namespace
 
-std::vector<MessageRow> ChannelPage(Pg& db, int64_t channel_pk, std::optional<int64_t> visible_after,
-                                    const Bound& b, int limit) {
+void ChannelPage(PgBatch& batch, int64_t channel_pk, std::optional<int64_t> visible_after, const Bound& b,
+                 int limit, std::vector<MessageRow>& into) {
     const PgStatement* s = nullptr;
     bool descending = false;
     switch (b.kind) {
@@ -288,7 +288,7 @@ std::vector<MessageRow> ChannelPage(Pg& db, int64_t channel_pk, std::optional<in
     }
     PgParams p;
     p.Add(channel_pk).Add(visible_after).Add(b.created_at).Add(b.pk).Add(limit);
-    return Ascending(ReadAll(db.Run(*s, p)), descending);
+    batch.Add(*s, std::move(p), [&into, descending](const PgResult& r) { into = Ascending(ReadAll(r), descending); });
 }
 
 std::vector<MessageRow> ThreadPage(Pg& db, std::string_view parent_id, const Bound& b, int limit) {
@@ -303,10 +303,9 @@ std::vector<MessageRow> ThreadPage(Pg& db, std::string_view parent_id, const Bou
     return Ascending(ReadAll(db.Run(*s, PgParams().Add(parent_id).Add(b.created_at).Add(b.pk).Add(limit))), descending);
 }
 
-std::vector<MessageRow> LatestForChannels(Pg& db,
-                                          const std::vector<std::pair<int64_t, std::optional<int64_t>>>& channels,
-                                          int limit) {
-    if (channels.empty()) return {};
+void LatestForChannels(PgBatch& batch, const std::vector<std::pair<int64_t, std::optional<int64_t>>>& channels,
+                       int limit, std::vector<MessageRow>& into) {
+    if (channels.empty()) return;
     std::string pks = "{", afters = "{";
     for (size_t i = 0; i < channels.size(); ++i) {
         if (i > 0) {
@@ -318,12 +317,22 @@ std::vector<MessageRow> LatestForChannels(Pg& db,
     }
     pks += '}';
     afters += '}';
-    return ReadAll(db.Run(kLatestForChannels, PgParams().Add(pks).Add(afters).Add(limit)));
+    // Ordered here rather than in SQL: PostgreSQL sorted the wide rows by columns that follow
+    // variable-length ones, locating them again in every comparison (nocachegetattr), a tenth of
+    // the statement's time for 10 channels.
+    batch.Add(kLatestForChannels, PgParams().Add(pks).Add(afters).Add(limit), [&into](const PgResult& r) {
+        into = ReadAll(r);
+        std::sort(into.begin(), into.end(), [](const MessageRow& a, const MessageRow& b) {
+            return std::tie(a.channel_pk, a.created_at, a.pk) < std::tie(b.channel_pk, b.created_at, b.pk);
+        });
+    });
 }
 
-std::vector<MessageRow> PinnedForChannels(Pg& db, const std::vector<int64_t>& channel_pks, int limit) {
-    if (channel_pks.empty()) return {};
-    return ReadAll(db.Run(kPinnedForChannels, PgParams().AddArray(Strings(channel_pks)).Add(limit)));
+void PinnedForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, int limit,
+                       std::vector<MessageRow>& into) {
+    if (channel_pks.empty()) return;
+    batch.Add(kPinnedForChannels, PgParams().AddArray(Strings(channel_pks)).Add(limit),
+              [&into](const PgResult& r) { into = ReadAll(r); });
 }
 
 MessageRow AddReply(Pg& db, int64_t parent_pk, std::string_view replier) {
@@ -432,14 +441,17 @@ const PgStatement kRefreshGroups{
     "SELECT " SB_MESSAGE_COLUMNS " FROM up msg JOIN channels ch ON ch.pk = msg.channel_pk"};
 }  // namespace
 
-std::vector<ReactionRow> Latest(Pg& db, const std::vector<int64_t>& message_pks, int per_message) {
-    if (message_pks.empty()) return {};
-    return ReadAll(db.Run(kLatest, PgParams().AddArray(Strings(message_pks)).Add(per_message)));
+void Latest(PgBatch& batch, const std::vector<int64_t>& message_pks, int per_message, std::vector<ReactionRow>& into) {
+    if (message_pks.empty()) return;
+    batch.Add(kLatest, PgParams().AddArray(Strings(message_pks)).Add(per_message),
+              [&into](const PgResult& r) { into = ReadAll(r); });
 }
 
-std::vector<ReactionRow> Own(Pg& db, const std::vector<int64_t>& message_pks, std::string_view user_id) {
-    if (message_pks.empty() || user_id.empty()) return {};
-    return ReadAll(db.Run(kOwn, PgParams().AddArray(Strings(message_pks)).Add(user_id)));
+void Own(PgBatch& batch, const std::vector<int64_t>& message_pks, std::string_view user_id,
+         std::vector<ReactionRow>& into) {
+    if (message_pks.empty() || user_id.empty()) return;
+    batch.Add(kOwn, PgParams().AddArray(Strings(message_pks)).Add(user_id),
+              [&into](const PgResult& r) { into = ReadAll(r); });
 }
 
 Upserted Upsert(Pg& db, int64_t message_pk, std::string_view user_id, std::string_view type, int score,

@@ -53,7 +53,8 @@ std::optional<Appended> Append(Pg& db, const MessageRow& fresh, const AppendWrit
 
 std::optional<MessageRow> Find(Pg& db, std::string_view id);
 std::optional<MessageRow> Lock(Pg& db, std::string_view id);  // FOR UPDATE, in a transaction
-std::vector<MessageRow> FindMany(Pg& db, const std::vector<std::string>& ids);
+// Reads that go out in a PgBatch fill `into` when it runs; `into` must outlive the Run.
+void FindMany(PgBatch& batch, const std::vector<std::string>& ids, std::vector<MessageRow>& into);
 std::vector<MessageRow> FindInChannel(Pg& db, int64_t channel_pk, const std::vector<std::string>& ids);
 
 // A position in a message list: messages compare by (created_at, pk).
@@ -66,15 +67,16 @@ struct Bound {
 };
 // The channel page (top-level messages and replies shown in the channel), ascending. Messages at
 // or before `visible_after` (truncation, cleared history) are excluded.
-std::vector<MessageRow> ChannelPage(Pg& db, int64_t channel_pk, std::optional<int64_t> visible_after,
-                                    const Bound& bound, int limit);
+void ChannelPage(PgBatch& batch, int64_t channel_pk, std::optional<int64_t> visible_after, const Bound& bound,
+                 int limit, std::vector<MessageRow>& into);
 // A thread's replies, ascending.
 std::vector<MessageRow> ThreadPage(Pg& db, std::string_view parent_id, const Bound& bound, int limit);
 // The newest `limit` channel-page messages of each channel, ascending per channel.
-std::vector<MessageRow> LatestForChannels(Pg& db, const std::vector<std::pair<int64_t, std::optional<int64_t>>>& channels,
-                                          int limit);
+void LatestForChannels(PgBatch& batch, const std::vector<std::pair<int64_t, std::optional<int64_t>>>& channels,
+                       int limit, std::vector<MessageRow>& into);
 // Pinned messages of each channel, newest pin first, `limit` per channel.
-std::vector<MessageRow> PinnedForChannels(Pg& db, const std::vector<int64_t>& channel_pks, int limit);
+void PinnedForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, int limit,
+                       std::vector<MessageRow>& into);
 
 // Counts a new reply on its parent and adds the replier to the thread participants.
 MessageRow AddReply(Pg& db, int64_t parent_pk, std::string_view replier);
@@ -108,8 +110,9 @@ std::optional<int64_t> LastSentBy(Pg& db, int64_t channel_pk, std::string_view u
 
 namespace reactions {
 
-std::vector<ReactionRow> Latest(Pg& db, const std::vector<int64_t>& message_pks, int per_message);
-std::vector<ReactionRow> Own(Pg& db, const std::vector<int64_t>& message_pks, std::string_view user_id);
+void Latest(PgBatch& batch, const std::vector<int64_t>& message_pks, int per_message, std::vector<ReactionRow>& into);
+void Own(PgBatch& batch, const std::vector<int64_t>& message_pks, std::string_view user_id,
+         std::vector<ReactionRow>& into);
 struct Upserted {
     ReactionRow reaction;
     bool replaced = false;  // enforce_unique removed the user's other reactions, or the same type existed

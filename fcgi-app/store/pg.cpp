@@ -191,18 +191,23 @@ void Pg::Queue(const PgStatement& statement, const PgParams& params) {
 }
 
 PgResult Pg::Send(PGconn* conn, const Query& last, std::string_view what) {
-    // Statements are prepared before the pipeline starts (PQprepare waits for its answer).
-    auto prepare = [&](const Query& q) {
-        if (q.statement == nullptr || prepared_.count(q.statement->name) != 0) return;
-        Prepare(conn, q.statement->name, q.statement->sql);
-        prepared_.insert(q.statement->name);
-    };
-    for (const Pending& q : queued_) prepare(q.query());
-    prepare(last);
+    return std::move(Send(conn, std::vector<Query>{last}, what).front());
+}
+
+// Statements are prepared before a pipeline starts (PQprepare waits for its answer).
+void Pg::PrepareOnce(PGconn* conn, const PgStatement* statement) {
+    if (statement == nullptr || prepared_.count(statement->name) != 0) return;
+    Prepare(conn, statement->name, statement->sql);
+    prepared_.insert(statement->name);
+}
+
+std::vector<PgResult> Pg::Send(PGconn* conn, const std::vector<Query>& read, std::string_view what) {
+    for (const Pending& q : queued_) PrepareOnce(conn, q.statement);
+    for (const Query& q : read) PrepareOnce(conn, q.statement);
     std::vector<Query> all;
-    all.reserve(queued_.size() + 1);
+    all.reserve(queued_.size() + read.size());
     for (const Pending& q : queued_) all.push_back(q.query());
-    all.push_back(last);
+    all.insert(all.end(), read.begin(), read.end());
     int64_t started = observer_ ? NowMicros() : 0;
     NoteSent();
     // Whatever happens, the queue has gone out (or gone with a broken connection); `all` points
@@ -211,14 +216,15 @@ PgResult Pg::Send(PGconn* conn, const Query& last, std::string_view what) {
         std::vector<Pending>& queue;
         ~Sent() { queue.clear(); }
     } sent{queued_};
-    PgResult result = RoundTrip(conn, all, what);
+    std::vector<PgResult> results = RoundTrip(conn, all, read.size(), what);
     if (observer_) observer_(NowMicros() - started);
-    return result;
+    return results;
 }
 
 // A single statement goes the same way as several: in pipeline mode it is the same Bind, Execute
 // and Sync that PQexecPrepared would send, so one path serves both.
-PgResult Pg::RoundTrip(PGconn* conn, const std::vector<Query>& all, std::string_view what) {
+std::vector<PgResult> Pg::RoundTrip(PGconn* conn, const std::vector<Query>& all, size_t kept,
+                                    std::string_view what) {
     auto broken = [&](const char* why) {
         Log(LogLevel::kWarn, "pg.connection_broken").Str("while", what).Str("error", why);
         Reset();
@@ -242,21 +248,21 @@ PgResult Pg::RoundTrip(PGconn* conn, const std::vector<Query>& all, std::string_
     // an error the server skips the rest (PGRES_PIPELINE_ABORTED); the first error is thrown.
     PGresult* failed = nullptr;
     std::string failed_what;
-    PGresult* answer = nullptr;
-    auto drop_all = [&] {
+    std::vector<PgResult> answers;  // owns each kept result as it arrives
+    answers.reserve(kept);
+    auto drop_failed = [&] {
         if (failed != nullptr) PQclear(failed);
-        if (answer != nullptr) PQclear(answer);
     };
     for (size_t i = 0; i < all.size(); ++i) {
         PGresult* r = PQgetResult(conn);
         if (r == nullptr) {
-            drop_all();
+            drop_failed();
             broken(PQerrorMessage(conn));
         }
         ExecStatusType status = PQresultStatus(r);
         bool ok = status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
-        if (ok && i + 1 == all.size()) {
-            answer = r;
+        if (ok && i + kept >= all.size()) {
+            answers.emplace_back(r);
         } else if (ok || status == PGRES_PIPELINE_ABORTED || failed != nullptr) {
             PQclear(r);
         } else {
@@ -265,7 +271,7 @@ PgResult Pg::RoundTrip(PGconn* conn, const std::vector<Query>& all, std::string_
         }
         if (PGresult* end = PQgetResult(conn); end != nullptr) {
             PQclear(end);
-            drop_all();
+            drop_failed();
             broken("a pipelined statement answered more than once");
         }
     }
@@ -273,14 +279,11 @@ PgResult Pg::RoundTrip(PGconn* conn, const std::vector<Query>& all, std::string_
     bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
     if (sync != nullptr) PQclear(sync);
     if (!synced || PQexitPipelineMode(conn) != 1) {
-        drop_all();
+        drop_failed();
         broken("the pipeline did not end cleanly");
     }
-    if (failed != nullptr) {
-        if (answer != nullptr) PQclear(answer);
-        Fail(failed, failed_what);
-    }
-    return PgResult(answer);
+    if (failed != nullptr) Fail(failed, failed_what);
+    return answers;
 }
 
 void Pg::Exec(std::string_view sql) {
@@ -308,6 +311,21 @@ void Pg::Prepare(PGconn* conn, const char* name, const char* sql) {
     PGresult* prep = PQprepare(conn, name, sql, 0, nullptr);
     if (prep == nullptr || PQresultStatus(prep) != PGRES_COMMAND_OK) Fail(prep, name);
     PQclear(prep);
+}
+
+void PgBatch::Add(const PgStatement& statement, PgParams params, Take take) {
+    reads_.push_back(Read{&statement, std::move(params), std::move(take)});
+}
+
+void PgBatch::Run() {
+    if (reads_.empty()) return;
+    std::vector<Read> reads = std::move(reads_);
+    reads_.clear();
+    std::vector<Pg::Query> queries;
+    queries.reserve(reads.size());
+    for (const Read& r : reads) queries.push_back(Pg::Query{r.statement, {}, &r.params});
+    std::vector<PgResult> results = db_.Send(db_.Connection(), queries, reads.front().statement->name);
+    for (size_t i = 0; i < reads.size(); ++i) reads[i].take(results[i]);
 }
 
 PgTransaction::PgTransaction(Pg& pg) : pg_(pg) {

@@ -148,6 +148,7 @@ public:
 
 private:
     friend class PgTransaction;
+    friend class PgBatch;
     PGconn* Connection();
     void RefreshPlans();
     // One statement to send: prepared (`statement`) or, for transaction control, plain `sql`.
@@ -166,8 +167,11 @@ private:
     // Sends the queued statements and then `last` (one round trip for all), returns `last`'s
     // result, and throws the first error among them.
     PgResult Send(PGconn* conn, const Query& last, std::string_view what);
-    // `all` in one libpq pipeline: the last one's result, or the first error thrown.
-    PgResult RoundTrip(PGconn* conn, const std::vector<Query>& all, std::string_view what);
+    // The same for several statements whose results are read: theirs, in order.
+    std::vector<PgResult> Send(PGconn* conn, const std::vector<Query>& read, std::string_view what);
+    void PrepareOnce(PGconn* conn, const PgStatement* statement);
+    // `all` in one libpq pipeline: the results of the last `kept` of them, or the first error thrown.
+    std::vector<PgResult> RoundTrip(PGconn* conn, const std::vector<Query>& all, size_t kept, std::string_view what);
     // Whatever goes out while a transaction is open begins it on the server.
     void NoteSent() { transaction_sent_ = in_transaction_; }
     // On `conn` without going through Connection(): for the connection's own set-up.
@@ -186,6 +190,49 @@ private:
     int64_t plans_made_at_ = 0;  // NowMicros() of the last RefreshPlans
     std::function<void(int64_t)> observer_;
 };
+
+// Reads that do not depend on one another, sent in one round trip. Each is added with what to do
+// with its result; those run in the order added, once every result is in (none runs when one of
+// the statements fails: its error is thrown). Outside a transaction the batch is one implicit
+// transaction on the server, one start and one commit. A channel's state reads its messages,
+// pinned messages, members and the caller's membership, all known from the channel's pk: one
+// round trip instead of four. Under load every round trip is a wait for two processes to be
+// scheduled, and on this kind of machine that wait costs more CPU than most of these reads do
+// (docs/performance.md).
+class PgBatch {
+public:
+    using Take = std::function<void(const PgResult&)>;
+    explicit PgBatch(Pg& db) : db_(db) {}
+    PgBatch(const PgBatch&) = delete;
+    PgBatch& operator=(const PgBatch&) = delete;
+
+    void Add(const PgStatement& statement, PgParams params, Take take);
+    // Sends what was added (nothing when nothing was), then hands out the results. The batch is
+    // empty again when the takes run, and a take may add to it for a next Run.
+    void Run();
+    bool empty() const { return reads_.empty(); }
+    Pg& db() { return db_; }
+
+private:
+    struct Read {
+        const PgStatement* statement;
+        PgParams params;
+        Take take;
+    };
+    Pg& db_;
+    std::vector<Read> reads_;
+};
+
+// One batched read on its own, for a caller with nothing to send beside it:
+//   RunAlone<std::vector<UserRow>>(db, [&](PgBatch& b, auto& into) { users::FindMany(b, ids, into); })
+template <typename Rows, typename AddTo>
+Rows RunAlone(Pg& db, AddTo add) {
+    Rows rows;
+    PgBatch batch(db);
+    add(batch, rows);
+    batch.Run();
+    return rows;
+}
 
 // Visible transactions (STYLE.md): BEGIN on construction, ROLLBACK unless Commit() was called.
 // The BEGIN is queued and leaves with the first statement, so a transaction costs no round trip

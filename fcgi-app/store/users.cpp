@@ -75,13 +75,12 @@ std::optional<UserRow> Find(Pg& db, std::string_view id) {
     return ReadUser(r, 0, 0);
 }
 
-std::vector<UserRow> FindMany(Pg& db, const std::vector<std::string>& ids) {
-    std::vector<UserRow> out;
-    if (ids.empty()) return out;
-    PgResult r = db.Run(kFindMany, PgParams().AddArray(ids));
-    out.reserve(static_cast<size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadUser(r, i, 0));
-    return out;
+void FindMany(PgBatch& batch, const std::vector<std::string>& ids, std::vector<UserRow>& into) {
+    if (ids.empty()) return;
+    batch.Add(kFindMany, PgParams().AddArray(ids), [&into](const PgResult& r) {
+        into.reserve(into.size() + static_cast<size_t>(r.rows()));
+        for (int i = 0; i < r.rows(); ++i) into.push_back(ReadUser(r, i, 0));
+    });
 }
 
 UserRow UpsertOnConnect(Pg& db, std::string_view id, const JsonValue* details, std::string_view role) {

@@ -48,7 +48,8 @@ bool IsReservedUserField(std::string_view key);
 namespace users {
 
 std::optional<UserRow> Find(Pg& db, std::string_view id);
-std::vector<UserRow> FindMany(Pg& db, const std::vector<std::string>& ids);
+// Appends to `into` when `batch` runs; `into` must outlive the Run.
+void FindMany(PgBatch& batch, const std::vector<std::string>& ids, std::vector<UserRow>& into);
 
 // The connect handshake's upsert: creates the user, or updates name, image and custom fields
 // that `details` carries (absent fields are kept). `role` applies only on creation.

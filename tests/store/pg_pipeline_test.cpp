@@ -9,11 +9,14 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fcgi-app/store/pg.h"
 
 using streambed::Pg;
+using streambed::PgBatch;
 using streambed::PgError;
+using streambed::PgResult;
 using streambed::PgParams;
 using streambed::PgStatement;
 using streambed::PgTransaction;
@@ -157,6 +160,74 @@ BOOST_FIXTURE_TEST_CASE(round_trips_are_the_statements_whose_results_are_read, F
     }
     BOOST_TEST(round_trips == 0);
     BOOST_TEST(Count() == 3);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_batch_is_one_round_trip_and_each_read_gets_its_own_result, Fixture) {
+    Insert("a", 1);
+    Insert("b", 2);
+    int round_trips = 0;
+    pg.SetQueryObserver([&](int64_t) { ++round_trips; });
+    std::vector<std::string> seen;
+    PgBatch batch(pg);
+    batch.Add(kValue, PgParams().Add("b"), [&](const PgResult& r) { seen.push_back("b=" + std::string(r.Str(0, 0))); });
+    batch.Add(kCount, PgParams(), [&](const PgResult& r) {
+        seen.push_back("count=" + std::string(r.Str(0, 0)));
+        // A read that needs this one's answer goes with the batch's next run.
+        batch.Add(kValue, PgParams().Add("a"), [&](const PgResult& a) { seen.push_back("a=" + std::string(a.Str(0, 0))); });
+    });
+    batch.Add(kValue, PgParams().Add("missing"), [&](const PgResult& r) { seen.push_back("rows=" + std::to_string(r.rows())); });
+    batch.Run();
+    BOOST_TEST(round_trips == 1);
+    BOOST_TEST(seen == (std::vector<std::string>{"b=2", "count=2", "rows=0"}), boost::test_tools::per_element());
+    BOOST_TEST(!batch.empty());
+    batch.Run();
+    BOOST_TEST(round_trips == 2);
+    BOOST_TEST(seen.back() == "a=1");
+    BOOST_TEST(batch.empty());
+    batch.Run();  // nothing to send: no round trip
+    BOOST_TEST(round_trips == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_failing_read_in_a_batch_throws_its_error_and_no_result_is_handed_out, Fixture) {
+    Insert("taken", 1);
+    int64_t backend = Backend();
+    int taken = 0;
+    bool threw = false;
+    try {
+        PgBatch batch(pg);
+        batch.Add(kCount, PgParams(), [&](const PgResult&) { ++taken; });
+        batch.Add(kInsert, PgParams().Add("taken").Add(2), [&](const PgResult&) { ++taken; });
+        batch.Add(kInsert, PgParams().Add("after").Add(3), [&](const PgResult&) { ++taken; });
+        batch.Run();
+    } catch (const PgError& e) {
+        threw = true;
+        BOOST_TEST(e.IsUniqueViolation());
+        BOOST_TEST(std::string(e.what()).find("pgt_insert") != std::string::npos);
+    }
+    BOOST_TEST(threw);
+    BOOST_TEST(taken == 0);
+    // The batch was one implicit transaction: the statement after the failure did not run, and
+    // the same connection serves on, outside any transaction.
+    BOOST_TEST(Count() == 1);
+    BOOST_TEST(Backend() == backend);
+    BOOST_TEST(StateOf(backend) == "idle");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_batch_in_a_transaction_goes_out_after_its_queued_statements, Fixture) {
+    int round_trips = 0;
+    pg.SetQueryObserver([&](int64_t) { ++round_trips; });
+    int64_t value = 0;
+    {
+        PgTransaction tx(pg);
+        QueueInsert("q", 7);
+        PgBatch batch(pg);
+        batch.Add(kValue, PgParams().Add("q"), [&](const PgResult& r) { value = r.Int(0, 0); });
+        batch.Run();
+        tx.Commit();
+    }
+    BOOST_TEST(value == 7);
+    BOOST_TEST(round_trips == 2);  // BEGIN, the insert and the read; then the COMMIT
+    BOOST_TEST(Count() == 1);
 }
 
 BOOST_FIXTURE_TEST_CASE(losing_the_connection_inside_a_transaction_is_unavailable_not_a_silent_retry, Fixture) {
