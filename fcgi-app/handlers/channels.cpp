@@ -74,15 +74,18 @@ std::string DistinctId(const std::vector<std::string>& sorted_members) {
 
 // Creates the channel when it does not exist (get-or-create), with `data`'s members. The creator
 // joins as owner when acting as a user. Existing channels ignore `data`, as on getstream.io.
+// `existing` is the channel's view for the actor, already read (LoadActorWithView): nullopt when
+// there is no such channel yet.
 OpenChannel GetOrCreate(Call& call, const Actor& actor, const std::string& type, const std::string& id,
-                        const JsonValue* data, std::optional<std::vector<std::string>> distinct_members) {
+                        const JsonValue* data, std::optional<std::vector<std::string>> distinct_members,
+                        std::optional<channels::ChannelView> existing) {
     std::string cid = type + ":" + id;
     const ChannelTypeRow* type_row = channels::FindType(call.db(), type);
     if (type_row == nullptr) throw NotFound("channel type " + type + " does not exist");
-    if (auto view = channels::FindView(call.db(), cid, actor.id())) return StandingIn(call, std::move(*view), actor);
+    if (existing) return StandingIn(call, std::move(*existing), actor);
     if (distinct_members) {
-        if (auto existing = channels::FindDistinct(call.db(), type, *distinct_members)) {
-            return StandingIn(call, *channels::FindViewByPk(call.db(), existing->pk, actor.id()), actor);
+        if (auto same_members = channels::FindDistinct(call.db(), type, *distinct_members)) {
+            return StandingIn(call, *channels::FindViewByPk(call.db(), same_members->pk, actor.id()), actor);
         }
     }
     if (actor.anonymous) throw Forbidden("anonymous users cannot create channels");
@@ -178,8 +181,9 @@ Reply HandleChannelQuery(Call& call) {
     auto [type, id] = ChannelPath(call);
     auto body = ParseJsonObject(call.request().body);
     const JsonValue* data = json::OptObject(body, "data", "data");
-    Actor actor = LoadActor(call, CreatorNamed(data) ? CreatorNamed(data) : NamedUser(body), false);
-    OpenChannel open = GetOrCreate(call, actor, type, id, data, std::nullopt);
+    auto [actor, view] = LoadActorWithView(call, CreatorNamed(data) ? CreatorNamed(data) : NamedUser(body), false,
+                                           type + ":" + id);
+    OpenChannel open = GetOrCreate(call, actor, type, id, data, std::nullopt, std::move(view));
     return ChannelQueryReply(call, actor, std::move(open), body);
 }
 
@@ -197,7 +201,9 @@ Reply HandleDistinctChannelQuery(Call& call) {
     if (actor.acting && !actor.server && std::find(ids.begin(), ids.end(), actor.id()) == ids.end())
         ids.push_back(actor.id());
     std::sort(ids.begin(), ids.end());
-    OpenChannel open = GetOrCreate(call, actor, type, DistinctId(ids), data, ids);
+    std::string distinct_id = DistinctId(ids);
+    auto existing = channels::FindView(call.db(), type + ":" + distinct_id, actor.id());
+    OpenChannel open = GetOrCreate(call, actor, type, distinct_id, data, ids, std::move(existing));
     return ChannelQueryReply(call, actor, std::move(open), body);
 }
 
@@ -350,8 +356,7 @@ std::vector<std::string> IdsOf(const std::vector<MemberSpec>& specs) {
 Reply HandleUpdateChannel(Call& call) {
     auto [type, id] = ChannelPath(call);
     auto body = ParseJsonObject(call.request().body);
-    Actor actor = LoadActor(call, NamedUser(body), false);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, NamedUser(body), false, type, id);
     const JsonValue* data = json::OptObject(body, "data", "data");
     auto add = ParseMemberList(json::OptArray(body, "add_members", "add_members"), "add_members");
     auto invites = ParseMemberList(json::OptArray(body, "invites", "invites"), "invites");
@@ -457,8 +462,7 @@ Reply HandleUpdateChannel(Call& call) {
 Reply HandlePartialUpdateChannel(Call& call) {
     auto [type, id] = ChannelPath(call);
     auto body = ParseJsonObject(call.request().body);
-    Actor actor = LoadActor(call, NamedUser(body), false);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, NamedUser(body), false, type, id);
     RequireCapability(open.caps, "update-channel");
     const JsonValue* set = json::OptObject(body, "set", "set");
     const JsonValue* unset = json::OptArray(body, "unset", "unset");
@@ -501,8 +505,7 @@ Reply HandlePartialUpdateChannel(Call& call) {
 // DELETE /api/channels/{type}/{id}/
 Reply HandleDeleteChannel(Call& call) {
     auto [type, id] = ChannelPath(call);
-    Actor actor = LoadActor(call, call.Query("user_id"), false);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, call.Query("user_id"), false, type, id);
     RequireCapability(open.caps, "delete-channel");
     auto member_ids = members::UserIds(call.db(), open.channel.pk);
     UserDirectory users;
@@ -551,8 +554,7 @@ Reply HandleDeleteChannel(Call& call) {
 Reply HandleTruncateChannel(Call& call) {
     auto [type, id] = ChannelPath(call);
     auto body = ParseJsonObject(call.request().body);
-    Actor actor = LoadActor(call, NamedUser(body), false);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, NamedUser(body), false, type, id);
     RequireCapability(open.caps, "update-channel");
     bool hard = json::OptBool(body, "hard_delete", "hard_delete").value_or(false);
     int64_t at = NowMicros();
@@ -584,8 +586,7 @@ namespace {
 Reply SetHidden(Call& call, bool hide) {
     auto [type, id] = ChannelPath(call);
     auto body = ParseJsonObject(call.request().body);
-    Actor actor = LoadActor(call, NamedUser(body), true);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, NamedUser(body), true, type, id);
     if (!open.membership) throw BadRequest("only members can hide or show a channel", "user_id");
     bool clear = hide && json::OptBool(body, "clear_history", "clear_history").value_or(false);
     members::MemberChange change;

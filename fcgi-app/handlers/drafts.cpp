@@ -49,8 +49,7 @@ Reply HandleSaveDraft(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     const JsonValue* message = json::OptObject(body, "message", "message");
     if (message == nullptr) throw BadRequest("message is required", "message");
-    Actor actor = LoadActor(call, NamedUser(body), true);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, NamedUser(body), true, type, id);
     RequireCapability(open.caps, "send-message");
     std::optional<std::string> parent;
     if (auto p = json::OptString(*message, "parent_id", "message.parent_id"); p && !p->empty()) parent = std::string(*p);
@@ -70,8 +69,7 @@ Reply HandleSaveDraft(Call& call) {
 // kit logs an error for any error status here).
 Reply HandleGetDraft(Call& call) {
     auto [type, id] = ChannelPath(call);
-    Actor actor = LoadActor(call, call.Query("user_id"), true);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, call.Query("user_id"), true, type, id);
     auto draft = drafts::Load(call.redis(), actor.id(), open.channel.cid, ParentParam(call));
     JsonBuffer buf;
     JsonWriter w(buf);
@@ -87,8 +85,7 @@ Reply HandleGetDraft(Call& call) {
 // DELETE /api/channels/{type}/{id}/draft/?parent_id=
 Reply HandleDeleteDraft(Call& call) {
     auto [type, id] = ChannelPath(call);
-    Actor actor = LoadActor(call, call.Query("user_id"), true);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, call.Query("user_id"), true, type, id);
     auto parent = ParentParam(call);
     if (drafts::Delete(call.redis(), actor.id(), open.channel.cid, parent)) {
         Draft gone;

@@ -154,8 +154,7 @@ Reply HandleSendMessage(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     const JsonValue* message = json::OptObject(body, "message", "message");
     if (message == nullptr) throw BadRequest("message is required", "message");
-    Actor actor = LoadActor(call, NamedUser(*message) ? NamedUser(*message) : NamedUser(body), true);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, NamedUser(*message) ? NamedUser(*message) : NamedUser(body), true, type, id);
     SendOptions options;
     options.skip_push = json::OptBool(body, "skip_push", "skip_push").value_or(false);
     options.keep_channel_hidden = json::OptBool(body, "keep_channel_hidden", "keep_channel_hidden").value_or(false);
@@ -179,8 +178,7 @@ Reply HandleGetMessage(Call& call) {
 // GET /api/channels/{type}/{id}/messages/?ids=a,b
 Reply HandleGetManyMessages(Call& call) {
     auto [type, id] = ChannelPath(call);
-    Actor actor = LoadActor(call, call.Query("user_id"), false);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, call.Query("user_id"), false, type, id);
     std::vector<std::string> ids;
     std::string_view list = call.Query("ids").value_or("");
     while (!list.empty()) {

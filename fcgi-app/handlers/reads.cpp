@@ -57,8 +57,7 @@ std::string ReadEvent(const OpenChannel& open, const UserDirectory& users, const
 Reply HandleMarkRead(Call& call) {
     auto [type, id] = ChannelPath(call);
     auto body = ParseJsonObject(call.request().body);
-    Actor actor = LoadActor(call, NamedUser(body), true);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, NamedUser(body), true, type, id);
     RequireCapability(open.caps, "read-events");
     if (!open.membership) throw BadRequest("only members have read state", "user_id");
     UserDirectory users;
@@ -134,8 +133,7 @@ Reply HandleMarkRead(Call& call) {
 Reply HandleMarkUnread(Call& call) {
     auto [type, id] = ChannelPath(call);
     auto body = ParseJsonObject(call.request().body);
-    Actor actor = LoadActor(call, NamedUser(body), true);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, NamedUser(body), true, type, id);
     RequireCapability(open.caps, "read-events");
     if (!open.membership) throw BadRequest("only members have read state", "user_id");
     // The first unread message: everything before it stays read.
@@ -219,8 +217,7 @@ Reply HandleSendEvent(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     const JsonValue* event = json::OptObject(body, "event", "event");
     if (event == nullptr) throw BadRequest("event is required", "event");
-    Actor actor = LoadActor(call, NamedUser(*event) ? NamedUser(*event) : NamedUser(body), true);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, NamedUser(*event) ? NamedUser(*event) : NamedUser(body), true, type, id);
     std::string event_type(json::RequireString(*event, "type", "event.type"));
     bool typing = event_type == "typing.start" || event_type == "typing.stop";
     if (typing) {

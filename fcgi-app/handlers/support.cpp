@@ -21,20 +21,27 @@ std::optional<std::string_view> NamedUser(const JsonValue& body) {
     return std::nullopt;
 }
 
-Actor LoadActor(Call& call, std::optional<std::string_view> named, bool required) {
-    const Caller& caller = call.caller();
+namespace {
+// Who the caller acts as, before anything is read: `id` is the user to read, empty when the
+// actor needs no user row (a server token naming nobody, an anonymous visitor).
+struct Acting {
     Actor actor;
+    std::string id;
+};
+
+Acting ResolveActor(const Caller& caller, std::optional<std::string_view> named, bool required) {
+    Acting out;
+    Actor& actor = out.actor;
     actor.server = caller.server;
     actor.anonymous = caller.anonymous;
-    std::string id;
     if (caller.server) {
         if (!named || named->empty()) {
             if (required) throw BadRequest("user_id is required with a server token", "user_id");
             actor.acting = false;
             actor.user.role = "admin";
-            return actor;
+            return out;
         }
-        id = std::string(*named);
+        out.id = std::string(*named);
     } else if (caller.anonymous) {
         // Routes that need an acting user are writes, and anonymous visitors only read: that is
         // a refusal (403, code 17), not bad input.
@@ -42,15 +49,22 @@ Actor LoadActor(Call& call, std::optional<std::string_view> named, bool required
         actor.user.id = "";
         actor.user.role = "anonymous";
         actor.acting = false;
-        return actor;
+        return out;
     } else {
-        id = caller.user_id;
+        out.id = caller.user_id;
     }
-    if (!IsValidUserId(id)) throw BadRequest("user id has characters outside [A-Za-z0-9@_.!-]", "user_id");
-    auto user = users::Find(call.db(), id);
+    if (!IsValidUserId(out.id)) throw BadRequest("user id has characters outside [A-Za-z0-9@_.!-]", "user_id");
+    return out;
+}
+
+// The actor once its user row was read (`found`: none when the user is new).
+Actor FinishActor(Call& call, Acting acting, std::vector<UserRow> found) {
+    const Caller& caller = call.caller();
+    std::optional<UserRow> user;
+    if (!found.empty()) user = std::move(found.front());
     if (!user) {
-        call.db().Run(kEnsureUser, PgParams().Add(id));
-        user = users::Find(call.db(), id);
+        call.db().Run(kEnsureUser, PgParams().Add(acting.id));
+        user = users::Find(call.db(), acting.id);
         if (!user) throw Unavailable("could not create the user, retry");
     }
     if (!caller.server && caller.token_issued_at && user->revoke_tokens_issued_before &&
@@ -58,8 +72,47 @@ Actor LoadActor(Call& call, std::optional<std::string_view> named, bool required
         throw Unauthorized(code::kTokenBeforeRevocation, "token was issued before the user's tokens were revoked");
     }
     if (user->deactivated_at && !caller.server) throw Forbidden("the user is deactivated");
-    actor.user = std::move(*user);
-    return actor;
+    acting.actor.user = std::move(*user);
+    return std::move(acting.actor);
+}
+}  // namespace
+
+Actor LoadActor(Call& call, std::optional<std::string_view> named, bool required) {
+    Acting acting = ResolveActor(call.caller(), named, required);
+    if (acting.id.empty()) return std::move(acting.actor);
+    std::vector<UserRow> found;
+    PgBatch batch(call.db());
+    users::FindMany(batch, {acting.id}, found);
+    batch.Run();
+    return FinishActor(call, std::move(acting), std::move(found));
+}
+
+ActorWithView LoadActorWithView(Call& call, std::optional<std::string_view> named, bool required,
+                                const std::string& cid) {
+    Acting acting = ResolveActor(call.caller(), named, required);
+    auto parsed = ParseCid(cid);
+    if (!parsed) throw BadRequest("cid must be <type>:<id>", "cid");
+    ActorWithView out;
+    std::vector<UserRow> found;
+    PgBatch batch(call.db());
+    if (!acting.id.empty()) users::FindMany(batch, {acting.id}, found);
+    // The acting user's id, or "" for an actor with none (no membership can match it).
+    channels::FindView(batch, cid, acting.id, out.view);
+    batch.Run();
+    // The actor's refusals (a revoked token, a deactivated user) come first, as with LoadActor.
+    out.actor = acting.id.empty() ? std::move(acting.actor) : FinishActor(call, std::move(acting), std::move(found));
+    if (channels::FindType(call.db(), parsed->type) == nullptr)
+        throw NotFound("channel type " + parsed->type + " does not exist");
+    return out;
+}
+
+ActingIn LoadActorIn(Call& call, std::optional<std::string_view> named, bool required, std::string_view type,
+                     std::string_view id) {
+    std::string cid = std::string(type) + ":" + std::string(id);
+    auto [actor, view] = LoadActorWithView(call, named, required, cid);
+    if (!view) throw NotFound("channel " + cid + " does not exist");
+    OpenChannel open = StandingIn(call, std::move(*view), actor);
+    return ActingIn{std::move(actor), std::move(open)};
 }
 
 Actor LoadOwner(Call& call, std::optional<std::string_view> named) {

@@ -47,6 +47,22 @@ struct OpenChannel {
 };
 // 404 for an unknown channel type or channel, 403 (code 17) when the actor may not read it.
 OpenChannel OpenForActor(Call& call, std::string_view cid, const Actor& actor);
+// LoadActor and a channel's view for that actor in one round trip (the view needs only the
+// actor's id): a channel route's first two reads. The view is nullopt when there is no such
+// channel; a missing channel type is 404.
+struct ActorWithView {
+    Actor actor;
+    std::optional<channels::ChannelView> view;
+};
+ActorWithView LoadActorWithView(Call& call, std::optional<std::string_view> named, bool required,
+                                const std::string& cid);
+// LoadActor and OpenForActor, in one round trip.
+struct ActingIn {
+    Actor actor;
+    OpenChannel open;
+};
+ActingIn LoadActorIn(Call& call, std::optional<std::string_view> named, bool required, std::string_view type,
+                     std::string_view id);
 OpenChannel OpenForActor(Call& call, std::string_view type, std::string_view id, const Actor& actor);
 // The same for a channel row already loaded (with the actor's membership).
 OpenChannel StandingIn(Call& call, channels::ChannelView view, const Actor& actor);

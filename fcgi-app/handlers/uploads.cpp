@@ -98,8 +98,7 @@ Reply Upload(Call& call, Kind kind) {
         rapidjson::Document u = ParseJsonObject(user->In(body), "user");
         if (auto uid = json::OptString(u, "id", "user.id")) named = std::string(*uid);
     }
-    Actor actor = LoadActor(call, named, true);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, named, true, type, id);
     RequireCapability(open.caps, "upload-file");
 
     const Config& config = call.config();
@@ -176,8 +175,7 @@ Reply Upload(Call& call, Kind kind) {
 
 Reply DeleteUpload(Call& call, Kind kind) {
     auto [type, id] = ChannelPath(call);
-    Actor actor = LoadActor(call, call.Query("user_id"), false);
-    OpenChannel open = OpenForActor(call, type, id, actor);
+    auto [actor, open] = LoadActorIn(call, call.Query("user_id"), false, type, id);
     auto url = call.Query("url");
     if (!url || url->empty()) throw BadRequest("url is required", "url");
     auto ref = ParseUploadUrl(*url);

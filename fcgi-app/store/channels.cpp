@@ -219,9 +219,13 @@ ChannelView ReadView(const PgResult& r, int row = 0) {
 }  // namespace
 
 std::optional<ChannelView> FindView(Pg& db, std::string_view cid, std::string_view user_id) {
-    PgResult r = db.Run(kFindView, PgParams().Add(cid).Add(user_id));
-    if (r.empty()) return std::nullopt;
-    return ReadView(r);
+    return RunAlone<std::optional<ChannelView>>(db, [&](PgBatch& b, auto& into) { FindView(b, cid, user_id, into); });
+}
+
+void FindView(PgBatch& batch, std::string_view cid, std::string_view user_id, std::optional<ChannelView>& into) {
+    batch.Add(kFindView, PgParams().Add(cid).Add(user_id), [&into](const PgResult& r) {
+        into = r.empty() ? std::nullopt : std::optional<ChannelView>(ReadView(r));
+    });
 }
 
 std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view user_id) {

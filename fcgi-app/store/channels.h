@@ -42,6 +42,8 @@ struct ChannelView {
     bool banned = false;  // channel ban of that user, member or not
 };
 std::optional<ChannelView> FindView(Pg& db, std::string_view cid, std::string_view user_id);
+// The same, into `into` when `batch` runs (nullopt when there is no such channel).
+void FindView(PgBatch& batch, std::string_view cid, std::string_view user_id, std::optional<ChannelView>& into);
 std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view user_id);
 // Many views in one query, in the order of `pks` (missing channels are left out).
 std::vector<ChannelView> FindViewsByPks(Pg& db, const std::vector<int64_t>& pks, std::string_view user_id);
