@@ -134,8 +134,8 @@ void RedisBatch::Run(RedisClient& redis) {
     for (size_t i = 0; i < takes.size(); ++i) takes[i](replies[i].get());
 }
 
-RedisReply RedisClient::Eval(std::string_view script, const std::vector<std::string>& keys,
-                             const std::vector<std::string>& args) {
+std::vector<std::string> RedisClient::EvalShaCommand(std::string_view script, const std::vector<std::string>& keys,
+                                                    const std::vector<std::string>& args) {
     unsigned char digest[SHA_DIGEST_LENGTH];
     SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
     static const char kHex[] = "0123456789abcdef";
@@ -147,6 +147,12 @@ RedisReply RedisClient::Eval(std::string_view script, const std::vector<std::str
     std::vector<std::string> argv{"EVALSHA", sha, std::to_string(keys.size())};
     argv.insert(argv.end(), keys.begin(), keys.end());
     argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+RedisReply RedisClient::Eval(std::string_view script, const std::vector<std::string>& keys,
+                             const std::vector<std::string>& args) {
+    std::vector<std::string> argv = EvalShaCommand(script, keys, args);
     try {
         return Command(argv);
     } catch (const RedisError& e) {

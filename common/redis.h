@@ -54,7 +54,10 @@ public:
     std::vector<RedisReply> Pipeline(const std::vector<std::vector<std::string>>& commands);
 
     // EVALSHA with a fallback to EVAL when the server does not know the script yet (after a
-    // restart or on first use).
+    // restart or on first use). EvalShaCommand is its first attempt, for a pipeline; a NOSCRIPT
+    // error there is answered by calling Eval.
+    static std::vector<std::string> EvalShaCommand(std::string_view script, const std::vector<std::string>& keys,
+                                                   const std::vector<std::string>& args);
     RedisReply Eval(std::string_view script, const std::vector<std::string>& keys,
                     const std::vector<std::string>& args);
 

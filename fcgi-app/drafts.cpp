@@ -105,9 +105,18 @@ std::vector<Draft> LoadAll(RedisClient& redis, const std::string& user_id, int l
 
 bool Delete(RedisClient& redis, const std::string& user_id, const std::string& cid,
             const std::optional<std::string>& parent_id) {
+    bool deleted = false;
+    RedisBatch batch;
+    Delete(batch, user_id, cid, parent_id, deleted);
+    batch.Run(redis);
+    return deleted;
+}
+
+void Delete(RedisBatch& batch, const std::string& user_id, const std::string& cid,
+            const std::optional<std::string>& parent_id, bool& deleted) {
     std::string key = Key(user_id, cid, parent_id);
-    auto replies = redis.Pipeline({{"DEL", key}, {"ZREM", keys::UserDrafts(user_id), key}});
-    return replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0;
+    batch.Add({"DEL", key}, [&deleted](const redisReply* r) { deleted = r->type == REDIS_REPLY_INTEGER && r->integer > 0; });
+    batch.Add({"ZREM", keys::UserDrafts(user_id), key}, [](const redisReply*) {});
 }
 
 void WriteStreamDraft(JsonWriter& w, const Draft& d) {

@@ -38,6 +38,9 @@ void LoadChannelDrafts(RedisBatch& batch, const std::string& user_id, const std:
 std::vector<Draft> LoadAll(RedisClient& redis, const std::string& user_id, int limit);
 bool Delete(RedisClient& redis, const std::string& user_id, const std::string& cid,
             const std::optional<std::string>& parent_id);
+// The same with `batch`: `deleted` says, once it has run, whether there was a draft.
+void Delete(RedisBatch& batch, const std::string& user_id, const std::string& cid,
+            const std::optional<std::string>& parent_id, bool& deleted);
 
 // DraftResponse (STREAM-PROTOCOL.md §3.8), without the optional channel/quoted/parent objects.
 void WriteStreamDraft(JsonWriter& w, const Draft& draft);

@@ -32,14 +32,18 @@ void Outbox::Persist(Pg& db) {
 
 void Outbox::Flush(RedisClient& redis) {
     if (published_.empty()) return;
-    std::vector<std::vector<std::string>> commands;
-    commands.reserve(published_.size());
-    for (auto& [topic, payload] : published_) commands.push_back({"PUBLISH", topic, payload});
+    size_t events = published_.size();
+    RedisBatch batch;
+    Flush(batch);
     try {
-        redis.Pipeline(commands);
+        batch.Run(redis);
     } catch (const RedisError& e) {
-        Log(LogLevel::kWarn, "events.publish_failed").Str("error", e.what()).Int("events", static_cast<int64_t>(commands.size()));
+        Log(LogLevel::kWarn, "events.publish_failed").Str("error", e.what()).Int("events", static_cast<int64_t>(events));
     }
+}
+
+void Outbox::Flush(RedisBatch& batch) {
+    for (auto& [topic, payload] : published_) batch.Add({"PUBLISH", topic, std::move(payload)}, [](const redisReply*) {});
     published_.clear();
 }
 

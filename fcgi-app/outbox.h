@@ -24,6 +24,8 @@ public:
     // After the commit. Never throws: the write is durable either way, and clients that missed an
     // event recover it (a Redis outage makes every gateway resync its clients).
     void Flush(RedisClient& redis);
+    // The same, the publishing going out with `batch` (which may then throw RedisError on Run).
+    void Flush(RedisBatch& batch);
 
     bool empty() const { return persisted_.empty() && published_.empty(); }
 

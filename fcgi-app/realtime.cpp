@@ -119,11 +119,34 @@ void Watchers(RedisBatch& batch, const std::vector<std::string>& cids, int limit
     }
 }
 
+namespace {
+std::vector<std::string> AudienceKeys(const std::string& cid) {
+    return {keys::ChannelMembers(cid), keys::WatcherSet(cid), keys::kOnlineUsers};
+}
+}  // namespace
+
+AudienceQuery::AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender)
+    : cid_(cid), sender_(sender) {
+    batch.Add(RedisClient::EvalShaCommand(registry::kAudienceScript, AudienceKeys(cid), {sender}),
+              [this](const redisReply* reply) {
+                  // Anything else (nil: no member cache; an error: NOSCRIPT) is left to Finish.
+                  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return;
+                  answered_.emplace();
+                  answered_->online_not_watching = ReplyStrings(reply->element[0]);
+                  answered_->offline = ReplyStrings(reply->element[1]);
+              });
+}
+
+Audience AudienceQuery::Finish(RedisClient& redis, const std::function<std::vector<std::string>()>& load_members) {
+    if (answered_) return std::move(*answered_);
+    return MessageAudience(redis, cid_, sender_, load_members);
+}
+
 Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,
                          const std::function<std::vector<std::string>()>& load_members) {
     Audience out;
     std::string members_key = keys::ChannelMembers(cid);
-    std::vector<std::string> script_keys{members_key, keys::WatcherSet(cid), keys::kOnlineUsers};
+    std::vector<std::string> script_keys = AudienceKeys(cid);
     RedisReply reply = redis.Eval(registry::kAudienceScript, script_keys, {sender});
     if (reply->type == REDIS_REPLY_NIL) {
         // The member cache expired or was dropped by a membership change: fill it, ask again.

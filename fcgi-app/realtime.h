@@ -7,6 +7,7 @@
 // after the state was read is delivered, and every one before it is in the state.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +50,21 @@ struct Audience {
 // `load_members` reads the channel's members from PostgreSQL when Redis has no copy.
 Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,
                          const std::function<std::vector<std::string>()>& load_members);
+// MessageAudience asked with other commands: the script goes out with `batch`, and Finish, once
+// it has run, returns the audience, or asks again on its own when Redis lacked the script or the
+// channel's member cache.
+class AudienceQuery {
+public:
+    AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender);
+    AudienceQuery(const AudienceQuery&) = delete;  // the batch holds on to it until it runs
+    AudienceQuery& operator=(const AudienceQuery&) = delete;
+    Audience Finish(RedisClient& redis, const std::function<std::vector<std::string>()>& load_members);
+
+private:
+    std::string cid_;
+    std::string sender_;
+    std::optional<Audience> answered_;
+};
 // Drops the member cache of a channel after a membership change.
 void ForgetMembers(RedisClient& redis, const std::string& cid);
 

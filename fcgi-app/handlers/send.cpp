@@ -238,11 +238,20 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         outbox.Persist(call.db());
         tx->Commit();
     }
-    outbox.Flush(call.redis());
 
-    // After the commit: what a failure here costs is a notification, never the message.
+    // After the commit: what a failure here costs is a notification, never the message. The
+    // events, the draft's deletion and the question of who to notify go to Redis in one round
+    // trip, the events first.
     try {
-        if (drafts::Delete(call.redis(), actor.id(), open.channel.cid, sent.message.parent_id)) {
+        RedisBatch after_commit;
+        outbox.Flush(after_commit);
+        bool draft_deleted = false;
+        drafts::Delete(after_commit, actor.id(), open.channel.cid, sent.message.parent_id, draft_deleted);
+        bool notify = shown && !sent.message.silent && open.channel.member_count <= kNotifyMemberLimit;
+        std::optional<AudienceQuery> audience_query;
+        if (notify) audience_query.emplace(after_commit, open.channel.cid, actor.id());
+        after_commit.Run(call.redis());
+        if (draft_deleted) {
             Event d("draft.deleted", open.channel.cid, NowMicros());
             PutKey(d.w(), "draft");
             d.w().StartObject();
@@ -251,8 +260,8 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
             d.w().EndObject();
             outbox.Publish(keys::UserTopic(actor.id()), d.Done());
         }
-        if (shown && !sent.message.silent && open.channel.member_count <= kNotifyMemberLimit) {
-            Audience audience = MessageAudience(call.redis(), open.channel.cid, actor.id(), [&] {
+        if (audience_query) {
+            Audience audience = audience_query->Finish(call.redis(), [&] {
                 return members::UserIds(call.db(), open.channel.pk);
             });
             if (!audience.online_not_watching.empty()) {
