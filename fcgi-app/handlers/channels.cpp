@@ -523,14 +523,14 @@ Reply HandleDeleteChannel(Call& call) {
     }
     RemoveUploadFiles(call, files);
     Outbox outbox;
-    auto channel_json = [&] {
+    std::string channel_json;
+    {
         JsonBuffer b;
         JsonWriter cw(b);
         WriteChannel(cw, open.channel, *open.type, users, nullptr, nullptr);
-        std::string text = JsonText(b);
-        text.insert(text.size() - 1, ",\"deleted_at\":\"" + FormatTimestamp(now) + "\"");
-        return text;
-    }();
+        channel_json = JsonText(b);
+        channel_json.insert(channel_json.size() - 1, ",\"deleted_at\":\"" + FormatTimestamp(now) + "\"");
+    }
     Event e("channel.deleted", open.channel.cid, now);
     if (actor.acting) e.User(users, actor.id());
     PutRaw(e.w(), "channel", channel_json);
