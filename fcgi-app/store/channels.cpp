@@ -163,17 +163,6 @@ const PgStatement kFindViewByPk{
     "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $2 "
     "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
     "WHERE c.pk = $1"};
-// The views of many channels in one round trip (queryChannels), in the order of the pks given.
-const PgStatement kFindViewsByPks{
-    "channel_find_views_pks",
-    "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "
-    "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
-    "          AND (x.expires IS NULL OR x.expires > now())) "
-    "FROM unnest($1::bigint[]) WITH ORDINALITY AS t(pk, n) "
-    "JOIN channels c ON c.pk = t.pk "
-    "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $2 "
-    "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
-    "ORDER BY t.n"};
 const PgStatement kFind{"channel_find", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.cid = $1"};
 const PgStatement kLock{"channel_lock", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.pk = $1 FOR UPDATE"};
 const PgStatement kCreate{
@@ -234,12 +223,18 @@ std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view use
     return ReadView(r);
 }
 
-std::vector<ChannelView> FindViewsByPks(Pg& db, const std::vector<int64_t>& pks, std::string_view user_id) {
-    if (pks.empty()) return {};
-    std::vector<std::string> ids;
-    for (auto pk : pks) ids.push_back(std::to_string(pk));
-    PgResult r = db.Run(kFindViewsByPks, PgParams().AddArray(ids).Add(user_id));
+std::vector<ChannelView> FindViewsSelected(Pg& db, const std::string& pks_sql, const PgParams& params) {
+    std::string sql = "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "
+                      "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $1 "
+                      "          AND (x.expires IS NULL OR x.expires > now())) "
+                      "FROM unnest(ARRAY(" + pks_sql + ")) WITH ORDINALITY AS t(pk, n) "
+                      "JOIN channels c ON c.pk = t.pk "
+                      "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $1 "
+                      "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
+                      "ORDER BY t.n";
+    PgResult r = db.RunDynamic(sql, params);
     std::vector<ChannelView> out;
+    out.reserve(static_cast<size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadView(r, i));
     return out;
 }
@@ -349,11 +344,6 @@ const PgStatement kListForChannels{
     "CROSS JOIN LATERAL (SELECT * FROM members mm WHERE mm.channel_pk = ch.pk "
     "                    ORDER BY mm.created_at, mm.user_id LIMIT $2) m "
     "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id"};
-const PgStatement kFind{"member_find",
-                        "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_COUNT
-                        " FROM members m JOIN channels c ON c.pk = m.channel_pk "
-                        "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id "
-                        "WHERE m.channel_pk = $1 AND m.user_id = $2"};
 const PgStatement kFindInChannels{"member_find_in_channels",
                                   "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_COUNT
                                   " FROM members m JOIN channels c ON c.pk = m.channel_pk "
@@ -393,11 +383,19 @@ const PgStatement kRemove{"member_remove",
 const PgStatement kRefreshCount{
     "member_refresh_count",
     "UPDATE channels SET member_count = (SELECT count(*) FROM members WHERE channel_pk = $1) WHERE pk = $1"};
+// A member update that answers with the row as updated, unread count included, in the same
+// statement: one round trip instead of the update and a read back (mark read runs for every
+// message a user sees).
+#define SB_MEMBER_AS_UPDATED(update)                                                                    \
+    "WITH m AS (" update " RETURNING *) "                                                              \
+    "SELECT " SB_MEMBER_COLUMNS ", " SB_UNREAD_COUNT " FROM m JOIN channels c ON c.pk = m.channel_pk " \
+    "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id"
 const PgStatement kSetRole{"member_set_role",
-                           "UPDATE members SET channel_role = $3, updated_at = now() "
-                           "WHERE channel_pk = $1 AND user_id = $2 RETURNING user_id"};
+                           SB_MEMBER_AS_UPDATED("UPDATE members SET channel_role = $3, updated_at = now() "
+                                                "WHERE channel_pk = $1 AND user_id = $2")};
 const PgStatement kUpdate{
     "member_update",
+    SB_MEMBER_AS_UPDATED(
     "UPDATE members SET "
     "  pinned_at = CASE WHEN $3::boolean IS NULL THEN pinned_at WHEN $3 THEN coalesce(pinned_at, now()) END, "
     "  archived_at = CASE WHEN $4::boolean IS NULL THEN archived_at WHEN $4 THEN coalesce(archived_at, now()) END, "
@@ -408,11 +406,11 @@ const PgStatement kUpdate{
     "  invite_rejected_at = CASE WHEN NOT $8::boolean THEN now() ELSE invite_rejected_at END, "
     "  invited = CASE WHEN $8::boolean IS NULL THEN invited ELSE false END, "
     "  updated_at = now() "
-    "WHERE channel_pk = $1 AND user_id = $2 RETURNING user_id"};
+    "WHERE channel_pk = $1 AND user_id = $2")};
 const PgStatement kMarkRead{
     "member_mark_read",
-    "UPDATE members SET last_read_at = sb_time($3), last_read_message_id = $4 "
-    "WHERE channel_pk = $1 AND user_id = $2 RETURNING user_id"};
+    SB_MEMBER_AS_UPDATED("UPDATE members SET last_read_at = sb_time($3), last_read_message_id = $4 "
+                         "WHERE channel_pk = $1 AND user_id = $2")};
 const PgStatement kMarkAllRead{"member_mark_all_read",
                                "UPDATE members m SET last_read_at = now(), last_read_message_id = "
                                " (SELECT id FROM messages x WHERE x.channel_pk = m.channel_pk "
@@ -571,12 +569,6 @@ void UserIdsForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks,
               });
 }
 
-std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_id) {
-    auto rows = ReadMembersWithUnread(db.Run(kFind, PgParams().Add(channel_pk).Add(user_id)));
-    if (rows.empty()) return std::nullopt;
-    return rows.front();
-}
-
 void FindInChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, std::string_view user_id,
                     std::vector<MemberRow>& into) {
     if (channel_pks.empty()) return;
@@ -616,9 +608,16 @@ std::vector<std::string> Remove(Pg& db, int64_t channel_pk, const std::vector<st
 
 void RefreshMemberCount(Pg& db, int64_t channel_pk) { db.Run(kRefreshCount, PgParams().Add(channel_pk)); }
 
+namespace {
+std::optional<MemberRow> OneMember(const PgResult& r) {
+    auto rows = ReadMembersWithUnread(r);
+    if (rows.empty()) return std::nullopt;
+    return std::move(rows.front());
+}
+}  // namespace
+
 std::optional<MemberRow> SetRole(Pg& db, int64_t channel_pk, std::string_view user_id, std::string_view role) {
-    if (db.Run(kSetRole, PgParams().Add(channel_pk).Add(user_id).Add(role)).empty()) return std::nullopt;
-    return Find(db, channel_pk, user_id);
+    return OneMember(db.Run(kSetRole, PgParams().Add(channel_pk).Add(user_id).Add(role)));
 }
 
 std::optional<MemberRow> Update(Pg& db, int64_t channel_pk, std::string_view user_id, const MemberChange& c) {
@@ -630,15 +629,12 @@ std::optional<MemberRow> Update(Pg& db, int64_t channel_pk, std::string_view use
     p.Add(c.history_cleared_at);
     c.notifications_muted ? p.Add(*c.notifications_muted) : p.AddNull();
     c.invite_accepted ? p.Add(*c.invite_accepted) : p.AddNull();
-    if (db.Run(kUpdate, p).empty()) return std::nullopt;
-    return Find(db, channel_pk, user_id);
+    return OneMember(db.Run(kUpdate, p));
 }
 
 std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
                                   const std::optional<std::string>& message_id) {
-    if (db.Run(kMarkRead, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id)).empty())
-        return std::nullopt;
-    return Find(db, channel_pk, user_id);
+    return OneMember(db.Run(kMarkRead, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id)));
 }
 
 std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id) {

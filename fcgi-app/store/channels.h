@@ -45,8 +45,10 @@ std::optional<ChannelView> FindView(Pg& db, std::string_view cid, std::string_vi
 // The same, into `into` when `batch` runs (nullopt when there is no such channel).
 void FindView(PgBatch& batch, std::string_view cid, std::string_view user_id, std::optional<ChannelView>& into);
 std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view user_id);
-// Many views in one query, in the order of `pks` (missing channels are left out).
-std::vector<ChannelView> FindViewsByPks(Pg& db, const std::vector<int64_t>& pks, std::string_view user_id);
+// The views of the channels that `pks_sql` selects (one column, channel pks), in its order, for
+// the user bound to $1 of `params`: a queryChannels filter (handlers/channels.cpp) and the views
+// of the page it finds in one statement.
+std::vector<ChannelView> FindViewsSelected(Pg& db, const std::string& pks_sql, const PgParams& params);
 std::optional<ChannelRow> Find(Pg& db, std::string_view cid);
 
 struct NewChannel {
@@ -121,7 +123,6 @@ void ListForChannels(PgBatch& batch, PgBatch& then, const std::vector<int64_t>& 
 // The ids of those same members, without the rest (whose presence a watcher follows).
 void UserIdsForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, int limit_per_channel,
                         std::vector<std::string>& into);
-std::optional<MemberRow> Find(Pg& db, int64_t channel_pk, std::string_view user_id);
 // One user's rows (with unread counts) in one or more channels, in one read.
 void FindInChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, std::string_view user_id,
                     std::vector<MemberRow>& into);
