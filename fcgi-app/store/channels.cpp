@@ -490,10 +490,10 @@ void ReadMembersCountingUnread(const PgResult& r, PgBatch& then, std::vector<Mem
     }
     if (into.empty()) return;
 
-    std::vector<std::string> pks, starts;
+    std::vector<int64_t> pks, starts;
     for (const auto& [pk, start] : since) {
-        pks.push_back(std::to_string(pk));
-        starts.push_back(std::to_string(start));
+        pks.push_back(pk);
+        starts.push_back(start);
     }
     Pg& db = then.db();
     auto count = [&into, &db, read_until = std::move(read_until), muted = std::move(muted)](const PgResult& w) {
@@ -530,12 +530,6 @@ void ReadMembersCountingUnread(const PgResult& r, PgBatch& then, std::vector<Mem
     then.Add(kUnreadWindows, PgParams().AddArray(pks).AddArray(starts).Add(unread::kWindowSize), std::move(count));
 }
 
-std::vector<std::string> PkArray(const std::vector<int64_t>& channel_pks) {
-    std::vector<std::string> pks;
-    pks.reserve(channel_pks.size());
-    for (auto pk : channel_pks) pks.push_back(std::to_string(pk));
-    return pks;
-}
 }  // namespace
 
 void List(PgBatch& batch, PgBatch& then, int64_t channel_pk, const MemberQuery& q, std::vector<MemberRow>& into) {
@@ -560,14 +554,14 @@ int64_t Count(Pg& db, int64_t channel_pk, const MemberQuery& q) {
 void ListForChannels(PgBatch& batch, PgBatch& then, const std::vector<int64_t>& channel_pks, int limit_per_channel,
                      std::vector<MemberRow>& into) {
     if (channel_pks.empty()) return;
-    batch.Add(kListForChannels, PgParams().AddArray(PkArray(channel_pks)).Add(limit_per_channel),
+    batch.Add(kListForChannels, PgParams().AddArray(channel_pks).Add(limit_per_channel),
               [&into, &then](const PgResult& r) { ReadMembersCountingUnread(r, then, into); });
 }
 
 void UserIdsForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, int limit_per_channel,
                         std::vector<std::string>& into) {
     if (channel_pks.empty()) return;
-    batch.Add(kUserIdsForChannels, PgParams().AddArray(PkArray(channel_pks)).Add(limit_per_channel),
+    batch.Add(kUserIdsForChannels, PgParams().AddArray(channel_pks).Add(limit_per_channel),
               [&into](const PgResult& r) {
                   into.clear();
                   for (int i = 0; i < r.rows(); ++i) into.emplace_back(r.Str(i, 0));
@@ -577,7 +571,7 @@ void UserIdsForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks,
 void FindInChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, std::string_view user_id,
                     std::vector<MemberRow>& into) {
     if (channel_pks.empty()) return;
-    batch.Add(kFindInChannels, PgParams().AddArray(PkArray(channel_pks)).Add(user_id),
+    batch.Add(kFindInChannels, PgParams().AddArray(channel_pks).Add(user_id),
               [&into](const PgResult& r) { into = ReadMembersWithUnread(r); });
 }
 

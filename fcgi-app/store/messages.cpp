@@ -23,12 +23,6 @@ std::vector<std::string> JsonStrings(std::string_view text) {
     return out;
 }
 
-std::vector<std::string> Strings(const std::vector<int64_t>& numbers) {
-    std::vector<std::string> out;
-    out.reserve(numbers.size());
-    for (auto n : numbers) out.push_back(std::to_string(n));
-    return out;
-}
 }  // namespace
 
 MessageRow ReadMessage(const PgResult& r, int row, int c) {
@@ -331,7 +325,7 @@ void LatestForChannels(PgBatch& batch, const std::vector<std::pair<int64_t, std:
 void PinnedForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, int limit,
                        std::vector<MessageRow>& into) {
     if (channel_pks.empty()) return;
-    batch.Add(kPinnedForChannels, PgParams().AddArray(Strings(channel_pks)).Add(limit),
+    batch.Add(kPinnedForChannels, PgParams().AddArray(channel_pks).Add(limit),
               [&into](const PgResult& r) { into = ReadAll(r); });
 }
 
@@ -443,14 +437,14 @@ const PgStatement kRefreshGroups{
 
 void Latest(PgBatch& batch, const std::vector<int64_t>& message_pks, int per_message, std::vector<ReactionRow>& into) {
     if (message_pks.empty()) return;
-    batch.Add(kLatest, PgParams().AddArray(Strings(message_pks)).Add(per_message),
+    batch.Add(kLatest, PgParams().AddArray(message_pks).Add(per_message),
               [&into](const PgResult& r) { into = ReadAll(r); });
 }
 
 void Own(PgBatch& batch, const std::vector<int64_t>& message_pks, std::string_view user_id,
          std::vector<ReactionRow>& into) {
     if (message_pks.empty() || user_id.empty()) return;
-    batch.Add(kOwn, PgParams().AddArray(Strings(message_pks)).Add(user_id),
+    batch.Add(kOwn, PgParams().AddArray(message_pks).Add(user_id),
               [&into](const PgResult& r) { into = ReadAll(r); });
 }
 

@@ -57,6 +57,17 @@ PgParams& PgParams::AddArray(const std::vector<std::string>& items) {
     return *this;
 }
 
+PgParams& PgParams::AddArray(const std::vector<int64_t>& items) {
+    std::string literal = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) literal += ',';
+        literal += std::to_string(items[i]);
+    }
+    literal += '}';
+    values_.emplace_back(std::move(literal));
+    return *this;
+}
+
 Pg::~Pg() { Reset(); }
 
 void Pg::Reset() {

@@ -103,6 +103,8 @@ public:
     }
     // A text[] literal: {"a","b"} with quoting.
     PgParams& AddArray(const std::vector<std::string>& items);
+    // A bigint[] literal: {1,2}.
+    PgParams& AddArray(const std::vector<int64_t>& items);
 
     const std::vector<std::optional<std::string>>& values() const { return values_; }
 

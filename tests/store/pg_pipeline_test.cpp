@@ -33,6 +33,9 @@ const PgStatement kBackend{"pgt_backend", "SELECT pg_backend_pid()"};
 const PgStatement kState{"pgt_state", "SELECT state FROM pg_stat_activity WHERE pid = $1::int"};
 const PgStatement kTerminate{"pgt_terminate", "SELECT pg_terminate_backend($1::int)"};
 const PgStatement kSleep{"pgt_sleep", "SELECT pg_sleep($1::float8)"};
+const PgStatement kArrays{"pgt_arrays",
+                          "SELECT array_to_string($1::bigint[], ','), array_to_json($2::text[])::text, "
+                          "cardinality($3::bigint[])"};
 
 std::string Conninfo() {
     const char* conninfo = std::getenv("STREAMBED_PG");
@@ -228,6 +231,15 @@ BOOST_FIXTURE_TEST_CASE(a_batch_in_a_transaction_goes_out_after_its_queued_state
     BOOST_TEST(value == 7);
     BOOST_TEST(round_trips == 2);  // BEGIN, the insert and the read; then the COMMIT
     BOOST_TEST(Count() == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(array_parameters_reach_the_server_as_given, Fixture) {
+    std::vector<int64_t> numbers{1, -42, 9007199254740993, 0};
+    std::vector<std::string> texts{"plain", "with \"quotes\"", "back\\slash", "comma,brace}"};
+    PgResult r = pg.Run(kArrays, PgParams().AddArray(numbers).AddArray(texts).AddArray(std::vector<int64_t>{}));
+    BOOST_TEST(r.Str(0, 0) == "1,-42,9007199254740993,0");
+    BOOST_TEST(r.Str(0, 1) == R"(["plain","with \"quotes\"","back\\slash","comma,brace}"])");
+    BOOST_TEST(r.Int(0, 2) == 0);
 }
 
 BOOST_FIXTURE_TEST_CASE(losing_the_connection_inside_a_transaction_is_unavailable_not_a_silent_retry, Fixture) {
