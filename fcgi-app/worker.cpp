@@ -288,6 +288,13 @@ int RunWorker(const Config& config, int listen_fd, const metrics::Registry& regi
             reply = Dispatch(app, request);
         }
         WriteReply(fcgi, reply);
+        // libfcgi's close shuts down its side, then waits (up to 2 s) for nginx to close first, so
+        // that input left unread cannot turn the close into a TCP reset that loses the reply. nginx
+        // closes once it has read the reply, which took 4-40 ms a request while its workers were
+        // busy relaying WebSocket frames (scripts/bench's fan-out), and this worker served no one
+        // meanwhile. Once the input has been read to its end nothing is left to reset it: close at
+        // once. An early error that left a body unread keeps the careful close.
+        if (FCGX_GetChar(fcgi.in) == EOF) FCGX_Detach(&fcgi);
         FCGX_Finish_r(&fcgi);
         if (LogEnabled(LogLevel::kInfo)) {
             // The path only: query strings can carry tokens (WebSocket tickets) and never reach a log.

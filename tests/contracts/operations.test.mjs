@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -146,5 +147,70 @@ describe('logs', () => {
       assert.ok(!text.includes(API_SECRET), `${f} contains the API secret`);
       assert.ok(!text.includes(token.split('.')[2]), `${f} contains a token signature`);
     }
+  });
+});
+
+// A worker speaks FastCGI to nginx over STREAMBED_FCGI_SOCKET. Once it has written a reply and
+// read the request's input to its end, it closes at once rather than waiting for nginx to close
+// first (fcgi-app/worker.cpp): a busy nginx made every worker idle 4-40 ms a request. Told apart
+// without a clock: after the worker's end of file, a write to a socket the worker closed fails
+// with EPIPE, while one the worker only half-closed is still read (and discarded).
+describe('FastCGI connections', () => {
+  const record = (type, content = Buffer.alloc(0)) => {
+    const header = Buffer.alloc(8);
+    header.writeUInt8(1, 0);  // version
+    header.writeUInt8(type, 1);
+    header.writeUInt16BE(1, 2);  // request id
+    header.writeUInt16BE(content.length, 4);
+    return Buffer.concat([header, content]);
+  };
+  const params = (pairs) => Buffer.concat(Object.entries(pairs).map(([k, v]) => {
+    assert.ok(k.length < 128 && v.length < 128);
+    return Buffer.concat([Buffer.from([k.length, v.length]), Buffer.from(k + v)]);
+  }));
+  const begin = record(1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0]));  // responder, no keep-alive
+
+  // Sends `records`, reads the worker's reply to its end of file, then writes a few more bytes.
+  // Resolves with the reply and the outcome of that write ('written' or the error's code).
+  function exchange(records) {
+    return new Promise((resolve, reject) => {
+      const socket = net.createConnection({ path: process.env.STREAMBED_FCGI_SOCKET, allowHalfOpen: true });
+      const chunks = [];
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error('no end of file from the worker within 10 s'));
+      }, 10000);
+      socket.on('data', (d) => chunks.push(d));
+      socket.on('error', (e) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ reply: Buffer.concat(chunks).toString('latin1'), write: e.code });
+      });
+      socket.on('end', () => {
+        socket.write(record(5, Buffer.from('late input')), (e) => {
+          if (e) return;  // the 'error' event reports it
+          clearTimeout(timer);
+          socket.end();
+          resolve({ reply: Buffer.concat(chunks).toString('latin1'), write: 'written' });
+        });
+      });
+      socket.write(Buffer.concat(records));
+    });
+  }
+
+  it('a request read to its end: the reply, then the connection closed at once', async () => {
+    const { reply, write } = await exchange([begin,
+      record(4, params({ REQUEST_METHOD: 'GET', REQUEST_URI: '/api/health/', CONTENT_LENGTH: '0' })), record(4),
+      record(5)]);
+    assert.match(reply, /Status: 200/);
+    assert.equal(write, 'EPIPE');
+  });
+
+  it('a body left unread (413): the worker still reads what follows before it closes', async () => {
+    const { reply, write } = await exchange([begin,
+      record(4, params({ REQUEST_METHOD: 'POST', REQUEST_URI: '/api/channels/', CONTENT_LENGTH: String(2 << 20) })),
+      record(4), record(5, Buffer.alloc(1000, 0x20))]);
+    assert.match(reply, /Status: 413/);
+    assert.equal(write, 'written');
   });
 });
