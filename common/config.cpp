@@ -31,6 +31,29 @@ bool EnvBool(const char* name) {
     throw ConfigError(std::string(name) + " must be 1 or 0, not '" + v + "'");
 }
 
+// "a, b": each address trimmed; host:port (a colon before the port) or an absolute socket path.
+std::vector<std::string> ListenAddresses(const char* name, std::string_view fallback) {
+    std::string text = Env(name, fallback);
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t comma = text.find(',', start);
+        if (comma == std::string::npos) comma = text.size();
+        std::string address = text.substr(start, comma - start);
+        address.erase(0, address.find_first_not_of(" \t"));
+        address.erase(address.find_last_not_of(" \t") + 1);
+        bool path = !address.empty() && address.front() == '/';
+        bool host_port = !path && address.rfind(':') != std::string::npos && address.rfind(':') > 0 &&
+                         address.rfind(':') + 1 < address.size();
+        if (!path && !host_port)
+            throw ConfigError(std::string(name) + ": '" + address +
+                              "' is neither host:port nor a Unix socket path starting with /");
+        out.push_back(std::move(address));
+        start = comma + 1;
+    }
+    return out;
+}
+
 }  // namespace
 
 Config Config::FromEnvironment() {
@@ -50,7 +73,7 @@ Config Config::FromEnvironment() {
     c.redis = Env("STREAMBED_REDIS", "127.0.0.1:6379");
     c.workers = EnvInt("STREAMBED_WORKERS", 2, 1, 256);
     c.fcgi_socket = Env("STREAMBED_FCGI_SOCKET", "127.0.0.1:9000");
-    c.gateway_listen = Env("STREAMBED_GATEWAY_LISTEN", "127.0.0.1:8180");
+    c.gateway_listen = ListenAddresses("STREAMBED_GATEWAY_LISTEN", "127.0.0.1:8180");
     c.api_url = Env("STREAMBED_API_URL", "http://127.0.0.1:8080");
     c.sql_dir = Env("STREAMBED_SQL_DIR", "/usr/share/streambed/sql");
     std::string level = Env("STREAMBED_LOG_LEVEL", "info");

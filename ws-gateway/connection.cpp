@@ -1,5 +1,6 @@
 #include "ws-gateway/connection.h"
 
+#include <Poco/Net/SocketAddress.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -30,7 +31,8 @@ Connection::Connection(Gateway& gateway, Poco::Net::StreamSocket socket, Connect
       reader_(kMaxClientMessage),
       last_received_ms_(gateway.loop().now_ms()) {
     socket_.setBlocking(false);
-    socket_.setNoDelay(true);
+    // Nagle's algorithm is TCP's; a Unix socket from an nginx on this host has none to turn off.
+    if (socket_.address().family() != Poco::Net::SocketAddress::UNIX_LOCAL) socket_.setNoDelay(true);
     // A fixed kernel send buffer: without it Linux grows it to megabytes for a reader that has
     // stopped, hiding a slow consumer from the output budget and costing kernel memory per socket.
     socket_.setSendBufferSize(kKernelSendBuffer);

@@ -8,10 +8,14 @@
 #include <Poco/ThreadPool.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <exception>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -98,21 +102,36 @@ int main() {
         loop.Watch(signal_fd, EPOLLIN, &signals);
         gateway.Start();
 
-        Poco::Net::ServerSocket listener(Poco::Net::SocketAddress(config.gateway_listen), 4096);
-        auto* params = new Poco::Net::HTTPServerParams;
-        params->setMaxThreads(16);
-        params->setMaxQueued(4096);
-        params->setKeepAlive(false);
-        params->setTimeout(Poco::Timespan(10, 0));
+        // One HTTP server per listening address, all handing their sockets to this loop.
         Poco::ThreadPool handshake_threads(2, 16);
-        Poco::Net::HTTPServer server(new HandshakeFactory(config, loop, gateway, backend, registry), handshake_threads,
-                                     listener, params);
-        server.start();
-        Log(LogLevel::kInfo, "gateway.started").Str("listen", config.gateway_listen).Int("node", node_id);
+        std::vector<std::unique_ptr<Poco::Net::HTTPServer>> servers;
+        std::vector<std::string> socket_files;
+        std::string listening;
+        for (const std::string& address : config.gateway_listen) {
+            bool local = address.front() == '/';
+            if (local) unlink(address.c_str());  // left behind by a gateway that was killed
+            Poco::Net::ServerSocket listener(Poco::Net::SocketAddress(address), 4096);
+            if (local) {
+                // nginx's user reaches it through the group, as the FastCGI socket (fcgi-app/pool.cpp).
+                chmod(address.c_str(), 0660);
+                socket_files.push_back(address);
+            }
+            auto* params = new Poco::Net::HTTPServerParams;
+            params->setMaxThreads(16);
+            params->setMaxQueued(4096);
+            params->setKeepAlive(false);
+            params->setTimeout(Poco::Timespan(10, 0));
+            servers.push_back(std::make_unique<Poco::Net::HTTPServer>(
+                new HandshakeFactory(config, loop, gateway, backend, registry), handshake_threads, listener, params));
+            servers.back()->start();
+            listening += (listening.empty() ? "" : ",") + address;
+        }
+        Log(LogLevel::kInfo, "gateway.started").Str("listen", listening).Int("node", node_id);
 
         loop.Run();
 
-        server.stopAll(true);
+        for (auto& server : servers) server->stopAll(true);
+        for (const std::string& file : socket_files) unlink(file.c_str());
         gateway.ReleaseLease(redis);
         Log(LogLevel::kInfo, "gateway.stopped");
     } catch (const std::exception& e) {

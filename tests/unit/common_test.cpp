@@ -6,6 +6,8 @@
 #include <ctime>
 #include <random>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "common/base64.h"
 #include "common/clock.h"
@@ -150,6 +152,26 @@ BOOST_AUTO_TEST_CASE(secret_must_be_32_bytes) {
     setenv("STREAMBED_WORKERS", "0", 1);
     BOOST_CHECK_THROW(Config::FromEnvironment(), ConfigError);
     unsetenv("STREAMBED_WORKERS");
+}
+
+BOOST_AUTO_TEST_CASE(gateway_listens_on_tcp_and_unix_addresses) {
+    setenv("STREAMBED_API_KEY", "key", 1);
+    setenv("STREAMBED_API_SECRET", std::string(32, 's').c_str(), 1);
+    unsetenv("STREAMBED_GATEWAY_LISTEN");
+    BOOST_TEST(Config::FromEnvironment().gateway_listen == std::vector<std::string>{"127.0.0.1:8180"});
+    setenv("STREAMBED_GATEWAY_LISTEN", "127.0.0.1:8180, /run/streambed/gateway-8180.sock", 1);
+    BOOST_TEST(Config::FromEnvironment().gateway_listen ==
+               (std::vector<std::string>{"127.0.0.1:8180", "/run/streambed/gateway-8180.sock"}));
+    setenv("STREAMBED_GATEWAY_LISTEN", "[::1]:8180", 1);
+    BOOST_TEST(Config::FromEnvironment().gateway_listen == std::vector<std::string>{"[::1]:8180"});
+    // A port alone, a relative path, an empty entry, a missing port: each refused by name.
+    for (const char* bad : {"8180", "run/gateway.sock", "127.0.0.1:8180,,/run/x.sock", "127.0.0.1:", ":8180"}) {
+        setenv("STREAMBED_GATEWAY_LISTEN", bad, 1);
+        BOOST_CHECK_EXCEPTION(Config::FromEnvironment(), ConfigError, [](const ConfigError& e) {
+            return std::string(e.what()).find("STREAMBED_GATEWAY_LISTEN") != std::string::npos;
+        });
+    }
+    unsetenv("STREAMBED_GATEWAY_LISTEN");
 }
 
 BOOST_AUTO_TEST_CASE(origin_allow_list) {
