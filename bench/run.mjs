@@ -1,7 +1,7 @@
 // scripts/bench's measurements, against the stack scripts/bench started. Prints one table of
 // medians over --runs rounds, each figure with its ratio to the reference measured in the same
 // round (nginx's static 200 for REST, the Node `ws` peer for WebSocket figures).
-//   node bench/run.mjs [--runs N] [--only rest,fanout,max,memory] [--seconds S]
+//   node bench/run.mjs [--runs N] [--only rest,latency,fanout,max,memory] [--seconds S]
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -17,7 +17,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 const RUNS = Number(opt('runs', 3));
-const ONLY = (opt('only', 'rest,fanout,max,memory')).split(',');
+const ONLY = (opt('only', 'rest,latency,fanout,max,memory')).split(',');
 const REST_SECONDS = Number(opt('seconds', 5));
 const WATCHERS = Number(opt('watchers', 1000));
 const MEMORY_SOCKETS = (opt('memory', '1000,10000')).split(',').map(Number);
@@ -133,6 +133,56 @@ function restBench() {
       `${fmt(median(per[i].map((x) => x.p50)), 2)} / ${fmt(median(per[i].map((x) => x.p99)), 2)} ms`,
       i === 0 ? 'reference' : `${fmt(median(ratios), 3)} of static`, errors ? `${errors} errors` : '']);
   });
+}
+
+// --- REST latency at a fixed rate ------------------------------------------------------------
+// wrk above keeps 32 requests in flight, so its latencies are the wait behind the other 31 at
+// saturation. A latency target is about a load the server carries: here sbload offers requests on
+// a schedule that does not wait for answers (open loop, through nginx), and each latency runs from
+// the moment the schedule made the request, so time queued behind a slow answer is counted.
+const LATENCY_SECONDS = Number(opt('latency-seconds', 5));
+const LATENCY_RATES = Object.fromEntries((opt('latency-rates', 'send:100/250/500,channel:250/500/1000')).split(',')
+  .map((x) => x.split(':')).map(([k, v]) => [k, v.split('/').map(Number)]));
+
+async function openLoop(kind, rate) {
+  const plan = kind === 'send'
+    ? [`bench-q ${Array.from({ length: 200 }, (_, k) => `messaging:bench-q-${k}`).join(' ')}`]
+    : ['bench-h messaging:bench-100k'];
+  const gen = startLoad(plan, ['--mode', 'none', '--rest-port', env.httpPort, '--rest-connections', 64,
+    '--proc', 30, '--nonce', `${NONCE}l${++scenarios}`, '--drain-ms', 200, '--seconds', LATENCY_SECONDS,
+    kind === 'send' ? '--send-rate' : '--channel-query-rate', rate], { name: `latency-${kind}-${rate}`, timeoutMs: 300000 });
+  try {
+    await gen.waitLine('READY', 30000);
+    const t0 = Date.now();
+    gen.send('go');
+    await gen.waitLine('SENT', (LATENCY_SECONDS + 120) * 1000);  // every request answered
+    const elapsed = (Date.now() - t0) / 1000;
+    const r = await gen.result();
+    const stats = r.rest[kind];
+    const h = stats.scheduled_us;
+    const out = { rate, served: stats.ok / elapsed, p50: percentile(h, 50) / 1000, p99: percentile(h, 99) / 1000,
+      max: histMax(h) / 1000, errors: stats.errors };
+    log(`latency ${kind} at ${rate}/s offered: ${stats.ok} answered in ${fmt(elapsed, 1)} s, ${fmtInt(out.served)}/s, p50 ${fmt(out.p50, 2)} p99 ${fmt(out.p99, 2)} ` +
+      `max ${fmt(out.max, 1)} ms, errors ${out.errors}${r.last_error ? ` (${r.last_error})` : ''}, load ${loadAverage()}`);
+    return out;
+  } finally {
+    gen.kill();
+  }
+}
+
+async function latencyBench() {
+  const names = { send: 'send message (200 channels)', channel: 'channel query, 100k msgs, newest' };
+  for (const [kind, rates] of Object.entries(LATENCY_RATES)) {
+    if (!names[kind]) throw new Error(`--latency-rates: unknown kind ${kind} (send, channel)`);
+    for (const rate of rates) {
+      const xs = [];
+      for (let r = 0; r < RUNS; r++) xs.push(await openLoop(kind, rate));
+      const errors = xs.reduce((s, x) => s + x.errors, 0);
+      results.push(['REST', `${names[kind]}, ${fmtInt(rate)}/s offered`, `${fmtInt(median(xs.map((x) => x.served)))} req/s`,
+        `${fmt(median(xs.map((x) => x.p50)), 2)} / ${fmt(median(xs.map((x) => x.p99)), 2)} ms (max ${fmt(median(xs.map((x) => x.max)), 1)})`,
+        'open loop', errors ? `${errors} errors` : '']);
+    }
+  }
 }
 
 // --- The Node ws peer ------------------------------------------------------------------------
@@ -332,6 +382,7 @@ console.log(`bench: ${RUNS} round(s); machine: ${fs.readFileSync('/proc/cpuinfo'
 try {
   seed();
   if (ONLY.includes('rest')) restBench();
+  if (ONLY.includes('latency')) await latencyBench();
   if (ONLY.includes('fanout')) await fanoutBench();
   if (ONLY.includes('max')) await maxBench();
   if (ONLY.includes('memory')) await memoryBench();
