@@ -76,12 +76,15 @@ std::optional<MemberRow> ReadMember(const PgResult& r, int row, int c) {
 // channel's last_stamp of the moment (messages::Append) and keeps that time, so a member whose
 // read point is at or past the channel's last_stamp has nothing unread, and the count, an index
 // walk per channel, is skipped: a user in 200 channels marking one of them read counted all 200,
-// 2.7 ms a call, though nearly all were read.
+// 2.7 ms a call, though nearly all were read. The muted users are read once per member, as an array
+// (an InitPlan), not probed once per message: as an anti-join, the probe cost 1 us a message even
+// with no mutes at all, and a user with 520 unread in each of 2 channels took 2.3 ms to connect
+// instead of 0.28.
 #define SB_UNREAD_COUNT                                                                                \
     "(CASE WHEN c.last_stamp <= " SB_READ_UNTIL " THEN 0 ELSE "                                        \
     "(SELECT count(*) FROM (SELECT 1 FROM messages u WHERE u.channel_pk = m.channel_pk "               \
     "  AND u.created_at > " SB_READ_UNTIL " AND u.user_id <> m.user_id AND " SB_COUNTABLE_MESSAGE      \
-    "  AND NOT EXISTS (SELECT 1 FROM user_mutes um WHERE um.user_id = m.user_id AND um.target_id = u.user_id) " \
+    "  AND u.user_id <> ALL (ARRAY(SELECT um.target_id FROM user_mutes um WHERE um.user_id = m.user_id)) " \
     "  LIMIT 999) unread) END)"
 static_assert(unread::kMaxCount == 999, "SB_UNREAD_COUNT's LIMIT 999 repeats unread::kMaxCount: change both");
 
