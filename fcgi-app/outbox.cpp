@@ -20,10 +20,11 @@ void Outbox::Publish(std::string topic, std::string payload) { published_.emplac
 
 void Outbox::Persist(Pg& db) {
     if (persisted_.empty()) return;
-    std::vector<std::string> pks, seqs, types, payloads;
+    std::vector<int64_t> pks, seqs;
+    std::vector<std::string> types, payloads;
     for (const auto& e : persisted_) {
-        pks.push_back(std::to_string(e.channel_pk));
-        seqs.push_back(std::to_string(e.seq));
+        pks.push_back(e.channel_pk);
+        seqs.push_back(e.seq);
         types.push_back(e.type);
         payloads.push_back(e.payload);
     }

@@ -1,5 +1,7 @@
 #include "fcgi-app/handlers/own_user.h"
 
+#include <vector>
+
 #include "fcgi-app/hydrate.h"
 #include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/devices.h"
@@ -9,14 +11,23 @@
 namespace streambed {
 
 void WriteOwnUserFor(JsonWriter& w, Call& call, const UserRow& user, bool online) {
+    // Every connect sends this: its five reads go out in one round trip.
+    members::UnreadSummary summary;
+    std::vector<MuteRow> mutes;
+    std::vector<MuteRow> channel_mutes;
+    std::vector<BlockRow> blocks;
+    std::vector<DeviceRow> devices;
+    PgBatch reads(call.db());
+    members::Unread(reads, user.id, summary);
+    moderation::UserMutes(reads, user.id, mutes);
+    moderation::ChannelMutes(reads, user.id, channel_mutes);
+    moderation::Blocks(reads, user.id, blocks);
+    devices::ListForUser(reads, user.id, devices);
+    reads.Run();
+
     OwnUserExtras extras;
-    auto summary = members::Unread(call.db(), user.id);
     extras.unread.total_unread_count = summary.total_unread_count;
     extras.unread.unread_channels = summary.unread_channels;
-
-    auto mutes = moderation::UserMutes(call.db(), user.id);
-    auto channel_mutes = moderation::ChannelMutes(call.db(), user.id);
-    auto blocks = moderation::Blocks(call.db(), user.id);
     UserDirectory users;
     users.Put(user, online);
     for (const auto& m : mutes) users.Want(m.target);
@@ -66,7 +77,7 @@ void WriteOwnUserFor(JsonWriter& w, Call& call, const UserRow& user, bool online
     JsonBuffer dbuf;
     JsonWriter dw(dbuf);
     dw.StartArray();
-    for (const DeviceRow& d : devices::ListForUser(call.db(), user.id)) WriteDevice(dw, d);
+    for (const DeviceRow& d : devices) WriteDevice(dw, d);
     dw.EndArray();
     extras.devices_json.assign(dbuf.GetString(), dbuf.GetSize());
 

@@ -85,29 +85,37 @@ Reply HandleMarkRead(Call& call) {
         return Reply::Json(JsonText(buf));
     }
     std::optional<std::string> last;
-    if (auto message_id = json::OptString(body, "message_id", "message_id")) {
+    auto message_id = json::OptString(body, "message_id", "message_id");
+    if (message_id) {
         // Read up to that message, not beyond it.
         auto m = messages::Find(call.db(), *message_id);
         if (!m || m->channel_pk != open.channel.pk) throw BadRequest("message is not in this channel", "message_id");
         last = m->id;
         now = m->created_at;
-    } else {
-        PgResult r = call.db().Run(kLatestMessageId, PgParams().Add(open.channel.pk));
-        if (!r.empty()) {
-            last = std::string(r.Str(0, 0));
-            // During a burst, stamps run ahead of the clock (each message is >= 1 ms after the
-            // previous): reading "now" must still cover the newest message.
-            now = std::max(now, r.Int(0, 1));
-        }
     }
     Outbox outbox;
     std::string event;
     {
         PgTransaction tx(call.db());
         // The channel's row first, then the member's, in the order of a send (which stamps the
-        // channel, then marks its sender's read): the other order could deadlock with it.
-        int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
-        members::MarkRead(call.db(), open.channel.pk, actor.id(), now, last);
+        // channel, then marks its sender's read): the other order could deadlock with it. The
+        // newest message is read once the row is held, in the same round trip: no send can slip
+        // in between, so the read point covers every message before it.
+        int64_t seq = 0;
+        PgBatch locked(call.db());
+        channels::ReserveEventSeq(locked, open.channel.pk, 1, seq);
+        if (!message_id) {
+            locked.Add(kLatestMessageId, PgParams().Add(open.channel.pk), [&](const PgResult& r) {
+                if (r.empty()) return;
+                last = std::string(r.Str(0, 0));
+                // During a burst, stamps run ahead of the clock (each message is >= 1 ms after
+                // the previous): reading "now" must still cover the newest message.
+                now = std::max(now, r.Int(0, 1));
+            });
+        }
+        locked.Run();
+        // Its row is not read: it leaves with the COMMIT, as the event's log row does.
+        members::QueueMarkRead(call.db(), open.channel.pk, actor.id(), now, last);
         event = ReadEvent(open, users, actor.id(), now, last, seq, std::nullopt);
         outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.read", event);
         outbox.Persist(call.db());

@@ -285,10 +285,15 @@ std::optional<ChannelRow> Lock(Pg& db, int64_t pk) {
     return ReadChannel(r, 0, 0);
 }
 
+void ReserveEventSeq(PgBatch& batch, int64_t channel_pk, int events, int64_t& first) {
+    batch.Add(kReserveSeq, PgParams().Add(channel_pk).Add(events), [&first](const PgResult& r) {
+        if (r.empty()) throw NotFound("channel does not exist");
+        first = r.Int(0, 0);
+    });
+}
+
 int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events) {
-    PgResult r = db.Run(kReserveSeq, PgParams().Add(channel_pk).Add(events));
-    if (r.empty()) throw NotFound("channel does not exist");
-    return r.Int(0, 0);
+    return RunAlone<int64_t>(db, [&](PgBatch& b, int64_t& first) { ReserveEventSeq(b, channel_pk, events, first); });
 }
 
 std::vector<LoggedEvent> EventsSince(Pg& db, int64_t channel_pk, int64_t after_seq, std::optional<int64_t> after_time,
@@ -639,6 +644,11 @@ std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view u
     return OneMember(db.Run(kMarkRead, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id)));
 }
 
+void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
+                   const std::optional<std::string>& message_id) {
+    db.Queue(kMarkRead, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id));
+}
+
 std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id) {
     PgResult r = db.Run(kMarkAllRead, PgParams().Add(user_id));
     std::vector<int64_t> out;
@@ -646,16 +656,19 @@ std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id) {
     return out;
 }
 
+void Unread(PgBatch& batch, std::string_view user_id, UnreadSummary& into) {
+    batch.Add(kUnread, PgParams().Add(user_id), [&into](const PgResult& r) {
+        for (int i = 0; i < r.rows(); ++i) {
+            int64_t n = r.Int(i, 1);
+            into.channels.push_back({std::string(r.Str(i, 0)), n, r.Int(i, 2)});
+            into.total_unread_count += n;
+            if (n > 0) ++into.unread_channels;
+        }
+    });
+}
+
 UnreadSummary Unread(Pg& db, std::string_view user_id) {
-    PgResult r = db.Run(kUnread, PgParams().Add(user_id));
-    UnreadSummary s;
-    for (int i = 0; i < r.rows(); ++i) {
-        int64_t n = r.Int(i, 1);
-        s.channels.push_back({std::string(r.Str(i, 0)), n, r.Int(i, 2)});
-        s.total_unread_count += n;
-        if (n > 0) ++s.unread_channels;
-    }
-    return s;
+    return RunAlone<UnreadSummary>(db, [&](PgBatch& b, auto& into) { Unread(b, user_id, into); });
 }
 
 }  // namespace members

@@ -68,8 +68,10 @@ std::optional<ChannelRow> FindDistinct(Pg& db, std::string_view type, const std:
 // Locks the channel row for this transaction (per-channel writes are serialised on it).
 std::optional<ChannelRow> Lock(Pg& db, int64_t pk);
 
-// Reserves `events` sequence numbers; returns the first.
+// Reserves `events` sequence numbers; returns the first (the batch form: into `first` when
+// `batch` runs). Both lock the channel's row for the transaction, as a send does.
 int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events);
+void ReserveEventSeq(PgBatch& batch, int64_t channel_pk, int events, int64_t& first);
 
 // One persisted event of a channel's log (channel_events): its sequence number and its payload.
 struct LoggedEvent {
@@ -148,6 +150,9 @@ std::optional<MemberRow> Update(Pg& db, int64_t channel_pk, std::string_view use
 // Read state. `at` is the read time; message id the last read message.
 std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
                                   const std::optional<std::string>& message_id);
+// The same in a transaction, when nobody reads the row: it leaves with the next round trip.
+void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
+                   const std::optional<std::string>& message_id);
 // Marks read every channel the user is a member of; returns the channel pks that changed.
 std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id);
 
@@ -161,6 +166,8 @@ struct UnreadSummary {
     };
     std::vector<PerChannel> channels;
 };
+// Fills `into` when `batch` runs; `into` must outlive the Run.
+void Unread(PgBatch& batch, std::string_view user_id, UnreadSummary& into);
 UnreadSummary Unread(Pg& db, std::string_view user_id);
 
 }  // namespace members

@@ -33,22 +33,25 @@ void Upsert(Pg& db, std::string_view id, std::string_view push_provider,
     db.Run(kTrim, PgParams().Add(user_id).Add(kMaxDevicesPerUser));
 }
 
+void ListForUser(PgBatch& batch, std::string_view user_id, std::vector<DeviceRow>& into) {
+    batch.Add(kList, PgParams().Add(user_id), [&into](const PgResult& r) {
+        into.reserve(into.size() + static_cast<size_t>(r.rows()));
+        for (int i = 0; i < r.rows(); ++i) {
+            DeviceRow d;
+            d.id = std::string(r.Str(i, 0));
+            d.push_provider = std::string(r.Str(i, 1));
+            d.push_provider_name = r.OptStr(i, 2);
+            d.user_id = std::string(r.Str(i, 3));
+            d.created_at = r.Int(i, 4);
+            d.disabled = r.Bool(i, 5);
+            d.disabled_reason = r.OptStr(i, 6);
+            into.push_back(std::move(d));
+        }
+    });
+}
+
 std::vector<DeviceRow> ListForUser(Pg& db, std::string_view user_id) {
-    PgResult r = db.Run(kList, PgParams().Add(user_id));
-    std::vector<DeviceRow> out;
-    out.reserve(static_cast<size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) {
-        DeviceRow d;
-        d.id = std::string(r.Str(i, 0));
-        d.push_provider = std::string(r.Str(i, 1));
-        d.push_provider_name = r.OptStr(i, 2);
-        d.user_id = std::string(r.Str(i, 3));
-        d.created_at = r.Int(i, 4);
-        d.disabled = r.Bool(i, 5);
-        d.disabled_reason = r.OptStr(i, 6);
-        out.push_back(std::move(d));
-    }
-    return out;
+    return RunAlone<std::vector<DeviceRow>>(db, [&](PgBatch& b, auto& into) { ListForUser(b, user_id, into); });
 }
 
 int DeleteForUser(Pg& db, std::string_view id, std::string_view user_id) {

@@ -36,6 +36,8 @@ namespace devices {
 void Upsert(Pg& db, std::string_view id, std::string_view push_provider,
             const std::optional<std::string>& push_provider_name, std::string_view user_id);
 
+// Fills `into` when `batch` runs; `into` must outlive the Run.
+void ListForUser(PgBatch& batch, std::string_view user_id, std::vector<DeviceRow>& into);
 std::vector<DeviceRow> ListForUser(Pg& db, std::string_view user_id);
 
 // Returns how many rows went (0 when the user has no such device).

@@ -54,14 +54,20 @@ const PgStatement kUnbanUser{"users_unban",
 MuteRow ReadMute(const PgResult& r, int i) {
     return MuteRow{std::string(r.Str(i, 0)), std::string(r.Str(i, 1)), r.OptInt(i, 2), r.Int(i, 3), r.Int(i, 4)};
 }
-std::vector<MuteRow> ReadMutes(const PgResult& r) {
-    std::vector<MuteRow> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadMute(r, i));
-    return out;
+PgBatch::Take ReadMutesInto(std::vector<MuteRow>& into) {
+    return [&into](const PgResult& r) {
+        for (int i = 0; i < r.rows(); ++i) into.push_back(ReadMute(r, i));
+    };
 }
 }  // namespace
 
-std::vector<MuteRow> UserMutes(Pg& db, std::string_view user_id) { return ReadMutes(db.Run(kUserMutes, PgParams().Add(user_id))); }
+void UserMutes(PgBatch& batch, std::string_view user_id, std::vector<MuteRow>& into) {
+    batch.Add(kUserMutes, PgParams().Add(user_id), ReadMutesInto(into));
+}
+
+std::vector<MuteRow> UserMutes(Pg& db, std::string_view user_id) {
+    return RunAlone<std::vector<MuteRow>>(db, [&](PgBatch& b, auto& into) { UserMutes(b, user_id, into); });
+}
 
 MuteRow MuteUser(Pg& db, std::string_view user_id, std::string_view target, std::optional<int64_t> expires) {
     return ReadMute(db.Run(kMuteUser, PgParams().Add(user_id).Add(target).Add(expires)), 0);
@@ -71,8 +77,12 @@ bool UnmuteUser(Pg& db, std::string_view user_id, std::string_view target) {
     return !db.Run(kUnmuteUser, PgParams().Add(user_id).Add(target)).empty();
 }
 
+void ChannelMutes(PgBatch& batch, std::string_view user_id, std::vector<MuteRow>& into) {
+    batch.Add(kChannelMutes, PgParams().Add(user_id), ReadMutesInto(into));
+}
+
 std::vector<MuteRow> ChannelMutes(Pg& db, std::string_view user_id) {
-    return ReadMutes(db.Run(kChannelMutes, PgParams().Add(user_id)));
+    return RunAlone<std::vector<MuteRow>>(db, [&](PgBatch& b, auto& into) { ChannelMutes(b, user_id, into); });
 }
 
 MuteRow MuteChannel(Pg& db, std::string_view user_id, int64_t channel_pk, std::optional<int64_t> expires) {
@@ -83,11 +93,15 @@ bool UnmuteChannel(Pg& db, std::string_view user_id, int64_t channel_pk) {
     return !db.Run(kUnmuteChannel, PgParams().Add(user_id).Add(channel_pk)).empty();
 }
 
+void Blocks(PgBatch& batch, std::string_view user_id, std::vector<BlockRow>& into) {
+    batch.Add(kBlocks, PgParams().Add(user_id), [&into](const PgResult& r) {
+        for (int i = 0; i < r.rows(); ++i)
+            into.push_back(BlockRow{std::string(r.Str(i, 0)), std::string(r.Str(i, 1)), r.Int(i, 2)});
+    });
+}
+
 std::vector<BlockRow> Blocks(Pg& db, std::string_view user_id) {
-    PgResult r = db.Run(kBlocks, PgParams().Add(user_id));
-    std::vector<BlockRow> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(BlockRow{std::string(r.Str(i, 0)), std::string(r.Str(i, 1)), r.Int(i, 2)});
-    return out;
+    return RunAlone<std::vector<BlockRow>>(db, [&](PgBatch& b, auto& into) { Blocks(b, user_id, into); });
 }
 
 BlockRow Block(Pg& db, std::string_view user_id, std::string_view blocked) {

@@ -35,14 +35,19 @@ struct FlagRow {
 
 namespace moderation {
 
+// The batch forms fill `into` when `batch` runs (`into` must outlive the Run); the others read
+// on their own.
+void UserMutes(PgBatch& batch, std::string_view user_id, std::vector<MuteRow>& into);
 std::vector<MuteRow> UserMutes(Pg& db, std::string_view user_id);
 MuteRow MuteUser(Pg& db, std::string_view user_id, std::string_view target, std::optional<int64_t> expires);
 bool UnmuteUser(Pg& db, std::string_view user_id, std::string_view target);
 
+void ChannelMutes(PgBatch& batch, std::string_view user_id, std::vector<MuteRow>& into);
 std::vector<MuteRow> ChannelMutes(Pg& db, std::string_view user_id);
 MuteRow MuteChannel(Pg& db, std::string_view user_id, int64_t channel_pk, std::optional<int64_t> expires);
 bool UnmuteChannel(Pg& db, std::string_view user_id, int64_t channel_pk);
 
+void Blocks(PgBatch& batch, std::string_view user_id, std::vector<BlockRow>& into);
 std::vector<BlockRow> Blocks(Pg& db, std::string_view user_id);
 BlockRow Block(Pg& db, std::string_view user_id, std::string_view blocked);
 bool Unblock(Pg& db, std::string_view user_id, std::string_view blocked);
