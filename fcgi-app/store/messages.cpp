@@ -118,7 +118,8 @@ const PgStatement kFindInChannel{"message_find_in_channel",
                                  "WHERE msg.channel_pk = $1 AND msg.id = ANY($2::text[]) "
                                  "ORDER BY msg.created_at, msg.pk"};
 
-// Channel pages. The predicate repeats the partial index's, so the planner uses it.
+// Channel pages: messages_channel_all walks the channel in time order from the cursor, and the
+// predicate leaves out thread-only replies as each row is fetched (sql/070).
 #define SB_CHANNEL_PAGE(name, op, order)                                                                      \
     PgStatement {                                                                                             \
         name, "SELECT " SB_MESSAGE_COLUMNS " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk "   \
