@@ -8,10 +8,14 @@
 #include <Poco/ThreadPool.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -52,6 +56,24 @@ private:
     streambed::Gateway& gateway_;
     bool stopping_ = false;
 };
+
+// A gateway that was killed leaves its socket file behind, and binding the path again fails
+// until it is gone. Only a socket that nothing answers on is removed: not a live gateway's
+// (two configured with one path), and never a file that is not a socket (a wrong path).
+void RemoveStaleSocket(const std::string& path) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return;
+    sockaddr_un address{};
+    if (path.size() >= sizeof address.sun_path) return;  // Poco refuses it with a clear error
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.c_str(), path.size());
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    bool answered = connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+    bool refused = !answered && errno == ECONNREFUSED;
+    close(fd);
+    if (refused) unlink(path.c_str());
+}
 
 }  // namespace
 
@@ -109,7 +131,7 @@ int main() {
         std::string listening;
         for (const std::string& address : config.gateway_listen) {
             bool local = address.front() == '/';
-            if (local) unlink(address.c_str());  // left behind by a gateway that was killed
+            if (local) RemoveStaleSocket(address);
             Poco::Net::ServerSocket listener(Poco::Net::SocketAddress(address), 4096);
             if (local) {
                 // nginx's user reaches it through the group, as the FastCGI socket (fcgi-app/pool.cpp).

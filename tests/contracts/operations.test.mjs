@@ -2,13 +2,14 @@
 // one JSON log line per request carrying nginx's request id, and no secret in any log.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
-import { API_SECRET, BASE_URL, GATEWAY_PORT, api, connectUserVia, uniqueId, userToken } from './lib/streambed.mjs';
+import { API_KEY, API_SECRET, BASE_URL, GATEWAY_PORT, api, connectUserVia, uniqueId, userToken } from './lib/streambed.mjs';
 
 const HTTP_PORT = Number(new URL(BASE_URL).port);
 const RUN_DIR = process.env.STREAMBED_RUN_DIR;
@@ -212,5 +213,108 @@ describe('FastCGI connections', () => {
       record(4), record(5, Buffer.alloc(1000, 0x20))]);
     assert.match(reply, /Status: 413/);
     assert.equal(write, 'written');
+  });
+});
+
+// A gateway listens on a Unix socket for an nginx on the same host (STREAMBED_GATEWAY_LISTEN). A
+// gateway that was killed leaves its socket file behind: the next one on that path removes it and
+// listens. It removes nothing else: a path that is a live gateway's socket, or no socket at all,
+// stops it with an error, the file untouched.
+describe('a gateway on a Unix socket', () => {
+  const freePort = () => new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  // The gateway's own process, on a free TCP port and `socketPath`; resolves once it answers
+  // GET /metrics on the socket, or with its exit code when it ends first (within 15 s).
+  async function startGateway(socketPath) {
+    const port = await freePort();
+    const log = fs.openSync(path.join(RUN_DIR, 'logs', `gateway-unix-${port}.log`), 'a');
+    const child = spawn(path.join(process.env.STREAMBED_BUILD_DIR, 'ws-gateway', 'streambed-gateway'), [], {
+      env: {
+        ...process.env,
+        STREAMBED_GATEWAY_LISTEN: `127.0.0.1:${port},${socketPath}`,
+        STREAMBED_REDIS: `unix:${path.join(RUN_DIR, 'redis', 'redis.sock')}`,
+        STREAMBED_API_URL: BASE_URL,
+        STREAMBED_API_KEY: API_KEY,
+        STREAMBED_API_SECRET: API_SECRET,
+      },
+      stdio: ['ignore', log, log],
+    });
+    const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) return { child, exitCode: child.exitCode };
+      if (await metricsStatus(socketPath) === 200 && child.exitCode === null) return { child, exited, up: true };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    throw new Error('the gateway neither answered on its socket nor exited within 15 s');
+  }
+  const metricsStatus = (socketPath) => new Promise((resolve) => {
+    const req = http.get({ socketPath, path: '/metrics' }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', () => resolve(null));
+    req.setTimeout(2000, () => req.destroy());
+  });
+  async function stop({ child, exited }) {
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  const socketPath = (name) => path.join(RUN_DIR, `${name}-${process.pid}.sock`);
+
+  it('replaces the socket file a killed gateway left behind, and removes its own when it stops', async () => {
+    const file = socketPath('stale');
+    // A socket file that nothing listens on, as a gateway killed with SIGKILL leaves.
+    const bound = spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(file)})`]);
+    assert.equal(bound.status, 0, String(bound.stderr));
+    assert.ok(fs.lstatSync(file).isSocket());
+    const g = await startGateway(file);
+    assert.equal(g.up, true, `the gateway exited with ${g.exitCode}`);
+    await stop(g);
+    assert.equal(fs.existsSync(file), false, 'the gateway left its socket file behind');
+  });
+
+  it('leaves a file that is not a socket alone, and stops with an error', async () => {
+    const file = socketPath('not-a-socket');
+    fs.writeFileSync(file, 'keep me');
+    try {
+      const g = await startGateway(file);
+      assert.notEqual(g.exitCode, undefined, 'the gateway started on a path that holds a regular file');
+      assert.notEqual(g.exitCode, 0);
+      assert.equal(fs.readFileSync(file, 'utf8'), 'keep me');
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  it('does not take the socket of a process still listening on it', async () => {
+    const file = socketPath('live');
+    // Not 200 for /metrics: only the gateway's answer counts as the gateway being up.
+    const server = http.createServer((req, res) => {
+      res.statusCode = 409;
+      res.end('still mine');
+    }).listen(file);
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const g = await startGateway(file);
+      assert.notEqual(g.exitCode, undefined, 'the gateway took over a live socket');
+      assert.notEqual(g.exitCode, 0);
+      const body = await new Promise((resolve, reject) => {
+        http.get({ socketPath: file, path: '/' }, (res) => {
+          let text = '';
+          res.on('data', (d) => { text += d; });
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      assert.equal(body, 'still mine');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
