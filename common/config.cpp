@@ -31,25 +31,32 @@ bool EnvBool(const char* name) {
     throw ConfigError(std::string(name) + " must be 1 or 0, not '" + v + "'");
 }
 
-// "a, b": each address trimmed; host:port (a colon before the port) or an absolute socket path.
+// The items of a comma-separated setting, each without the blanks around it; empty ones kept.
+std::vector<std::string_view> CommaList(std::string_view text) {
+    std::vector<std::string_view> items;
+    while (true) {
+        size_t comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        items.push_back(item);
+        if (comma == std::string_view::npos) return items;
+        text.remove_prefix(comma + 1);
+    }
+}
+
+// "a, b": host:port (a colon before the port) or an absolute socket path, each.
 std::vector<std::string> ListenAddresses(const char* name, std::string_view fallback) {
     std::string text = Env(name, fallback);
     std::vector<std::string> out;
-    size_t start = 0;
-    while (start <= text.size()) {
-        size_t comma = text.find(',', start);
-        if (comma == std::string::npos) comma = text.size();
-        std::string address = text.substr(start, comma - start);
-        address.erase(0, address.find_first_not_of(" \t"));
-        address.erase(address.find_last_not_of(" \t") + 1);
+    for (std::string_view address : CommaList(text)) {
+        size_t colon = address.rfind(':');
         bool path = !address.empty() && address.front() == '/';
-        bool host_port = !path && address.rfind(':') != std::string::npos && address.rfind(':') > 0 &&
-                         address.rfind(':') + 1 < address.size();
+        bool host_port = !path && colon != std::string_view::npos && colon > 0 && colon + 1 < address.size();
         if (!path && !host_port)
-            throw ConfigError(std::string(name) + ": '" + address +
+            throw ConfigError(std::string(name) + ": '" + std::string(address) +
                               "' is neither host:port nor a Unix socket path starting with /");
-        out.push_back(std::move(address));
-        start = comma + 1;
+        out.emplace_back(address);
     }
     return out;
 }
@@ -99,15 +106,8 @@ Config Config::FromEnvironment() {
 
 bool Config::OriginAllowed(std::string_view origin) const {
     if (origin.empty() || allowed_origins == "*") return true;
-    std::string_view list = allowed_origins;
-    while (!list.empty()) {
-        size_t comma = list.find(',');
-        std::string_view item = list.substr(0, comma);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    for (std::string_view item : CommaList(allowed_origins)) {
         if (item == origin) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
     }
     return false;
 }
