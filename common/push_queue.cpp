@@ -1,5 +1,6 @@
 #include "common/push_queue.h"
 
+#include <stdexcept>
 #include <unordered_set>
 
 #include "common/clock.h"
@@ -115,22 +116,36 @@ std::string PushPayload(const PushJob& job) {
     return std::string(buf.GetString(), buf.GetSize());
 }
 
+PushJobFrame MessagePushJobFrame(const PushMessage& message) {
+    PushJob job;
+    job.cid = message.cid;
+    job.message_id = message.message_id;
+    job.text = TruncateCharacters(message.text, kPushTextChars);
+    job.sender_id = message.sender_id;
+    job.sender_name = TruncateCharacters(message.sender_name, kPushNameChars);
+    job.queued_at_ms = NowMicros() / 1000;
+    // A placeholder no user id can be (ids are [A-Za-z0-9@_-]); the writer escapes it as \u0001.
+    job.recipient_id = "\x01";
+    std::string whole = SerializePushJob(job);
+    // recipient_id comes before every field a user wrote, so this is its first occurrence.
+    constexpr std::string_view kSlot = R"("recipient_id":"\u0001")";
+    size_t at = whole.find(kSlot);
+    if (at == std::string::npos) throw std::logic_error("push job without its recipient slot");
+    size_t id_at = at + kSlot.size() - 8;  // where "\u0001" (with its quotes) starts
+    return {whole.substr(0, id_at), whole.substr(at + kSlot.size())};
+}
+
 size_t EnqueueMessagePush(RedisClient& redis, const PushMessage& message) noexcept {
     try {
-        PushJob job;
-        job.cid = message.cid;
-        job.message_id = message.message_id;
-        job.text = TruncateCharacters(message.text, kPushTextChars);
-        job.sender_id = message.sender_id;
-        job.sender_name = TruncateCharacters(message.sender_name, kPushNameChars);
-        job.queued_at_ms = NowMicros() / 1000;
-
+        PushJobFrame frame = MessagePushJobFrame(message);
         std::vector<std::string> lpush{"LPUSH", keys::kPushQueue};
         std::unordered_set<std::string_view> seen;
         for (const std::string& recipient : message.recipient_ids) {
             if (recipient.empty() || recipient == message.sender_id || !seen.insert(recipient).second) continue;
-            job.recipient_id = recipient;
-            lpush.push_back(SerializePushJob(job));
+            JsonBuffer id;
+            JsonWriter w(id);
+            w.String(recipient.data(), static_cast<rapidjson::SizeType>(recipient.size()));
+            lpush.push_back(frame.head + std::string(id.GetString(), id.GetSize()) + frame.tail);
         }
         size_t jobs = lpush.size() - 2;
         if (jobs == 0) return 0;

@@ -3,13 +3,9 @@
 // streambed-push (consumer): the producer call, the job format on the Redis list
 // keys::kPushQueue, and the payload the browser decrypts. docs/push.md describes all three.
 //
-// The send-message path calls, after its transaction has committed:
-//
-//     EnqueueMessagePush(call.redis(), {cid, message.id, message.text, sender.id, sender.name.value_or(""),
-//                                        recipients});
-//
-// where `recipients` are the room's members who should be notified (no live WebSocket, room not
-// muted). The sender is skipped even when listed.
+// The send-message path queues a message's jobs in the round trip that finds its offline members
+// (the audience script, common/registry.h), from the job's frame (PushJobFrame below); streambed-push
+// skips a recipient who muted the room. `streambed-api test-push` calls EnqueueMessagePush.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +26,15 @@ struct PushMessage {
     std::string sender_name;                 // empty: the payload shows the sender's id
     std::vector<std::string> recipient_ids;  // one job each; duplicates and the sender are skipped
 };
+
+// The job of `message` for any one recipient, cut where the recipient's id goes: head, the id as a
+// JSON string, then tail, is SerializePushJob's job for that recipient (recipient_ids is unused).
+// A Redis script that learns the recipients can then write the jobs itself.
+struct PushJobFrame {
+    std::string head;
+    std::string tail;
+};
+PushJobFrame MessagePushJobFrame(const PushMessage& message);
 
 // Queues one job per recipient, in one round trip. Never throws: the message is already stored
 // when this runs, and a notification that cannot be queued must not fail the send (it is logged).

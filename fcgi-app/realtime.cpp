@@ -121,47 +121,51 @@ void Watchers(RedisBatch& batch, const std::vector<std::string>& cids, int limit
 
 namespace {
 std::vector<std::string> AudienceKeys(const std::string& cid) {
-    return {keys::ChannelMembers(cid), keys::WatcherSet(cid), keys::kOnlineUsers};
+    return {keys::ChannelMembers(cid), keys::WatcherSet(cid), keys::kOnlineUsers, keys::kPushQueue};
+}
+std::vector<std::string> AudienceArgs(const std::string& sender, const PushJobFrame* push) {
+    return {sender, push ? push->head : "", push ? push->tail : "", std::to_string(kMaxQueuedPushJobs)};
+}
+// {online members who do not watch, jobs queued}; false (nil) when the member cache is missing.
+std::optional<Audience> ReadAudience(const redisReply* reply) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[1]->type != REDIS_REPLY_INTEGER)
+        return std::nullopt;
+    Audience out;
+    out.online_not_watching = ReplyStrings(reply->element[0]);
+    return out;
 }
 }  // namespace
 
-AudienceQuery::AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender)
-    : cid_(cid), sender_(sender) {
-    batch.Add(RedisClient::EvalShaCommand(registry::kAudienceScript, AudienceKeys(cid), {sender}),
-              [this](const redisReply* reply) {
-                  // Anything else (nil: no member cache; an error: NOSCRIPT) is left to Finish.
-                  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return;
-                  answered_.emplace();
-                  answered_->online_not_watching = ReplyStrings(reply->element[0]);
-                  answered_->offline = ReplyStrings(reply->element[1]);
-              });
+AudienceQuery::AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender,
+                             std::optional<PushJobFrame> push)
+    : cid_(cid), sender_(sender), push_(std::move(push)) {
+    batch.Add(RedisClient::EvalShaCommand(registry::kAudienceScript, AudienceKeys(cid),
+                                          AudienceArgs(sender, push_ ? &*push_ : nullptr)),
+              // Anything else (nil: no member cache; an error: NOSCRIPT) is left to Finish.
+              [this](const redisReply* reply) { answered_ = ReadAudience(reply); });
 }
 
 Audience AudienceQuery::Finish(RedisClient& redis, const std::function<std::vector<std::string>()>& load_members) {
     if (answered_) return std::move(*answered_);
-    return MessageAudience(redis, cid_, sender_, load_members);
+    return MessageAudience(redis, cid_, sender_, push_ ? &*push_ : nullptr, load_members);
 }
 
 Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,
-                         const std::function<std::vector<std::string>()>& load_members) {
-    Audience out;
+                         const PushJobFrame* push, const std::function<std::vector<std::string>()>& load_members) {
     std::string members_key = keys::ChannelMembers(cid);
     std::vector<std::string> script_keys = AudienceKeys(cid);
-    RedisReply reply = redis.Eval(registry::kAudienceScript, script_keys, {sender});
+    std::vector<std::string> script_args = AudienceArgs(sender, push);
+    RedisReply reply = redis.Eval(registry::kAudienceScript, script_keys, script_args);
     if (reply->type == REDIS_REPLY_NIL) {
         // The member cache expired or was dropped by a membership change: fill it, ask again.
         std::vector<std::string> members = load_members();
-        if (members.empty()) return out;
+        if (members.empty()) return {};
         std::vector<std::string> sadd{"SADD", members_key};
         sadd.insert(sadd.end(), members.begin(), members.end());
         redis.Pipeline({sadd, {"EXPIRE", members_key, "3600"}});
-        reply = redis.Eval(registry::kAudienceScript, script_keys, {sender});
+        reply = redis.Eval(registry::kAudienceScript, script_keys, script_args);
     }
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
-        out.online_not_watching = ReplyStrings(reply->element[0]);
-        out.offline = ReplyStrings(reply->element[1]);
-    }
-    return out;
+    return ReadAudience(reply.get()).value_or(Audience{});
 }
 
 void ForgetMembers(RedisClient& redis, const std::string& cid) {

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/push_queue.h"
 #include "common/redis.h"
 
 namespace streambed {
@@ -45,17 +46,18 @@ void Watchers(RedisBatch& batch, const std::vector<std::string>& cids, int limit
 
 struct Audience {
     std::vector<std::string> online_not_watching;  // notification.message_new
-    std::vector<std::string> offline;              // push
 };
-// `load_members` reads the channel's members from PostgreSQL when Redis has no copy.
+// `push`: the message's push job frame, queued for each offline member in the same script; null
+// for no push. `load_members` reads the channel's members from PostgreSQL when Redis has no copy.
 Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,
-                         const std::function<std::vector<std::string>()>& load_members);
+                         const PushJobFrame* push, const std::function<std::vector<std::string>()>& load_members);
 // MessageAudience asked with other commands: the script goes out with `batch`, and Finish, once
 // it has run, returns the audience, or asks again on its own when Redis lacked the script or the
 // channel's member cache.
 class AudienceQuery {
 public:
-    AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender);
+    AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender,
+                  std::optional<PushJobFrame> push);
     AudienceQuery(const AudienceQuery&) = delete;  // the batch holds on to it until it runs
     AudienceQuery& operator=(const AudienceQuery&) = delete;
     Audience Finish(RedisClient& redis, const std::function<std::vector<std::string>()>& load_members);
@@ -63,6 +65,7 @@ public:
 private:
     std::string cid_;
     std::string sender_;
+    std::optional<PushJobFrame> push_;
     std::optional<Audience> answered_;
 };
 // Drops the member cache of a channel after a membership change.

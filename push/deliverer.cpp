@@ -76,7 +76,7 @@ void Deliverer::Handle(const std::string& raw) {
             if (auto target = push_subscriptions::DeliverableById(db_, job->subscription_id, job->recipient_id))
                 targets.push_back(std::move(*target));
         } else {
-            targets = push_subscriptions::DeliverableForUser(db_, job->recipient_id);
+            targets = push_subscriptions::DeliverableForMessage(db_, job->recipient_id, job->cid);
         }
     } catch (const PgUnavailable&) {
         Log(LogLevel::kWarn, "push.db_unavailable").Str("message_id", job->message_id);

@@ -21,10 +21,6 @@ namespace streambed {
 namespace {
 
 const PgStatement kExistingUsers{"send_existing_users", "SELECT id FROM users WHERE id = ANY($1::text[])"};
-// Members who silenced the channel: no push for them.
-const PgStatement kQuietMembers{"send_quiet_members",
-                                "SELECT user_id FROM channel_mutes WHERE channel_pk = $1 AND (expires IS NULL OR expires > now()) "
-                                "UNION SELECT user_id FROM members WHERE channel_pk = $1 AND notifications_muted"};
 
 // Channels with more members than this skip the per-member notifications of a new message
 // (livestreams: their members watch, and a notification per member per message would not scale).
@@ -249,7 +245,15 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         drafts::Delete(after_commit, actor.id(), open.channel.cid, sent.message.parent_id, draft_deleted);
         bool notify = shown && !sent.message.silent && open.channel.member_count <= kNotifyMemberLimit;
         std::optional<AudienceQuery> audience_query;
-        if (notify) audience_query.emplace(after_commit, open.channel.cid, actor.id());
+        if (notify) {
+            // Members with no live socket get a Web Push (API.md §3), queued by the audience
+            // script itself; streambed-push skips those who muted the channel.
+            std::optional<PushJobFrame> push;
+            if (!options.skip_push && open.type->push_notifications)
+                push = MessagePushJobFrame({open.channel.cid, sent.message.id, sent.message.text, actor.id(),
+                                            actor.user.name.value_or(""), {}});
+            audience_query.emplace(after_commit, open.channel.cid, actor.id(), std::move(push));
+        }
         after_commit.Run(call.redis());
         if (draft_deleted) {
             Event d("draft.deleted", open.channel.cid, NowMicros());
@@ -280,18 +284,6 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
                 WriteMessage(n.w(), sent.message, sent.context);
                 std::string payload = n.Done();
                 for (const auto& user : audience.online_not_watching) outbox.Publish(keys::UserTopic(user), payload);
-            }
-            // Members with no live socket get a Web Push, unless they muted the channel (API.md §3).
-            if (!options.skip_push && open.type->push_notifications && !audience.offline.empty()) {
-                PgResult quiet = call.db().Run(kQuietMembers, PgParams().Add(open.channel.pk));
-                std::unordered_set<std::string> muted;
-                for (int i = 0; i < quiet.rows(); ++i) muted.emplace(quiet.Str(i, 0));
-                PushMessage push{open.channel.cid, sent.message.id, sent.message.text, actor.id(),
-                                 actor.user.name.value_or(""), {}};
-                for (const auto& user : audience.offline) {
-                    if (muted.count(user) == 0) push.recipient_ids.push_back(user);
-                }
-                EnqueueMessagePush(call.redis(), push);
             }
         }
         outbox.Flush(call.redis());

@@ -53,11 +53,16 @@ const PgStatement kList{"push_sub_list", "SELECT " SB_SUBSCRIPTION_COLUMNS
                                          " FROM push_subscriptions s WHERE s.user_id = $1 ORDER BY s.created_at, s.id"};
 const PgStatement kDeleteForUser{"push_sub_delete_for_user",
                                  "DELETE FROM push_subscriptions WHERE user_id = $1 AND endpoint = $2"};
-const PgStatement kDeliverableForUser{
-    "push_sub_deliverable_for_user",
+const PgStatement kDeliverableForMessage{
+    "push_sub_deliverable_for_message",
     "SELECT " SB_SUBSCRIPTION_COLUMNS ", " SB_VAPID_COLUMNS
     " FROM push_subscriptions s JOIN vapid_keys k ON k.id = s.vapid_key_id "
-    "WHERE s.user_id = $1 AND k.retired_at IS NULL ORDER BY s.created_at, s.id LIMIT $2"};
+    "WHERE s.user_id = $1 AND k.retired_at IS NULL "
+    "  AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.cid = $3 AND ("
+    "    EXISTS (SELECT 1 FROM channel_mutes cm WHERE cm.channel_pk = c.pk AND cm.user_id = $1 "
+    "            AND (cm.expires IS NULL OR cm.expires > now())) "
+    "    OR EXISTS (SELECT 1 FROM members m WHERE m.channel_pk = c.pk AND m.user_id = $1 AND m.notifications_muted))) "
+    "ORDER BY s.created_at, s.id LIMIT $2"};
 const PgStatement kDeliverableById{"push_sub_deliverable_by_id",
                                    "SELECT " SB_SUBSCRIPTION_COLUMNS ", " SB_VAPID_COLUMNS
                                    " FROM push_subscriptions s JOIN vapid_keys k ON k.id = s.vapid_key_id "
@@ -156,8 +161,8 @@ int DeleteForUser(Pg& db, std::string_view user_id, std::string_view endpoint) {
     return db.Run(kDeleteForUser, PgParams().Add(user_id).Add(endpoint)).affected();
 }
 
-std::vector<Deliverable> DeliverableForUser(Pg& db, std::string_view user_id) {
-    PgResult r = db.Run(kDeliverableForUser, PgParams().Add(user_id).Add(kMaxPushSubscriptionsPerUser));
+std::vector<Deliverable> DeliverableForMessage(Pg& db, std::string_view user_id, std::string_view cid) {
+    PgResult r = db.Run(kDeliverableForMessage, PgParams().Add(user_id).Add(kMaxPushSubscriptionsPerUser).Add(cid));
     std::vector<Deliverable> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back(Deliverable{ReadSubscription(r, i, 0), ReadVapid(r, i, kSubscriptionColumns)});

@@ -82,7 +82,9 @@ struct Deliverable {
     PushSubscriptionRow subscription;
     VapidKeyRow vapid;
 };
-std::vector<Deliverable> DeliverableForUser(Pg& db, std::string_view user_id);
+// A user's subscriptions owed a push about a message in `cid`: none when the user muted that
+// channel (a channel mute not yet expired, or the membership's notifications_muted).
+std::vector<Deliverable> DeliverableForMessage(Pg& db, std::string_view user_id, std::string_view cid);
 std::optional<Deliverable> DeliverableById(Pg& db, std::string_view id, std::string_view user_id);
 
 // Removes a subscription the push service reports gone (404/410), or that has expired.

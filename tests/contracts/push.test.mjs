@@ -459,6 +459,35 @@ describe('delivery by streambed-push', () => {
     }
   });
 
+  it('a sent message is pushed to its offline members only: not the sender, an online member, or one who muted the channel', async () => {
+    const [sender, offline, online, channelMuted, quiet] = await Promise.all(
+      ['send', 'off', 'on', 'cmute', 'quiet'].map((name) => subscribed(`audience-${name}`)));
+    const everyone = [sender, offline, online, channelMuted, quiet];
+    const channelId = uniqueId('pushroom');
+    const cid = `messaging:${channelId}`;
+    const channel = serverClient().channel('messaging', channelId, { created_by_id: sender.user, members: everyone.map((x) => x.user) });
+    await channel.create();
+    const as = (who) => ({ token: userToken(who.user), query: { user_id: who.user } });
+    let res = await api('POST', '/api/moderation/mute/channel/', { ...as(channelMuted), body: { channel_cid: cid } });
+    assert.equal(res.status, 200, res.text);
+    res = await api('PATCH', `/api/channels/messaging/${channelId}/member/${quiet.user}/`, { ...as(quiet), body: { set: { notifications_muted: true } } });
+    assert.equal(res.status, 200, res.text);
+    const client = await connectUser(online.user);
+    try {
+      const text = `pushed ${uniqueId('t')}`;
+      res = await api('POST', `/api/channels/messaging/${channelId}/message/`, { ...as(sender), body: { message: { text } } });
+      assert.equal(res.status, 200, res.text);
+      const [request] = await service.waitFor(offline.path, 1);
+      const payload = openPush(request, offline.browser, { vapidKey, audience: service.origin });
+      assert.deepEqual(payload, { type: 'message.new', cid, message_id: res.json.message.id, text, user: { id: sender.user, name: sender.user } });
+      await sleep(800);
+      assert.equal(service.at(offline.path).length, 1, 'the offline member gets it once');
+      for (const who of [sender, online, channelMuted, quiet]) assert.equal(service.at(who.path).length, 0, `${who.user} gets no push`);
+    } finally {
+      await client.disconnectUser();
+    }
+  });
+
   for (const status of [410, 404]) {
     it(`${status} from the push service deletes the subscription`, async () => {
       const { user, path } = await subscribed(`gone${status}`);

@@ -411,6 +411,26 @@ BOOST_AUTO_TEST_CASE(job_round_trip_and_payload) {
     BOOST_TEST(!ParsePushJob(R"({"v":1,"recipient_id":"b","cid":"t:c","message_id":"m","text":""})"));
 }
 
+BOOST_AUTO_TEST_CASE(job_frame_holds_any_recipient) {
+    // The text imitates the recipient slot: the frame must still cut at the real one.
+    PushMessage message{"messaging:general", "m-1", R"(x "recipient_id":"\u0001" \x01 y)" + std::string(300, 'z'),
+                        "alice", "Alice", {}};
+    PushJobFrame frame = MessagePushJobFrame(message);
+    BOOST_TEST(frame.head.rfind(R"({"v":1,"recipient_id":)", 0) == 0);
+    auto parsed = ParsePushJob(frame.head + R"("bob")" + frame.tail);
+    BOOST_REQUIRE(parsed.has_value());
+    BOOST_TEST(parsed->recipient_id == "bob");
+    BOOST_TEST(parsed->cid == "messaging:general");
+    BOOST_TEST(parsed->message_id == "m-1");
+    BOOST_TEST(parsed->text == TruncateCharacters(message.text, kPushTextChars));
+    BOOST_TEST(parsed->sender_id == "alice");
+    BOOST_TEST(parsed->sender_name == "Alice");
+    BOOST_TEST(parsed->subscription_id.empty());
+    // The same job SerializePushJob writes for that recipient.
+    PushJob same = *parsed;
+    BOOST_TEST(SerializePushJob(same) == frame.head + R"("bob")" + frame.tail);
+}
+
 // ---- Retry policy -----------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(push_service_answers) {
