@@ -34,14 +34,32 @@ Deliverer::Deliverer(const Config& config, const PushSettings& settings, const P
 }
 
 void Deliverer::Run(const std::atomic<bool>& stopping) {
+    // The job handled last, not yet removed from the in-flight list. Its LREM goes out with the
+    // next BLMOVE, in one pipeline: Redis runs the LREM at once and then blocks on the BLMOVE, so
+    // the acknowledgement is not delayed, and a job costs one round trip instead of two.
+    std::optional<std::string> done;
+    auto ack = [](const std::string& job) -> std::vector<std::string> {
+        return {"LREM", keys::kPushInflight, "1", job};
+    };
     while (!stopping.load()) {
         std::optional<std::string> job;
         try {
             // Blocks at most a second, so a stop is noticed; the job stays in the in-flight list
             // until it is done, so a crash does not lose it (main.cpp puts it back at start).
-            RedisReply reply = redis_.Command({"BLMOVE", keys::kPushQueue, keys::kPushInflight, "RIGHT", "LEFT", "1"});
-            job = ReplyString(reply.get());
+            std::vector<std::string> fetch{"BLMOVE", keys::kPushQueue, keys::kPushInflight, "RIGHT", "LEFT", "1"};
+            if (done) {
+                auto replies = redis_.Pipeline({ack(*done), fetch});
+                if (replies[0]->type == REDIS_REPLY_ERROR)
+                    Log(LogLevel::kWarn, "push.ack_failed").Str("error", replies[0]->str);
+                done.reset();  // acknowledged, or refused by Redis, which a retry would not change
+                if (replies[1]->type == REDIS_REPLY_ERROR) throw RedisError(replies[1]->str);
+                job = ReplyString(replies[1].get());
+            } else {
+                job = ReplyString(redis_.Command(fetch).get());
+            }
         } catch (const RedisError& e) {
+            // An I/O error leaves `done` set when the pipeline failed: its LREM is sent again
+            // (removing a job that is already gone removes nothing).
             metrics_.redis_errors.With({"push"}).Inc();
             Log(LogLevel::kWarn, "push.redis_error").Str("error", e.what());
             for (int i = 0; i < 10 && !stopping.load(); ++i)
@@ -50,8 +68,11 @@ void Deliverer::Run(const std::atomic<bool>& stopping) {
         }
         if (!job) continue;
         Handle(*job);
+        done = std::move(job);
+    }
+    if (done) {
         try {
-            redis_.Command({"LREM", keys::kPushInflight, "1", *job});
+            redis_.Command(ack(*done));
         } catch (const RedisError& e) {
             Log(LogLevel::kWarn, "push.ack_failed").Str("error", e.what());
         }

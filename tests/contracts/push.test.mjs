@@ -442,6 +442,18 @@ describe('delivery by streambed-push', () => {
     assert.equal(service.at(path).length, 1, 'delivered once');
   });
 
+  it('a job done leaves the in-flight list, also when no other job follows it', async () => {
+    const { user, path } = await subscribed('ack');
+    const { message_id: first } = await enqueue(user);
+    const { message_id: second } = await enqueue(user);
+    await service.waitFor(path, 2);
+    const inFlight = () => redis('LRANGE', 'sb:push:inflight', '0', '-1');
+    await until('both jobs to be acknowledged', async () => {
+      const left = await inFlight();
+      return !left.includes(first) && !left.includes(second);
+    }, 3000);
+  });
+
   it('streambed-api test-push (the producer, EnqueueMessagePush) reaches every subscription of the user', async () => {
     const user = uniqueId('multi');
     const browsers = [newBrowser(), newBrowser()];
