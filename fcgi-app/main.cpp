@@ -17,6 +17,7 @@
 #include "common/base64.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/heap.h"
 #include "common/log.h"
 #include "common/push_queue.h"
 #include "common/redis.h"
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: streambed-api [serve|migrate|rotate-vapid|test-push <user_id> [text]|routes]\n");
         return 2;
     }
+    KeepFreedHeap();  // before the fork: every worker inherits it (common/heap.h)
     // Declared and mapped before the first fork(): every worker adds to the same shared numbers.
     static metrics::Registry registry;
     static ApiMetrics metrics = DeclareApiMetrics(registry, RouteLabels(AllRoutes()));

@@ -24,6 +24,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/heap.h"
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/metrics_catalog.h"
@@ -96,6 +97,7 @@ int main() {
     }
     InitLogging("push", config.log_level);
     signal(SIGPIPE, SIG_IGN);
+    KeepFreedHeap();  // each job builds and drops its request and payload (common/heap.h)
 
     // Block the stop signals before any thread starts; this thread waits for them.
     sigset_t stop_signals;
