@@ -420,10 +420,11 @@ const PgStatement kUpdate{
     "  invited = CASE WHEN $8::boolean IS NULL THEN invited ELSE false END, "
     "  updated_at = now() "
     "WHERE channel_pk = $1 AND user_id = $2")};
-const PgStatement kMarkRead{
-    "member_mark_read",
-    SB_MEMBER_AS_UPDATED("UPDATE members SET last_read_at = sb_time($3), last_read_message_id = $4 "
-                         "WHERE channel_pk = $1 AND user_id = $2")};
+#define SB_MARK_READ \
+    "UPDATE members SET last_read_at = sb_time($3), last_read_message_id = $4 WHERE channel_pk = $1 AND user_id = $2"
+const PgStatement kMarkRead{"member_mark_read", SB_MEMBER_AS_UPDATED(SB_MARK_READ)};
+// The same update for QueueMarkRead, whose result nobody reads: no member row, no unread count.
+const PgStatement kMarkReadQueued{"member_mark_read_queued", SB_MARK_READ};
 const PgStatement kMarkAllRead{"member_mark_all_read",
                                "UPDATE members m SET last_read_at = now(), last_read_message_id = "
                                " (SELECT id FROM messages x WHERE x.channel_pk = m.channel_pk "
@@ -646,7 +647,7 @@ std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view u
 
 void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
                    const std::optional<std::string>& message_id) {
-    db.Queue(kMarkRead, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id));
+    db.Queue(kMarkReadQueued, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id));
 }
 
 std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id) {
