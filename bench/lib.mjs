@@ -145,7 +145,9 @@ export function startLoad(plan, args, { name = 'load', timeoutMs = 600000 } = {}
     if (lines[kind]) lines[kind].push(JSON.parse(line.slice(sp + 1)));
     for (const w of [...waiters]) w();
   });
-  child.on('exit', (code) => {
+  // 'close', not 'exit': 'exit' can come before the last lines of stdout are read, and a RESULT
+  // printed just before a clean exit was then reported missing (a 30 s load test failed so).
+  child.on('close', (code) => {
     exited = code ?? -1;
     for (const w of [...waiters]) w();
   });
