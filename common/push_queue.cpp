@@ -128,11 +128,12 @@ PushJobFrame MessagePushJobFrame(const PushMessage& message) {
     job.recipient_id = "\x01";
     std::string whole = SerializePushJob(job);
     // recipient_id comes before every field a user wrote, so this is its first occurrence.
-    constexpr std::string_view kSlot = R"("recipient_id":"\u0001")";
-    size_t at = whole.find(kSlot);
+    constexpr std::string_view kKey = R"("recipient_id":)";
+    constexpr std::string_view kPlaceholder = R"("\u0001")";
+    size_t at = whole.find(std::string(kKey) + std::string(kPlaceholder));
     if (at == std::string::npos) throw std::logic_error("push job without its recipient slot");
-    size_t id_at = at + kSlot.size() - 8;  // where "\u0001" (with its quotes) starts
-    return {whole.substr(0, id_at), whole.substr(at + kSlot.size())};
+    size_t id_at = at + kKey.size();
+    return {whole.substr(0, id_at), whole.substr(id_at + kPlaceholder.size())};
 }
 
 size_t EnqueueMessagePush(RedisClient& redis, const PushMessage& message) noexcept {

@@ -134,22 +134,8 @@ std::optional<Audience> ReadAudience(const redisReply* reply) {
     out.online_not_watching = ReplyStrings(reply->element[0]);
     return out;
 }
-}  // namespace
 
-AudienceQuery::AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender,
-                             std::optional<PushJobFrame> push)
-    : cid_(cid), sender_(sender), push_(std::move(push)) {
-    batch.Add(RedisClient::EvalShaCommand(registry::kAudienceScript, AudienceKeys(cid),
-                                          AudienceArgs(sender, push_ ? &*push_ : nullptr)),
-              // Anything else (nil: no member cache; an error: NOSCRIPT) is left to Finish.
-              [this](const redisReply* reply) { answered_ = ReadAudience(reply); });
-}
-
-Audience AudienceQuery::Finish(RedisClient& redis, const std::function<std::vector<std::string>()>& load_members) {
-    if (answered_) return std::move(*answered_);
-    return MessageAudience(redis, cid_, sender_, push_ ? &*push_ : nullptr, load_members);
-}
-
+// The script on its own, filling the member cache first when it is missing.
 Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,
                          const PushJobFrame* push, const std::function<std::vector<std::string>()>& load_members) {
     std::string members_key = keys::ChannelMembers(cid);
@@ -166,6 +152,21 @@ Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::
         reply = redis.Eval(registry::kAudienceScript, script_keys, script_args);
     }
     return ReadAudience(reply.get()).value_or(Audience{});
+}
+}  // namespace
+
+AudienceQuery::AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender,
+                             std::optional<PushJobFrame> push)
+    : cid_(cid), sender_(sender), push_(std::move(push)) {
+    batch.Add(RedisClient::EvalShaCommand(registry::kAudienceScript, AudienceKeys(cid),
+                                          AudienceArgs(sender, push_ ? &*push_ : nullptr)),
+              // Anything else (nil: no member cache; an error: NOSCRIPT) is left to Finish.
+              [this](const redisReply* reply) { answered_ = ReadAudience(reply); });
+}
+
+Audience AudienceQuery::Finish(RedisClient& redis, const std::function<std::vector<std::string>()>& load_members) {
+    if (answered_) return std::move(*answered_);
+    return MessageAudience(redis, cid_, sender_, push_ ? &*push_ : nullptr, load_members);
 }
 
 void ForgetMembers(RedisClient& redis, const std::string& cid) {

@@ -47,13 +47,11 @@ void Watchers(RedisBatch& batch, const std::vector<std::string>& cids, int limit
 struct Audience {
     std::vector<std::string> online_not_watching;  // notification.message_new
 };
-// `push`: the message's push job frame, queued for each offline member in the same script; null
-// for no push. `load_members` reads the channel's members from PostgreSQL when Redis has no copy.
-Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,
-                         const PushJobFrame* push, const std::function<std::vector<std::string>()>& load_members);
-// MessageAudience asked with other commands: the script goes out with `batch`, and Finish, once
-// it has run, returns the audience, or asks again on its own when Redis lacked the script or the
-// channel's member cache.
+// Who a new message notifies, asked with other commands: the audience script goes out with
+// `batch`, and Finish, once it has run, returns the audience, or asks again on its own when Redis
+// lacked the script or the channel's member cache (`load_members` reads the members from
+// PostgreSQL then). `push`: the message's push job frame, queued by the script for each offline
+// member; none for no push.
 class AudienceQuery {
 public:
     AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender,
