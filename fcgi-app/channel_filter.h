@@ -1,8 +1,8 @@
 #pragma once
 // The channel filter of queryChannels (STREAM-PROTOCOL.md §4.1), shared with search's
 // filter_conditions: the same fields mean the same thing on both routes. Both queries read
-// `channels c JOIN channel_types ct ON ct.name = c.type LEFT JOIN members me ON me.channel_pk = c.pk
-// AND me.user_id = $1`, with the acting user's id as $1.
+// `channels c JOIN channel_types ct ON ct.name = c.type SB_JOIN_OWN_MEMBER("me", "$1")`, with the
+// acting user's id as $1.
 
 #include <string>
 

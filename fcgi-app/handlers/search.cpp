@@ -168,7 +168,7 @@ Reply HandleSearch(Call& call) {
     std::string sql =
         "WITH chans AS (SELECT c.pk, greatest(c.truncated_at, me.history_cleared_at) AS visible_after "
         "FROM channels c JOIN channel_types ct ON ct.name = c.type "
-        "LEFT JOIN members me ON me.channel_pk = c.pk AND me.user_id = $1 "
+        SB_JOIN_OWN_MEMBER("me", "$1")
         "WHERE coalesce((ct.config ->> 'search')::boolean, false) AND " +
         ChannelVisibleSql(actor.admin()) + " AND " + channel_where +
         ") "

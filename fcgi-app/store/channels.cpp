@@ -159,7 +159,7 @@ const PgStatement kFindView{
     "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
     "          AND (x.expires IS NULL OR x.expires > now())) "
     "FROM channels c "
-    "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $2 "
+    SB_JOIN_OWN_MEMBER("m", "$2")
     "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
     "WHERE c.cid = $1"};
 const PgStatement kFindViewByPk{
@@ -168,7 +168,7 @@ const PgStatement kFindViewByPk{
     "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
     "          AND (x.expires IS NULL OR x.expires > now())) "
     "FROM channels c "
-    "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $2 "
+    SB_JOIN_OWN_MEMBER("m", "$2")
     "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
     "WHERE c.pk = $1"};
 const PgStatement kFind{"channel_find", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.cid = $1"};
@@ -237,7 +237,7 @@ std::vector<ChannelView> FindViewsSelected(Pg& db, const std::string& pks_sql, c
                       "          AND (x.expires IS NULL OR x.expires > now())) "
                       "FROM unnest(ARRAY(" + pks_sql + ")) WITH ORDINALITY AS t(pk, n) "
                       "JOIN channels c ON c.pk = t.pk "
-                      "LEFT JOIN members m ON m.channel_pk = c.pk AND m.user_id = $1 "
+                      SB_JOIN_OWN_MEMBER("m", "$1")
                       "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
                       "ORDER BY t.n";
     PgResult r = db.RunDynamic(sql, params);
