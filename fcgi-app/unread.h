@@ -16,8 +16,11 @@
 
 namespace streambed::unread {
 
-// Counting stops here: a badge needs no more, and the cost of a count stays bounded.
-constexpr int kMaxCount = 999;
+// Counting stops here, as getstream.io's does: its SDKs document "the backend limit of 255" for a
+// channel's unread count (stream-chat-react-native's ChannelPreviewUnreadCount.maxUnreadCount). A
+// badge needs no more, and the cost of a count stays bounded: the window below is what a channel
+// query reads per channel when a listed member has read nothing.
+constexpr int kMaxCount = 255;
 // How many of a channel's newest countable messages one window holds: the cap plus room for the
 // member's own messages and those of users it muted, which do not count.
 constexpr int kWindowSize = kMaxCount + 200;

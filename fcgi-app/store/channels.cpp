@@ -72,7 +72,7 @@ std::optional<MemberRow> ReadMember(const PgResult& r, int row, int c) {
 #define SB_READ_UNTIL "greatest(m.last_read_at, m.history_cleared_at, c.truncated_at)"
 
 // Unread messages of member `m`: countable messages after SB_READ_UNTIL that are not its own and
-// not from users it muted, up to unread::kMaxCount (999). Every message is stamped with its
+// not from users it muted, up to unread::kMaxCount (255). Every message is stamped with its
 // channel's last_stamp of the moment (messages::Append) and keeps that time, so a member whose
 // read point is at or past the channel's last_stamp has nothing unread, and the count, an index
 // walk per channel, is skipped: a user in 200 channels marking one of them read counted all 200,
@@ -85,8 +85,8 @@ std::optional<MemberRow> ReadMember(const PgResult& r, int row, int c) {
     "(SELECT count(*) FROM (SELECT 1 FROM messages u WHERE u.channel_pk = m.channel_pk "               \
     "  AND u.created_at > " SB_READ_UNTIL " AND u.user_id <> m.user_id AND " SB_COUNTABLE_MESSAGE      \
     "  AND u.user_id <> ALL (ARRAY(SELECT um.target_id FROM user_mutes um WHERE um.user_id = m.user_id)) " \
-    "  LIMIT 999) unread) END)"
-static_assert(unread::kMaxCount == 999, "SB_UNREAD_COUNT's LIMIT 999 repeats unread::kMaxCount: change both");
+    "  LIMIT 255) unread) END)"
+static_assert(unread::kMaxCount == 255, "SB_UNREAD_COUNT's LIMIT 255 repeats unread::kMaxCount: change both");
 
 // For a page of members, what unread::Count needs besides the channel's window: where each
 // member's count begins, and the users it muted (a JSON array, or NULL for none).
