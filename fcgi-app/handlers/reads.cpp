@@ -95,6 +95,7 @@ Reply HandleMarkRead(Call& call) {
     }
     Outbox outbox;
     std::string event;
+    members::UnreadSummary summary;
     {
         PgTransaction tx(call.db());
         // The channel's row first, then the member's, in the order of a send (which stamps the
@@ -119,9 +120,11 @@ Reply HandleMarkRead(Call& call) {
         event = ReadEvent(open, users, actor.id(), now, last, seq, std::nullopt);
         outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.read", event);
         outbox.Persist(call.db());
-        tx.Commit();
+        // The totals this read leaves, read inside the transaction, in the COMMIT's round trip.
+        PgBatch totals(call.db());
+        members::Unread(totals, actor.id(), summary);
+        tx.Commit(totals);
     }
-    auto summary = members::Unread(call.db(), actor.id());
     Event n("notification.mark_read", open.channel.cid, now);
     n.User(users, actor.id());
     PutOptString(n.w(), "last_read_message_id", last);
@@ -190,23 +193,26 @@ Reply HandleMarkAllRead(Call& call) {
     Actor actor = LoadActor(call, NamedUser(body), true);
     // One transaction from the reads to the logged events: a seq reserved is a seq written, or
     // neither (a gap in a channel's log would stall every client that resumes by seq).
+    // Two statements whatever the number of channels: the reads, then a seq in each channel.
     PgTransaction tx(call.db());
-    auto changed = members::MarkAllRead(call.db(), actor.id());
-    // Channel rows are locked (ReserveEventSeq) in one order by every caller: no deadlock.
-    std::sort(changed.begin(), changed.end());
+    auto marked = members::MarkAllRead(call.db(), actor.id());
+    std::vector<int64_t> pks;
+    pks.reserve(marked.size());
+    for (const auto& m : marked) pks.push_back(m.channel_pk);
+    auto seqs = channels::ReserveEventSeqs(call.db(), pks);
     UserDirectory users;
     users.Put(actor.user, true);
     Outbox outbox;
     int64_t now = NowMicros();
-    for (int64_t pk : changed) {
-        auto view = channels::FindViewByPk(call.db(), pk, actor.id());
-        if (!view || !view->membership) continue;
-        int64_t seq = channels::ReserveEventSeq(call.db(), pk, 1);
-        Event e("message.read", view->channel.cid, now);
+    for (const auto& m : marked) {
+        auto seq_of = seqs.find(m.channel_pk);
+        if (seq_of == seqs.end()) continue;  // the channel was deleted meanwhile: nobody to tell
+        int64_t seq = seq_of->second;
+        Event e("message.read", m.cid, now);
         e.User(users, actor.id());
-        PutOptString(e.w(), "last_read_message_id", view->membership->last_read_message_id);
+        PutOptString(e.w(), "last_read_message_id", m.last_read_message_id);
         e.Seq(seq);
-        outbox.Channel(pk, view->channel.cid, seq, "message.read", e.Done());
+        outbox.Channel(m.channel_pk, m.cid, seq, "message.read", e.Done());
     }
     outbox.Persist(call.db());
     tx.Commit();

@@ -184,6 +184,12 @@ const PgStatement kFindDistinct{"channel_find_distinct",
 const PgStatement kReserveSeq{"channel_reserve_seq",
                               "UPDATE channels SET event_seq = event_seq + $2 WHERE pk = $1 "
                               "RETURNING event_seq - $2 + 1"};
+// Locked first, in pk order, so that two callers locking overlapping sets cannot deadlock.
+const PgStatement kReserveSeqs{"channel_reserve_seqs",
+                               "WITH locked AS (SELECT pk FROM channels WHERE pk = ANY($1::bigint[]) "
+                               "                ORDER BY pk FOR UPDATE) "
+                               "UPDATE channels c SET event_seq = c.event_seq + 1 FROM locked WHERE c.pk = locked.pk "
+                               "RETURNING c.pk, c.event_seq"};
 // $1 channel pk, $2 after seq, $3 after time (micros or NULL), $4 limit.
 const PgStatement kEventsSince{"channel_events_since",
                                "SELECT seq, payload FROM channel_events WHERE channel_pk = $1 AND seq > $2 "
@@ -294,6 +300,14 @@ void ReserveEventSeq(PgBatch& batch, int64_t channel_pk, int events, int64_t& fi
 
 int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events) {
     return RunAlone<int64_t>(db, [&](PgBatch& b, int64_t& first) { ReserveEventSeq(b, channel_pk, events, first); });
+}
+
+std::unordered_map<int64_t, int64_t> ReserveEventSeqs(Pg& db, const std::vector<int64_t>& channel_pks) {
+    std::unordered_map<int64_t, int64_t> out;
+    if (channel_pks.empty()) return out;
+    PgResult r = db.Run(kReserveSeqs, PgParams().AddArray(channel_pks));
+    for (int i = 0; i < r.rows(); ++i) out[r.Int(i, 0)] = r.Int(i, 1);
+    return out;
 }
 
 std::vector<LoggedEvent> EventsSince(Pg& db, int64_t channel_pk, int64_t after_seq, std::optional<int64_t> after_time,
@@ -429,7 +443,9 @@ const PgStatement kMarkAllRead{"member_mark_all_read",
                                "UPDATE members m SET last_read_at = now(), last_read_message_id = "
                                " (SELECT id FROM messages x WHERE x.channel_pk = m.channel_pk "
                                "  AND (x.parent_id IS NULL OR x.show_in_channel) ORDER BY created_at DESC, pk DESC LIMIT 1) "
-                               "WHERE user_id = $1 RETURNING channel_pk"};
+                               "WHERE user_id = $1 "
+                               "RETURNING channel_pk, (SELECT cid FROM channels c WHERE c.pk = m.channel_pk), "
+                               "last_read_message_id"};
 const PgStatement kUnread{"member_unread",
                           "SELECT c.cid, " SB_UNREAD_COUNT ", sb_micros(m.last_read_at) "
                           "FROM members m JOIN channels c ON c.pk = m.channel_pk "
@@ -650,10 +666,11 @@ void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t
     db.Queue(kMarkReadQueued, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id));
 }
 
-std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id) {
+std::vector<MarkedRead> MarkAllRead(Pg& db, std::string_view user_id) {
     PgResult r = db.Run(kMarkAllRead, PgParams().Add(user_id));
-    std::vector<int64_t> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(r.Int(i, 0));
+    std::vector<MarkedRead> out;
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back({r.Int(i, 0), std::string(r.Str(i, 1)), r.OptStr(i, 2)});
     return out;
 }
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "fcgi-app/model.h"
@@ -81,6 +82,9 @@ std::optional<ChannelRow> Lock(Pg& db, int64_t pk);
 // Reserves `events` sequence numbers; returns the first (the batch form: into `first` when
 // `batch` runs). Both lock the channel's row for the transaction, as a send does.
 int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events);
+// One event's seq in each of `channel_pks`, in one statement that locks their rows in pk order
+// (the order every caller that locks several channels keeps): channel pk -> its seq.
+std::unordered_map<int64_t, int64_t> ReserveEventSeqs(Pg& db, const std::vector<int64_t>& channel_pks);
 void ReserveEventSeq(PgBatch& batch, int64_t channel_pk, int events, int64_t& first);
 
 // One persisted event of a channel's log (channel_events): its sequence number and its payload.
@@ -163,8 +167,14 @@ std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view u
 // The same in a transaction, when nobody reads the row: it leaves with the next round trip.
 void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
                    const std::optional<std::string>& message_id);
-// Marks read every channel the user is a member of; returns the channel pks that changed.
-std::vector<int64_t> MarkAllRead(Pg& db, std::string_view user_id);
+// Marks read every channel the user is a member of, in one statement; returns each of them with
+// the read state it now has.
+struct MarkedRead {
+    int64_t channel_pk = 0;
+    std::string cid;
+    std::optional<std::string> last_read_message_id;
+};
+std::vector<MarkedRead> MarkAllRead(Pg& db, std::string_view user_id);
 
 struct UnreadSummary {
     int64_t total_unread_count = 0;
