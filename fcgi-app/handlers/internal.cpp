@@ -32,14 +32,19 @@ Reply HandleInternalConnect(Call& call) {
     const JsonValue* details = json::OptObject(body, "user_details", "user_details");
 
     UserRow user;
-    OwnUserExtras extras;
+    OwnUserReads own;
     if (anonymous) {
         // Anonymous visitors are not stored: a transient identity with read-only rights.
         user.id = user_id;
         user.role = "anonymous";
         user.created_at = user.updated_at = NowMicros();
     } else {
-        user = users::UpsertOnConnect(call.db(), user_id, details, "user");
+        // The upsert and OwnUserResponse's reads in one round trip (one implicit transaction,
+        // so the reads see the user as upserted).
+        PgBatch batch(call.db());
+        users::UpsertOnConnect(batch, user_id, details, "user", user);
+        own.Add(batch, user_id);
+        batch.Run();
         auto issued_at = json::OptInt(body, "token_issued_at", "token_issued_at");
         if (user.revoke_tokens_issued_before && issued_at && *issued_at * 1000000 < *user.revoke_tokens_issued_before)
             throw Unauthorized(code::kTokenBeforeRevocation, "token was issued before the user's tokens were revoked");
@@ -76,7 +81,7 @@ Reply HandleInternalConnect(Call& call) {
     if (anonymous) {
         WriteOwnUser(w, user, true, OwnUserExtras{});
     } else {
-        WriteOwnUserFor(w, call, user, true);
+        own.Write(w, call, user, true);
     }
     PutKey(w, "user");
     WriteUser(w, user, true);

@@ -10,33 +10,35 @@
 
 namespace streambed {
 
-void WriteOwnUserFor(JsonWriter& w, Call& call, const UserRow& user, bool online) {
-    // Every connect sends this: its five reads go out in one round trip.
-    members::UnreadSummary summary;
-    std::vector<MuteRow> mutes;
-    std::vector<MuteRow> channel_mutes;
-    std::vector<BlockRow> blocks;
-    std::vector<DeviceRow> devices;
-    PgBatch reads(call.db());
-    members::Unread(reads, user.id, summary);
-    moderation::UserMutes(reads, user.id, mutes);
-    moderation::ChannelMutes(reads, user.id, channel_mutes);
-    moderation::Blocks(reads, user.id, blocks);
-    devices::ListForUser(reads, user.id, devices);
-    reads.Run();
+void OwnUserReads::Add(PgBatch& batch, const std::string& user_id) {
+    members::Unread(batch, user_id, summary_);
+    moderation::UserMutes(batch, user_id, mutes_);
+    moderation::ChannelMutes(batch, user_id, channel_mutes_);
+    moderation::Blocks(batch, user_id, blocks_);
+    devices::ListForUser(batch, user_id, devices_);
+}
 
+void WriteOwnUserFor(JsonWriter& w, Call& call, const UserRow& user, bool online) {
+    OwnUserReads own;
+    PgBatch reads(call.db());
+    own.Add(reads, user.id);
+    reads.Run();
+    own.Write(w, call, user, online);
+}
+
+void OwnUserReads::Write(JsonWriter& w, Call& call, const UserRow& user, bool online) {
     OwnUserExtras extras;
-    extras.unread.total_unread_count = summary.total_unread_count;
-    extras.unread.unread_channels = summary.unread_channels;
+    extras.unread.total_unread_count = summary_.total_unread_count;
+    extras.unread.unread_channels = summary_.unread_channels;
     UserDirectory users;
     users.Put(user, online);
-    for (const auto& m : mutes) users.Want(m.target);
+    for (const auto& m : mutes_) users.Want(m.target);
     users.Load(call.db(), call.redis());
 
     JsonBuffer buf;
     JsonWriter mw(buf);
     mw.StartArray();
-    for (const auto& m : mutes) {
+    for (const auto& m : mutes_) {
         mw.StartObject();
         PutKey(mw, "user");
         WriteUserById(mw, users, m.user_id);
@@ -53,11 +55,11 @@ void WriteOwnUserFor(JsonWriter& w, Call& call, const UserRow& user, bool online
     JsonBuffer cbuf;
     JsonWriter cw(cbuf);
     cw.StartArray();
-    for (const auto& m : channel_mutes) {
+    for (const auto& m : channel_mutes_) {
         cw.StartObject();
         PutKey(cw, "user");
         WriteUserById(cw, users, m.user_id);
-        // The client matches channel mutes on channel.cid.
+        // The client matches channel mutes_ on channel.cid.
         PutKey(cw, "channel");
         cw.StartObject();
         PutString(cw, "cid", m.target);
@@ -73,18 +75,18 @@ void WriteOwnUserFor(JsonWriter& w, Call& call, const UserRow& user, bool online
     cw.EndArray();
     extras.channel_mutes_json.assign(cbuf.GetString(), cbuf.GetSize());
 
-    // OwnUserResponse.devices: the user's registered push devices (STREAM-PROTOCOL.md §4.5).
+    // OwnUserResponse.devices: the user's registered push devices_ (STREAM-PROTOCOL.md §4.5).
     JsonBuffer dbuf;
     JsonWriter dw(dbuf);
     dw.StartArray();
-    for (const DeviceRow& d : devices) WriteDevice(dw, d);
+    for (const DeviceRow& d : devices_) WriteDevice(dw, d);
     dw.EndArray();
     extras.devices_json.assign(dbuf.GetString(), dbuf.GetSize());
 
     JsonBuffer bbuf;
     JsonWriter bw(bbuf);
     bw.StartArray();
-    for (const auto& b : blocks) WriteString(bw, b.blocked_user_id);
+    for (const auto& b : blocks_) WriteString(bw, b.blocked_user_id);
     bw.EndArray();
     extras.blocked_user_ids_json.assign(bbuf.GetString(), bbuf.GetSize());
 

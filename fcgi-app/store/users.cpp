@@ -83,7 +83,8 @@ void FindMany(PgBatch& batch, const std::vector<std::string>& ids, std::vector<U
     });
 }
 
-UserRow UpsertOnConnect(Pg& db, std::string_view id, const JsonValue* details, std::string_view role) {
+void UpsertOnConnect(PgBatch& batch, std::string_view id, const JsonValue* details, std::string_view role,
+                     UserRow& into) {
     std::optional<std::string> name;
     std::optional<std::string> image;
     rapidjson::Document custom(rapidjson::kObjectType);
@@ -101,9 +102,8 @@ UserRow UpsertOnConnect(Pg& db, std::string_view id, const JsonValue* details, s
     if (image && image->size() > 2000) throw BadRequest("user image is too long", "user.image");
     std::string custom_json = ToJson(custom);
     if (custom_json.size() > 5000) throw BadRequest("user custom data is larger than 5 KB", "user");
-    PgResult r = db.Run(kUpsertOnConnect,
-                        PgParams().Add(id).Add(name).Add(image).Add(custom_json).Add(std::string(role)));
-    return ReadUser(r, 0, 0);
+    batch.Add(kUpsertOnConnect, PgParams().Add(id).Add(name).Add(image).Add(custom_json).Add(std::string(role)),
+              [&into](const PgResult& r) { into = ReadUser(r, 0, 0); });
 }
 
 }  // namespace users

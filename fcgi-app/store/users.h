@@ -52,8 +52,11 @@ std::optional<UserRow> Find(Pg& db, std::string_view id);
 void FindMany(PgBatch& batch, const std::vector<std::string>& ids, std::vector<UserRow>& into);
 
 // The connect handshake's upsert: creates the user, or updates name, image and custom fields
-// that `details` carries (absent fields are kept). `role` applies only on creation.
-UserRow UpsertOnConnect(Pg& db, std::string_view id, const JsonValue* details, std::string_view role);
+// that `details` carries (absent fields are kept). `role` applies only on creation. Into `into`
+// when `batch` runs, so that the handshake's reads go out with it; bad details throw here, before
+// anything is sent.
+void UpsertOnConnect(PgBatch& batch, std::string_view id, const JsonValue* details, std::string_view role,
+                     UserRow& into);
 
 }  // namespace users
 }  // namespace streambed
