@@ -276,14 +276,18 @@ describe('a gateway on a Unix socket', () => {
 
   it('replaces the socket file a killed gateway left behind, and removes its own when it stops', async () => {
     const file = socketPath('stale');
-    // A socket file that nothing listens on, as a gateway killed with SIGKILL leaves.
-    const bound = spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(file)})`]);
-    assert.equal(bound.status, 0, String(bound.stderr));
-    assert.ok(fs.lstatSync(file).isSocket());
-    const g = await startGateway(file);
-    assert.equal(g.up, true, `the gateway exited with ${g.exitCode}`);
-    await stop(g);
-    assert.equal(fs.existsSync(file), false, 'the gateway left its socket file behind');
+    try {
+      // A socket file that nothing listens on, as a gateway killed with SIGKILL leaves.
+      const bound = spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(file)})`]);
+      assert.equal(bound.status, 0, String(bound.stderr));
+      assert.ok(fs.lstatSync(file).isSocket());
+      const g = await startGateway(file);
+      assert.equal(g.up, true, `the gateway exited with ${g.exitCode}`);
+      await stop(g);
+      assert.equal(fs.existsSync(file), false, 'the gateway left its socket file behind');
+    } finally {
+      fs.rmSync(file, { force: true });  // a failure midway leaves nothing in the run folder
+    }
   });
 
   it('leaves a file that is not a socket alone, and stops with an error', async () => {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,18 @@ std::string Conninfo() {
     return conninfo;
 }
 
+// What `body` threw as an `Error` (nullopt: nothing), kept for the test to examine after the
+// transaction inside `body` has gone. Any other exception fails the test case as it is.
+template <typename Error = PgError, typename Body>
+std::optional<Error> Thrown(Body body) {
+    try {
+        body();
+    } catch (const Error& e) {
+        return e;
+    }
+    return std::nullopt;
+}
+
 struct Fixture {
     Pg pg{Conninfo()};
     Fixture() { pg.Run(kCreate); }
@@ -88,20 +101,17 @@ BOOST_FIXTURE_TEST_CASE(queued_statements_go_before_the_next_statement_of_the_tr
 BOOST_FIXTURE_TEST_CASE(a_queued_statement_that_fails_at_the_commit_rolls_everything_back, Fixture) {
     Insert("taken", 1);
     int64_t backend = Backend();
-    bool threw = false;
-    try {
+    auto error = Thrown([&] {
         PgTransaction tx(pg);
         Insert("mine", 2);
         QueueInsert("also-mine", 3);
         QueueInsert("taken", 4);  // a unique violation, known only when the COMMIT goes out
         QueueInsert("never", 5);
         tx.Commit();
-    } catch (const PgError& e) {
-        threw = true;
-        BOOST_TEST(e.IsUniqueViolation());
-        BOOST_TEST(std::string(e.what()).find("pgt_insert") != std::string::npos);
-    }
-    BOOST_TEST(threw);
+    });
+    BOOST_REQUIRE(error.has_value());
+    BOOST_TEST(error->IsUniqueViolation());
+    BOOST_TEST(std::string(error->what()).find("pgt_insert") != std::string::npos);
     BOOST_TEST(!pg.InTransaction());
     // Nothing of the transaction stayed, and the same connection (its temp table with it) serves on.
     BOOST_TEST(Count() == 1);
@@ -112,17 +122,14 @@ BOOST_FIXTURE_TEST_CASE(a_queued_statement_that_fails_at_the_commit_rolls_everyt
 BOOST_FIXTURE_TEST_CASE(a_failing_statement_after_queued_ones_leaves_the_transaction_to_roll_back, Fixture) {
     Insert("taken", 1);
     int64_t backend = Backend();
-    bool threw = false;
-    try {
+    auto error = Thrown([&] {
         PgTransaction tx(pg);
         QueueInsert("queued", 2);
         Insert("taken", 3);  // fails in the same round trip as the queued insert before it
         tx.Commit();
-    } catch (const PgError& e) {
-        threw = true;
-        BOOST_TEST(e.IsUniqueViolation());
-    }
-    BOOST_TEST(threw);
+    });
+    BOOST_REQUIRE(error.has_value());
+    BOOST_TEST(error->IsUniqueViolation());
     BOOST_TEST(Count() == 1);
     BOOST_TEST(Backend() == backend);
     BOOST_TEST(StateOf(backend) == "idle");
@@ -200,19 +207,16 @@ BOOST_FIXTURE_TEST_CASE(a_failing_read_in_a_batch_throws_its_error_and_no_result
     Insert("taken", 1);
     int64_t backend = Backend();
     int taken = 0;
-    bool threw = false;
-    try {
+    auto error = Thrown([&] {
         PgBatch batch(pg);
         batch.Add(kCount, PgParams(), [&](const PgResult&) { ++taken; });
         batch.Add(kInsert, PgParams().Add("taken").Add(2), [&](const PgResult&) { ++taken; });
         batch.Add(kInsert, PgParams().Add("after").Add(3), [&](const PgResult&) { ++taken; });
         batch.Run();
-    } catch (const PgError& e) {
-        threw = true;
-        BOOST_TEST(e.IsUniqueViolation());
-        BOOST_TEST(std::string(e.what()).find("pgt_insert") != std::string::npos);
-    }
-    BOOST_TEST(threw);
+    });
+    BOOST_REQUIRE(error.has_value());
+    BOOST_TEST(error->IsUniqueViolation());
+    BOOST_TEST(std::string(error->what()).find("pgt_insert") != std::string::npos);
     BOOST_TEST(taken == 0);
     // The batch was one implicit transaction: the statement after the failure did not run, and
     // the same connection serves on, outside any transaction.
@@ -265,19 +269,16 @@ BOOST_FIXTURE_TEST_CASE(reads_sent_with_a_commit_that_fails_hand_out_nothing, Fi
     pg.Run(kCreateDeferred);
     int64_t backend = Backend();
     int taken = 0;
-    bool threw = false;
-    try {
+    auto error = Thrown([&] {
         PgTransaction tx(pg);
         pg.Run(kInsertDeferred, PgParams().Add("x"));
         pg.Queue(kInsertDeferred, PgParams().Add("x"));
         PgBatch reads(pg);
         reads.Add(kCountDeferred, PgParams(), [&](const PgResult&) { ++taken; });
         tx.Commit(reads);
-    } catch (const PgError& e) {
-        threw = true;
-        BOOST_TEST(e.IsUniqueViolation());
-    }
-    BOOST_TEST(threw);
+    });
+    BOOST_REQUIRE(error.has_value());
+    BOOST_TEST(error->IsUniqueViolation());
     BOOST_TEST(taken == 0);
     BOOST_TEST(!pg.InTransaction());
     BOOST_TEST(pg.Run(kCountDeferred).Int(0, 0) == 0);
@@ -296,27 +297,20 @@ BOOST_FIXTURE_TEST_CASE(array_parameters_reach_the_server_as_given, Fixture) {
 BOOST_FIXTURE_TEST_CASE(losing_the_connection_inside_a_transaction_is_unavailable_not_a_silent_retry, Fixture) {
     int64_t backend = Backend();
     Pg killer(Conninfo());
-    bool threw = false;
-    try {
+    auto lost = Thrown<PgUnavailable>([&] {
         PgTransaction tx(pg);
         Insert("lost", 1);
         killer.Run(kTerminate, PgParams().Add(backend));
         QueueInsert("lost-too", 2);
         tx.Commit();
-    } catch (const PgUnavailable&) {
-        threw = true;
-    }
-    BOOST_TEST(threw);
+    });
+    BOOST_TEST(lost.has_value());
     BOOST_TEST(!pg.InTransaction());
     // The next statement opens a new connection: a new backend, without the old temp table.
     BOOST_TEST(Backend() != backend);
-    bool table_gone = false;
-    try {
-        Count();
-    } catch (const PgError& e) {
-        table_gone = e.sqlstate() == "42P01";  // undefined_table
-    }
-    BOOST_TEST(table_gone);
+    auto gone = Thrown([&] { Count(); });
+    BOOST_REQUIRE(gone.has_value());
+    BOOST_TEST(gone->sqlstate() == "42P01");  // undefined_table
 }
 
 BOOST_FIXTURE_TEST_CASE(misuse_is_refused_before_anything_is_sent, Fixture) {
@@ -331,16 +325,14 @@ BOOST_AUTO_TEST_CASE(a_statement_past_its_timeout_is_cancelled_and_the_connectio
     Pg pg(Conninfo(), 300);
     pg.Run(kCreate);
     int64_t backend = pg.Run(kBackend).Int(0, 0);
-    bool cancelled = false;
-    try {
+    auto error = Thrown([&] {
         PgTransaction tx(pg);
         pg.Run(kInsert, PgParams().Add("before").Add(1));
         pg.Run(kSleep, PgParams().Add("2"));
         tx.Commit();
-    } catch (const PgError& e) {
-        cancelled = e.IsCancelled();
-    }
-    BOOST_TEST(cancelled);
+    });
+    BOOST_REQUIRE(error.has_value());
+    BOOST_TEST(error->IsCancelled());
     BOOST_TEST(pg.Run(kBackend).Int(0, 0) == backend);
     BOOST_TEST(pg.Run(kCount).Int(0, 0) == 0);  // the insert went with the transaction
 }
@@ -349,17 +341,14 @@ BOOST_AUTO_TEST_CASE(a_transaction_left_idle_past_its_timeout_is_ended_by_the_se
     Pg pg(Conninfo(), 300);
     pg.Run(kCreate);
     int64_t backend = pg.Run(kBackend).Int(0, 0);
-    bool unavailable = false;
-    try {
+    auto ended = Thrown<PgUnavailable>([&] {
         PgTransaction tx(pg);
         pg.Run(kInsert, PgParams().Add("left").Add(1));
         std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // a worker stuck mid-transaction
         pg.Run(kCount);
         tx.Commit();
-    } catch (const PgUnavailable&) {
-        unavailable = true;
-    }
-    BOOST_TEST(unavailable);
+    });
+    BOOST_TEST(ended.has_value());
     // Its row lock and its work went with the session; the next statement connects again.
     BOOST_TEST(pg.Run(kBackend).Int(0, 0) != backend);
 }
