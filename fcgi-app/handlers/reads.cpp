@@ -95,7 +95,6 @@ Reply HandleMarkRead(Call& call) {
     }
     Outbox outbox;
     std::string event;
-    members::UnreadSummary summary;
     {
         PgTransaction tx(call.db());
         // The channel's row first, then the member's, in the order of a send (which stamps the
@@ -120,11 +119,11 @@ Reply HandleMarkRead(Call& call) {
         event = ReadEvent(open, users, actor.id(), now, last, seq, std::nullopt);
         outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.read", event);
         outbox.Persist(call.db());
-        // The totals this read leaves, read inside the transaction, in the COMMIT's round trip.
-        PgBatch totals(call.db());
-        members::Unread(totals, actor.id(), summary);
-        tx.Commit(totals);
+        tx.Commit();
     }
+    // After the COMMIT, not with it: read inside the transaction, the totals would keep the
+    // channel's row locked for one more statement (docs/performance.md, "Tried and left out").
+    auto summary = members::Unread(call.db(), actor.id());
     Event n("notification.mark_read", open.channel.cid, now);
     n.User(users, actor.id());
     PutOptString(n.w(), "last_read_message_id", last);

@@ -371,20 +371,4 @@ void PgTransaction::Commit() {
     done_ = true;
 }
 
-void PgTransaction::Commit(PgBatch& reads) {
-    if (&reads.db_ != &pg_) throw std::logic_error("PgTransaction::Commit with another connection's batch");
-    if (reads.empty()) return Commit();
-    std::vector<PgBatch::Read> batch = std::move(reads.reads_);
-    reads.reads_.clear();
-    std::vector<Pg::Query> queries;
-    queries.reserve(batch.size() + 1);
-    for (const auto& r : batch) queries.push_back(Pg::Query{r.statement, {}, &r.params});
-    queries.push_back(Pg::Query{nullptr, "COMMIT", &kNoParams});
-    std::vector<PgResult> results = pg_.Send(pg_.Connection(), queries, "commit");
-    pg_.in_transaction_ = false;
-    pg_.transaction_sent_ = false;
-    done_ = true;
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].take(results[i]);
-}
-
 }  // namespace streambed

@@ -216,7 +216,6 @@ public:
     Pg& db() { return db_; }
 
 private:
-    friend class PgTransaction;  // Commit(PgBatch&) sends the reads ahead of its COMMIT
     struct Read {
         const PgStatement* statement;
         PgParams params;
@@ -247,11 +246,6 @@ public:
     PgTransaction(const PgTransaction&) = delete;
     PgTransaction& operator=(const PgTransaction&) = delete;
     void Commit();
-    // Commits with `reads` run last inside the transaction (they see its writes), all in the
-    // COMMIT's round trip: a mark read answers with the unread totals its own update leaves, and
-    // asking for them after the COMMIT was a round trip of its own. The takes run once the
-    // COMMIT has succeeded; when anything fails none runs and the error is thrown.
-    void Commit(PgBatch& reads);
 
 private:
     Pg& pg_;

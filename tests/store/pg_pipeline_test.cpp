@@ -30,11 +30,6 @@ const PgStatement kInsert{"pgt_insert", "INSERT INTO pgt (k, v) VALUES ($1, $2::
 const PgStatement kCount{"pgt_count", "SELECT count(*) FROM pgt"};
 const PgStatement kValue{"pgt_value", "SELECT v FROM pgt WHERE k = $1"};
 const PgStatement kBackend{"pgt_backend", "SELECT pg_backend_pid()"};
-// A unique constraint checked at COMMIT: a transaction whose COMMIT fails after its reads ran.
-const PgStatement kCreateDeferred{"pgt_create_deferred",
-                                  "CREATE TEMP TABLE IF NOT EXISTS pgd (k text UNIQUE DEFERRABLE INITIALLY DEFERRED)"};
-const PgStatement kInsertDeferred{"pgt_insert_deferred", "INSERT INTO pgd (k) VALUES ($1)"};
-const PgStatement kCountDeferred{"pgt_count_deferred", "SELECT count(*) FROM pgd"};
 // What another session sees of a backend: "idle" between transactions, "idle in transaction" inside one.
 const PgStatement kState{"pgt_state", "SELECT state FROM pg_stat_activity WHERE pid = $1::int"};
 const PgStatement kTerminate{"pgt_terminate", "SELECT pg_terminate_backend($1::int)"};
@@ -240,49 +235,6 @@ BOOST_FIXTURE_TEST_CASE(a_batch_in_a_transaction_goes_out_after_its_queued_state
     BOOST_TEST(value == 7);
     BOOST_TEST(round_trips == 2);  // BEGIN, the insert and the read; then the COMMIT
     BOOST_TEST(Count() == 1);
-}
-
-BOOST_FIXTURE_TEST_CASE(reads_sent_with_the_commit_see_the_transaction_and_cost_no_round_trip, Fixture) {
-    int round_trips = 0;
-    pg.SetQueryObserver([&](int64_t) { ++round_trips; });
-    int64_t count = -1;
-    int64_t queued = -1;
-    {
-        PgTransaction tx(pg);
-        Insert("a", 1);       // with the BEGIN
-        QueueInsert("b", 2);  // with the reads and the COMMIT
-        PgBatch reads(pg);
-        reads.Add(kCount, PgParams(), [&](const PgResult& r) { count = r.Int(0, 0); });
-        reads.Add(kValue, PgParams().Add("b"), [&](const PgResult& r) { queued = r.Int(0, 0); });
-        tx.Commit(reads);
-        BOOST_TEST(reads.empty());
-    }
-    BOOST_TEST(round_trips == 2);
-    BOOST_TEST(count == 2);  // the transaction's own writes, the queued one included
-    BOOST_TEST(queued == 2);
-    BOOST_TEST(!pg.InTransaction());
-    BOOST_TEST(Count() == 2);  // and they were committed
-}
-
-BOOST_FIXTURE_TEST_CASE(reads_sent_with_a_commit_that_fails_hand_out_nothing, Fixture) {
-    // A deferred unique constraint: both inserts succeed, the COMMIT fails after the read ran.
-    pg.Run(kCreateDeferred);
-    int64_t backend = Backend();
-    int taken = 0;
-    auto error = Thrown([&] {
-        PgTransaction tx(pg);
-        pg.Run(kInsertDeferred, PgParams().Add("x"));
-        pg.Queue(kInsertDeferred, PgParams().Add("x"));
-        PgBatch reads(pg);
-        reads.Add(kCountDeferred, PgParams(), [&](const PgResult&) { ++taken; });
-        tx.Commit(reads);
-    });
-    BOOST_REQUIRE(error.has_value());
-    BOOST_TEST(error->IsUniqueViolation());
-    BOOST_TEST(taken == 0);
-    BOOST_TEST(!pg.InTransaction());
-    BOOST_TEST(pg.Run(kCountDeferred).Int(0, 0) == 0);
-    BOOST_TEST(StateOf(backend) == "idle");
 }
 
 BOOST_FIXTURE_TEST_CASE(array_parameters_reach_the_server_as_given, Fixture) {
