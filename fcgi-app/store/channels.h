@@ -82,10 +82,10 @@ std::optional<ChannelRow> Lock(Pg& db, int64_t pk);
 // Reserves `events` sequence numbers; returns the first (the batch form: into `first` when
 // `batch` runs). Both lock the channel's row for the transaction, as a send does.
 int64_t ReserveEventSeq(Pg& db, int64_t channel_pk, int events);
+void ReserveEventSeq(PgBatch& batch, int64_t channel_pk, int events, int64_t& first);
 // One event's seq in each of `channel_pks`, in one statement that locks their rows in pk order
 // (the order every caller that locks several channels keeps): channel pk -> its seq.
 std::unordered_map<int64_t, int64_t> ReserveEventSeqs(Pg& db, const std::vector<int64_t>& channel_pks);
-void ReserveEventSeq(PgBatch& batch, int64_t channel_pk, int events, int64_t& first);
 
 // One persisted event of a channel's log (channel_events): its sequence number and its payload.
 struct LoggedEvent {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fcgi-app/store/pg.h"
+#include "tests/store/stack_pg.h"
 
 using streambed::Pg;
 using streambed::PgBatch;
@@ -38,13 +39,7 @@ const PgStatement kArrays{"pgt_arrays",
                           "SELECT array_to_string($1::bigint[], ','), array_to_json($2::text[])::text, "
                           "cardinality($3::bigint[])"};
 
-std::string Conninfo() {
-    const char* conninfo = std::getenv("STREAMBED_PG");
-    if (conninfo == nullptr || *conninfo == '\0') {
-        BOOST_FAIL("STREAMBED_PG is not set: run this through scripts/test (tests/contracts/store.test.mjs)");
-    }
-    return conninfo;
-}
+std::string Conninfo() { return streambed::testing::StackConninfo(); }
 
 // What `body` threw as an `Error` (nullopt: nothing), kept for the test to examine after the
 // transaction inside `body` has gone. Any other exception fails the test case as it is.
