@@ -20,9 +20,18 @@ namespace {
 const PgStatement kLatestMessageId{"read_latest_message",
                                    "SELECT id, sb_micros(created_at) FROM messages WHERE channel_pk = $1 "
                                    "AND (parent_id IS NULL OR show_in_channel) ORDER BY created_at DESC, pk DESC LIMIT 1"};
-const PgStatement kMessageBefore{"read_message_before",
-                                 "SELECT id FROM messages WHERE channel_pk = $1 AND (parent_id IS NULL OR show_in_channel) "
-                                 "AND (created_at, pk) < (sb_time($2), $3) ORDER BY created_at DESC, pk DESC LIMIT 1"};
+// Mark unread's new read point: the last message shown in the channel before the first unread one.
+#define SB_SHOWN_BEFORE(at, pk)                                                                       \
+    "SELECT b.id FROM messages b WHERE b.channel_pk = $1 AND (b.parent_id IS NULL OR b.show_in_channel) " \
+    "AND (b.created_at, b.pk) < (" at ", " pk ") ORDER BY b.created_at DESC, b.pk DESC LIMIT 1"
+// $1 channel pk, $2 the first unread message's id: that message (none when it is not in this
+// channel) and the one shown before it, in one round trip.
+const PgStatement kUnreadFromMessage{"read_unread_from_message",
+                                     "SELECT f.id, sb_micros(f.created_at), (" SB_SHOWN_BEFORE("f.created_at", "f.pk")
+                                     ") FROM messages f WHERE f.channel_pk = $1 AND f.id = $2"};
+// $1 channel pk, $2 the first unread time (micros).
+const PgStatement kUnreadFromTime{"read_unread_from_time", SB_SHOWN_BEFORE("sb_time($2)", "0")};
+#undef SB_SHOWN_BEFORE
 
 // notification.mark_read / mark_unread carry the user's totals; an exact `unread_channels` matters
 // (0 clears every badge in the list).
@@ -148,29 +157,34 @@ Reply HandleMarkUnread(Call& call) {
     if (!open.membership) throw BadRequest("only members have read state", "user_id");
     // The first unread message: everything before it stays read.
     int64_t first_at = 0;
-    int64_t first_pk = 0;
     std::string first_id;
+    std::optional<std::string> last_read_id;
     if (auto message_id = json::OptString(body, "message_id", "message_id")) {
-        auto m = messages::Find(call.db(), *message_id);
-        if (!m || m->channel_pk != open.channel.pk) throw BadRequest("message is not in this channel", "message_id");
-        first_at = m->created_at;
-        first_pk = m->pk;
-        first_id = m->id;
+        PgResult r = call.db().Run(kUnreadFromMessage, PgParams().Add(open.channel.pk).Add(*message_id));
+        if (r.empty()) throw BadRequest("message is not in this channel", "message_id");
+        first_id = std::string(r.Str(0, 0));
+        first_at = r.Int(0, 1);
+        last_read_id = r.OptStr(0, 2);
     } else if (auto ts = json::OptString(body, "message_timestamp", "message_timestamp")) {
         auto t = ParseTimestamp(*ts);
         if (!t) throw BadRequest("message_timestamp must be an RFC 3339 time", "message_timestamp");
         first_at = *t;
+        PgResult r = call.db().Run(kUnreadFromTime, PgParams().Add(open.channel.pk).Add(first_at));
+        if (!r.empty()) last_read_id = std::string(r.Str(0, 0));
     } else if (json::OptString(body, "thread_id", "thread_id")) {
         return EmptyReply();  // thread unread state is not tracked per thread
     } else {
         throw BadRequest("message_id or message_timestamp is required", "message_id");
     }
-    PgResult before = call.db().Run(kMessageBefore, PgParams().Add(open.channel.pk).Add(first_at).Add(first_pk));
-    std::optional<std::string> last_read_id;
-    if (!before.empty()) last_read_id = std::string(before.Str(0, 0));
     int64_t last_read_at = first_at - 1;
-    auto member = members::MarkRead(call.db(), open.channel.pk, actor.id(), last_read_at, last_read_id);
-    auto summary = members::Unread(call.db(), actor.id());
+    // The member's update and the user's totals in one round trip: one implicit transaction, so
+    // the totals count the read point just set.
+    std::optional<MemberRow> member;
+    members::UnreadSummary summary;
+    PgBatch mark(call.db());
+    members::MarkRead(mark, open.channel.pk, actor.id(), last_read_at, last_read_id, member);
+    members::Unread(mark, actor.id(), summary);
+    mark.Run();
     UserDirectory users;
     users.Put(actor.user, true);
     Event n("notification.mark_unread", open.channel.cid, NowMicros());

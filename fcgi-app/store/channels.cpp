@@ -656,9 +656,10 @@ std::optional<MemberRow> Update(Pg& db, int64_t channel_pk, std::string_view use
     return OneMember(db.Run(kUpdate, p));
 }
 
-std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
-                                  const std::optional<std::string>& message_id) {
-    return OneMember(db.Run(kMarkRead, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id)));
+void MarkRead(PgBatch& batch, int64_t channel_pk, std::string_view user_id, int64_t at,
+              const std::optional<std::string>& message_id, std::optional<MemberRow>& into) {
+    batch.Add(kMarkRead, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id),
+              [&into](const PgResult& r) { into = OneMember(r); });
 }
 
 void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,

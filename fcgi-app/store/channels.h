@@ -161,9 +161,10 @@ struct MemberChange {
 };
 std::optional<MemberRow> Update(Pg& db, int64_t channel_pk, std::string_view user_id, const MemberChange& change);
 
-// Read state. `at` is the read time; message id the last read message.
-std::optional<MemberRow> MarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
-                                  const std::optional<std::string>& message_id);
+// Read state. `at` is the read time; message id the last read message. Fills `into` with the
+// member as updated (nullopt for a non-member) when `batch` runs; `into` must outlive the Run.
+void MarkRead(PgBatch& batch, int64_t channel_pk, std::string_view user_id, int64_t at,
+              const std::optional<std::string>& message_id, std::optional<MemberRow>& into);
 // The same in a transaction, when nobody reads the row: it leaves with the next round trip.
 void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
                    const std::optional<std::string>& message_id);

@@ -278,9 +278,9 @@ describe('unread counts', () => {
 
 describe('markUnread and markAllRead', () => {
   it('markUnread from a message: notification.mark_unread with the first unread, the last read and the counts', async () => {
-    const p = await pair(1);
+    const p = await pair(2);
     try {
-      const [a] = p.rooms;
+      const [a, other] = p.rooms;
       const msgs = [];
       for (let i = 0; i < 5; i++) msgs.push((await a.chB.sendMessage({ text: `m${i}` })).message);
       await a.chA.markRead();
@@ -296,6 +296,15 @@ describe('markUnread and markAllRead', () => {
       assert.equal(ev.total_unread_count, 3);
       assert.equal(ev.unread_channels, 1);
       assert.equal(await unreadOf(p.alice, a.cid), 3);
+      // From a time: the first message at or after it is the first unread.
+      const elsewhere = (await other.chB.sendMessage({ text: 'in another channel' })).message;
+      await a.chA.markUnread({ message_timestamp: msgs[3].created_at });
+      const byTime = await events.waitFor((e) => e.type === 'notification.mark_unread' && e.unread_messages === 2);
+      assert.equal(byTime.first_unread_message_id, undefined);
+      assert.equal(byTime.last_read_message_id, msgs[2].id);
+      assert.equal(byTime.total_unread_count, 3, 'two here and the other channel\'s one');
+      assert.equal(byTime.unread_channels, 2);
+      await expectError(a.chA.markUnread({ message_id: elsewhere.id }), 400, 4);
       await expectError(a.chA.markUnread({ message_id: uuid() }), 400, 4);
       await expectError(a.chA.markUnread({}), 400, 4);
     } finally {
