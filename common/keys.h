@@ -97,8 +97,6 @@ inline std::string RateLimitUser(std::string_view user_id, std::string_view meth
            std::to_string(window);
 }
 
-// --- Pub/sub topics ---
-// Channel events for the sockets watching the channel.
 // Web Push (common/push_queue.h, push/). Producers LPUSH one job per recipient on kPushQueue
 // (trimmed to kMaxQueuedPushJobs). streambed-push BLMOVEs each job to kPushInflight while it works
 // on it and LREMs it when done; at start it puts whatever is left in kPushInflight back on the
@@ -110,8 +108,19 @@ constexpr const char* kPushInflight = "sb:push:inflight";
 constexpr const char* kPushRetry = "sb:push:retry";
 constexpr const char* kPushAlive = "sb:push:alive";
 constexpr int kPushAliveTtl = 15;
+// The users with at least one Web Push subscription, so that a message queues jobs only for them
+// (the audience script, registry.h): most members of a busy app never turn notifications on, and
+// each job for one of them cost streambed-push a Redis round trip and PostgreSQL a query that
+// found nothing. The member "" (no user id is empty) says the set was filled from PostgreSQL; a
+// worker that finds it missing fills it (the set expires kPushSubscribersTtl seconds after, which
+// bounds how long a Redis that lost an addition can keep a subscriber out). Registering a
+// subscription adds its user before the subscription commits, so no filling can miss it; users
+// whose subscriptions are gone stay until then and cost a job that finds nothing, as before.
+constexpr const char* kPushSubscribers = "sb:push:subscribers";
+constexpr int kPushSubscribersTtl = 3600;
 
 // Pub/sub topics.
+// Channel events for the sockets watching the channel.
 inline std::string ChannelTopic(std::string_view cid) { return "sb:ch:" + std::string(cid); }
 // Events for all of one user's sockets.
 inline std::string UserTopic(std::string_view user_id) { return "sb:u:" + std::string(user_id); }

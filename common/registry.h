@@ -115,16 +115,19 @@ end
 return {tonumber(redis.call('HGET', KEYS[1], 'gw')), stopped})";
 
 // Members of a channel to notify about a new message, split by presence, and the Web Push jobs of
-// those offline. KEYS: the channel's member cache, its watcher set, the online set, the push queue.
-// ARGV: sender id; the push job's frame around the recipient id (common/push_queue.h), both empty
-// for no push; the queue's length limit. Returns {online members who do not watch, jobs queued},
-// or false when the member cache is missing (the caller fills it and asks again); the sender and
-// watchers are never included.
+// those offline who have a subscription. KEYS: the channel's member cache, its watcher set, the
+// online set, the push queue, the push subscribers (keys::kPushSubscribers). ARGV: sender id; the
+// push job's frame around the recipient id (common/push_queue.h), both empty for no push; the
+// queue's length limit. Returns {online members who do not watch, jobs queued}, or false when the
+// member cache is missing (the caller fills it and asks again), or {online members..., -1} when
+// jobs are to be queued but the subscriber set was not filled (the caller fills it and asks again:
+// nothing was written); the sender and watchers are never included.
 // One SDIFF leaves the members who do not watch, often none (everyone in the channel has it
-// open); only those are looked up in the online set, in one SMISMEMBER per 500. The first version
-// called HEXISTS and SISMEMBER from Lua for every member: about 1.1 ms of Redis CPU per message in
-// a channel of 1,000 members, against 0.18 ms now (docs/performance.md). The jobs are written
-// here rather than by the sender after a reply, which saved it a round trip per message.
+// open); only those are looked up in the online set, in one SMISMEMBER per 500, and the offline
+// ones in the subscriber set the same way. The first version called HEXISTS and SISMEMBER from Lua
+// for every member: about 1.1 ms of Redis CPU per message in a channel of 1,000 members, against
+// 0.18 ms now (docs/performance.md). The jobs are written here rather than by the sender after a
+// reply, which saved it a round trip per message.
 constexpr std::string_view kAudienceScript = R"(
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local rest = redis.call('SDIFF', KEYS[1], KEYS[2])
@@ -140,15 +143,22 @@ for first = 1, #rest, 500 do
   end
 end
 if ARGV[2] == '' or #offline == 0 then return {online, 0} end
+if redis.call('SISMEMBER', KEYS[5], '') == 0 then return {online, -1} end
+local queued = 0
 for first = 1, #offline, 500 do
+  local last = math.min(first + 499, #offline)
+  local subscribed = redis.call('SMISMEMBER', KEYS[5], unpack(offline, first, last))
   local jobs = {}
-  for i = first, math.min(first + 499, #offline) do
-    jobs[#jobs + 1] = ARGV[2] .. cjson.encode(offline[i]) .. ARGV[3]
+  for i = first, last do
+    if subscribed[i - first + 1] == 1 then jobs[#jobs + 1] = ARGV[2] .. cjson.encode(offline[i]) .. ARGV[3] end
   end
-  redis.call('LPUSH', KEYS[4], unpack(jobs))
+  if #jobs > 0 then
+    redis.call('LPUSH', KEYS[4], unpack(jobs))
+    queued = queued + #jobs
+  end
 end
-redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[4]) - 1)
-return {online, #offline})";
+if queued > 0 then redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[4]) - 1) end
+return {online, queued})";
 
 #undef STREAMBED_LUA_ANNOUNCE
 

@@ -1,5 +1,7 @@
 #include "fcgi-app/realtime.h"
 
+#include <algorithm>
+
 #include <openssl/rand.h>
 
 #include "common/json.h"
@@ -121,37 +123,71 @@ void Watchers(RedisBatch& batch, const std::vector<std::string>& cids, int limit
 
 namespace {
 std::vector<std::string> AudienceKeys(const std::string& cid) {
-    return {keys::ChannelMembers(cid), keys::WatcherSet(cid), keys::kOnlineUsers, keys::kPushQueue};
+    return {keys::ChannelMembers(cid), keys::WatcherSet(cid), keys::kOnlineUsers, keys::kPushQueue,
+            keys::kPushSubscribers};
 }
 std::vector<std::string> AudienceArgs(const std::string& sender, const PushJobFrame* push) {
     return {sender, push ? push->head : "", push ? push->tail : "", std::to_string(kMaxQueuedPushJobs)};
 }
-// {online members who do not watch, jobs queued}; false (nil) when the member cache is missing.
-std::optional<Audience> ReadAudience(const redisReply* reply) {
+
+// What the script answered (registry::kAudienceScript).
+enum class AudienceAnswer { kAudience, kNoMemberCache, kNoPushSubscribers, kOther };
+AudienceAnswer ReadAudience(const redisReply* reply, Audience& out) {
+    if (reply->type == REDIS_REPLY_NIL) return AudienceAnswer::kNoMemberCache;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[1]->type != REDIS_REPLY_INTEGER)
-        return std::nullopt;
-    Audience out;
+        return AudienceAnswer::kOther;
+    if (reply->element[1]->integer < 0) return AudienceAnswer::kNoPushSubscribers;
     out.online_not_watching = ReplyStrings(reply->element[0]);
-    return out;
+    return AudienceAnswer::kAudience;
 }
 
-// The script on its own, filling the member cache first when it is missing.
+// Adds `members` to the set at `key` (in commands of a bounded size) and gives it `ttl_seconds`.
+void FillSet(RedisClient& redis, const std::string& key, const std::vector<std::string>& members, int ttl_seconds) {
+    constexpr size_t kPerCommand = 1000;
+    std::vector<std::vector<std::string>> commands;
+    for (size_t first = 0; first < members.size(); first += kPerCommand) {
+        std::vector<std::string> sadd{"SADD", key};
+        sadd.insert(sadd.end(), members.begin() + static_cast<std::ptrdiff_t>(first),
+                    members.begin() + static_cast<std::ptrdiff_t>(std::min(members.size(), first + kPerCommand)));
+        commands.push_back(std::move(sadd));
+    }
+    commands.push_back({"EXPIRE", key, std::to_string(ttl_seconds)});
+    redis.Pipeline(commands);
+}
+
+// The script on its own, filling what Redis lacked first. Each fill is needed at most once, so
+// three runs are enough; a fourth answer that still lacks something leaves the message unannounced
+// (it is stored; a notification is what a failure here costs).
 Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::string& sender,
-                         const PushJobFrame* push, const std::function<std::vector<std::string>()>& load_members) {
-    std::string members_key = keys::ChannelMembers(cid);
+                         const PushJobFrame* push, const AudienceSources& sources) {
     std::vector<std::string> script_keys = AudienceKeys(cid);
     std::vector<std::string> script_args = AudienceArgs(sender, push);
-    RedisReply reply = redis.Eval(registry::kAudienceScript, script_keys, script_args);
-    if (reply->type == REDIS_REPLY_NIL) {
-        // The member cache expired or was dropped by a membership change: fill it, ask again.
-        std::vector<std::string> members = load_members();
-        if (members.empty()) return {};
-        std::vector<std::string> sadd{"SADD", members_key};
-        sadd.insert(sadd.end(), members.begin(), members.end());
-        redis.Pipeline({sadd, {"EXPIRE", members_key, "3600"}});
-        reply = redis.Eval(registry::kAudienceScript, script_keys, script_args);
+    for (int run = 0; run < 3; ++run) {
+        RedisReply reply = redis.Eval(registry::kAudienceScript, script_keys, script_args);
+        Audience audience;
+        switch (ReadAudience(reply.get(), audience)) {
+            case AudienceAnswer::kAudience:
+                return audience;
+            case AudienceAnswer::kNoMemberCache: {
+                // The member cache expired or was dropped by a membership change.
+                std::vector<std::string> members = sources.members();
+                if (members.empty()) return {};
+                FillSet(redis, keys::ChannelMembers(cid), members, 3600);
+                break;
+            }
+            case AudienceAnswer::kNoPushSubscribers: {
+                // Expired, or Redis lost it: the marker "" goes in with the users (keys.h).
+                std::vector<std::string> subscribers = sources.push_subscribers();
+                subscribers.emplace_back();
+                FillSet(redis, keys::kPushSubscribers, subscribers, keys::kPushSubscribersTtl);
+                break;
+            }
+            case AudienceAnswer::kOther:
+                return {};
+        }
     }
-    return ReadAudience(reply.get()).value_or(Audience{});
+    Log(LogLevel::kWarn, "realtime.audience_unfilled").Str("cid", cid);
+    return {};
 }
 }  // namespace
 
@@ -160,13 +196,16 @@ AudienceQuery::AudienceQuery(RedisBatch& batch, const std::string& cid, const st
     : cid_(cid), sender_(sender), push_(std::move(push)) {
     batch.Add(RedisClient::EvalShaCommand(registry::kAudienceScript, AudienceKeys(cid),
                                           AudienceArgs(sender, push_ ? &*push_ : nullptr)),
-              // Anything else (nil: no member cache; an error: NOSCRIPT) is left to Finish.
-              [this](const redisReply* reply) { answered_ = ReadAudience(reply); });
+              // Anything else (something to fill; an error: NOSCRIPT) is left to Finish.
+              [this](const redisReply* reply) {
+                  Audience audience;
+                  if (ReadAudience(reply, audience) == AudienceAnswer::kAudience) answered_ = std::move(audience);
+              });
 }
 
-Audience AudienceQuery::Finish(RedisClient& redis, const std::function<std::vector<std::string>()>& load_members) {
+Audience AudienceQuery::Finish(RedisClient& redis, const AudienceSources& sources) {
     if (answered_) return std::move(*answered_);
-    return MessageAudience(redis, cid_, sender_, push_ ? &*push_ : nullptr, load_members);
+    return MessageAudience(redis, cid_, sender_, push_ ? &*push_ : nullptr, sources);
 }
 
 void ForgetMembers(RedisClient& redis, const std::string& cid) {

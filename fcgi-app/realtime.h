@@ -47,18 +47,24 @@ void Watchers(RedisBatch& batch, const std::vector<std::string>& cids, int limit
 struct Audience {
     std::vector<std::string> online_not_watching;  // notification.message_new
 };
+// What the audience script may need from PostgreSQL when Redis lacks it: the channel's member ids,
+// and the ids of the users with a Web Push subscription (keys::kPushSubscribers).
+struct AudienceSources {
+    std::function<std::vector<std::string>()> members;
+    std::function<std::vector<std::string>()> push_subscribers;
+};
 // Who a new message notifies, asked with other commands: the audience script goes out with
 // `batch`, and Finish, once it has run, returns the audience, or asks again on its own when Redis
-// lacked the script or the channel's member cache (`load_members` reads the members from
-// PostgreSQL then). `push`: the message's push job frame, queued by the script for each offline
-// member; none for no push.
+// lacked the script, the channel's member cache or the push subscribers (read from `sources`
+// then). `push`: the message's push job frame, queued by the script for each offline member with
+// a subscription; none for no push.
 class AudienceQuery {
 public:
     AudienceQuery(RedisBatch& batch, const std::string& cid, const std::string& sender,
                   std::optional<PushJobFrame> push);
     AudienceQuery(const AudienceQuery&) = delete;  // the batch holds on to it until it runs
     AudienceQuery& operator=(const AudienceQuery&) = delete;
-    Audience Finish(RedisClient& redis, const std::function<std::vector<std::string>()>& load_members);
+    Audience Finish(RedisClient& redis, const AudienceSources& sources);
 
 private:
     std::string cid_;

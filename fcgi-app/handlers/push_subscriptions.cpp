@@ -6,6 +6,7 @@
 #include "common/base64.h"
 #include "common/errors.h"
 #include "common/json.h"
+#include "common/keys.h"
 #include "common/push_endpoint.h"
 #include "common/webpush.h"
 #include "fcgi-app/handlers/support.h"
@@ -76,6 +77,9 @@ Reply HandleRegisterPushSubscription(Call& call) {
 
     PgTransaction tx(call.db());
     push_subscriptions::Upserted result = push_subscriptions::Upsert(call.db(), sub);
+    // Before the commit (keys.h): should Redis refuse, nothing is stored and the client retries;
+    // once stored, the audience script cannot miss the user.
+    call.redis().Command({"SADD", keys::kPushSubscribers, user_id});
     tx.Commit();
 
     JsonBuffer buf;

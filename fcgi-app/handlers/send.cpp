@@ -15,6 +15,7 @@
 #include "fcgi-app/realtime.h"
 #include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/messages.h"
+#include "fcgi-app/store/push.h"
 
 namespace streambed {
 
@@ -265,9 +266,9 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
             outbox.Publish(keys::UserTopic(actor.id()), d.Done());
         }
         if (audience_query) {
-            Audience audience = audience_query->Finish(call.redis(), [&] {
-                return members::UserIds(call.db(), open.channel.pk);
-            });
+            Audience audience = audience_query->Finish(
+                call.redis(), {[&] { return members::UserIds(call.db(), open.channel.pk); },
+                               [&] { return push_subscriptions::SubscribedUserIds(call.db()); }});
             if (!audience.online_not_watching.empty()) {
                 Standing member;
                 member.member = true;

@@ -51,6 +51,7 @@ const PgStatement kTrim{"push_sub_trim",
                         "WHERE user_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2)"};
 const PgStatement kList{"push_sub_list", "SELECT " SB_SUBSCRIPTION_COLUMNS
                                          " FROM push_subscriptions s WHERE s.user_id = $1 ORDER BY s.created_at, s.id"};
+const PgStatement kSubscribedUsers{"push_sub_users", "SELECT DISTINCT user_id FROM push_subscriptions"};
 const PgStatement kDeleteForUser{"push_sub_delete_for_user",
                                  "DELETE FROM push_subscriptions WHERE user_id = $1 AND endpoint = $2"};
 const PgStatement kDeliverableForMessage{
@@ -154,6 +155,14 @@ std::vector<PushSubscriptionRow> ListForUser(Pg& db, std::string_view user_id) {
     std::vector<PushSubscriptionRow> out;
     out.reserve(static_cast<size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadSubscription(r, i, 0));
+    return out;
+}
+
+std::vector<std::string> SubscribedUserIds(Pg& db) {
+    PgResult r = db.Run(kSubscribedUsers);
+    std::vector<std::string> out;
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Str(i, 0));
     return out;
 }
 

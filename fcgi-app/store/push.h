@@ -73,6 +73,9 @@ Upserted Upsert(Pg& db, const NewSubscription& subscription);
 
 std::vector<PushSubscriptionRow> ListForUser(Pg& db, std::string_view user_id);
 
+// Every user with at least one subscription (for keys::kPushSubscribers).
+std::vector<std::string> SubscribedUserIds(Pg& db);
+
 // Removes the user's subscription to `endpoint`; returns how many rows went (0 or 1).
 int DeleteForUser(Pg& db, std::string_view user_id, std::string_view endpoint);
 

@@ -6,7 +6,7 @@
 // (http_ece). Retries, 404/410 handling and key rotation are driven through the same receiver.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 
-import { api, connectUser, redis, serverClient, signToken, uniqueId, userToken } from './lib/streambed.mjs';
+import { api, connectUser, createUsers, redis, serverClient, signToken, uniqueId, userToken } from './lib/streambed.mjs';
 
 const require = createRequire(import.meta.url);
 const ece = require('http_ece');
@@ -504,6 +504,51 @@ describe('delivery by streambed-push', () => {
     } finally {
       await client.disconnectUser();
     }
+  });
+
+  // Jobs go only to members with a subscription (keys::kPushSubscribers). MONITOR shows every
+  // command Redis runs, the audience script's included, so the queue's LPUSHes can be counted
+  // whatever streambed-push has already taken off the queue.
+  it('a message queues a push job for an offline member with a subscription, none for one without', async () => {
+    const [sender, subscriber] = await Promise.all(['jsend', 'jsub'].map((name) => subscribed(`jobs-${name}`)));
+    const [unsubscribed] = await createUsers(1, 'jobs-none');
+    const channelId = uniqueId('jobroom');
+    await serverClient().channel('messaging', channelId, { created_by_id: sender.user, members: [sender.user, subscriber.user, unsubscribed] }).create();
+    const monitor = spawn('redis-cli', ['-s', `${RUN}/redis/redis.sock`, 'monitor']);
+    let seen = '';
+    monitor.stdout.on('data', (chunk) => { seen += chunk; });
+    try {
+      await until('MONITOR to start', () => seen.startsWith('OK'), 5000);
+      const res = await api('POST', `/api/channels/messaging/${channelId}/message/`, {
+        token: userToken(sender.user), body: { message: { text: `jobs ${uniqueId('t')}` } },
+      });
+      assert.equal(res.status, 200, res.text);
+      await service.waitFor(subscriber.path, 1);
+    } finally {
+      monitor.kill();
+    }
+    const jobs = seen.split('\n').filter((line) => line.includes('"LPUSH" "sb:push:queue"'));
+    assert.equal(jobs.filter((line) => line.includes(subscriber.user)).length, 1, 'one job for the subscriber');
+    assert.equal(jobs.filter((line) => line.includes(unsubscribed)).length, 0, 'no job for the member without a subscription');
+  });
+
+  it('registering puts the user in the subscriber set; a set lost from Redis is filled again from PostgreSQL', async () => {
+    const [sender, offline] = await Promise.all(['lsend', 'loff'].map((name) => subscribed(`lost-${name}`)));
+    assert.equal(await redis('SISMEMBER', 'sb:push:subscribers', offline.user), '1');
+    const channelId = uniqueId('lostroom');
+    await serverClient().channel('messaging', channelId, { created_by_id: sender.user, members: [sender.user, offline.user] }).create();
+    // As after a Redis restart that lost it, or its hourly expiry.
+    await redis('DEL', 'sb:push:subscribers');
+    const res = await api('POST', `/api/channels/messaging/${channelId}/message/`, {
+      token: userToken(sender.user), body: { message: { text: 'after the set was lost' } },
+    });
+    assert.equal(res.status, 200, res.text);
+    const [request] = await service.waitFor(offline.path, 1);
+    assert.equal(openPush(request, offline.browser, { vapidKey, audience: service.origin }).message_id, res.json.message.id);
+    assert.equal(await redis('SISMEMBER', 'sb:push:subscribers', offline.user), '1');
+    assert.equal(await redis('SISMEMBER', 'sb:push:subscribers', ''), '1', 'the marker of a filled set');
+    const ttl = Number(await redis('TTL', 'sb:push:subscribers'));
+    assert.ok(ttl > 0 && ttl <= 3600, `expires within the hour (TTL ${ttl})`);
   });
 
   for (const status of [410, 404]) {
