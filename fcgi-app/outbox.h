@@ -16,6 +16,12 @@ class Outbox {
 public:
     // A persisted channel event; `payload` already carries `seq`.
     void Channel(int64_t channel_pk, const std::string& cid, int64_t seq, std::string type, std::string payload);
+    // A channel event logged at once by one statement that reserves its seq, puts it where
+    // `payload` has the store's token (Event::SeqFromStore) and inserts it: one round trip where
+    // Channel and Persist need a reservation before the payload is written. The channel's row is
+    // locked from this statement to the commit. Published by Flush like the others.
+    void LogNow(Pg& db, int64_t channel_pk, const std::string& cid, const std::string& type,
+                const std::string& payload);
     // Published only: typing, watching, notifications to users.
     void Publish(std::string topic, std::string payload);
 

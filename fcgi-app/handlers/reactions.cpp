@@ -1,5 +1,7 @@
 // Reaction routes (STREAM-PROTOCOL.md §4.3).
 
+#include <utility>
+
 #include "common/clock.h"
 #include "common/errors.h"
 #include "fcgi-app/event.h"
@@ -36,39 +38,38 @@ bool IsValidReactionType(std::string_view type) {
     return true;
 }
 
-// reaction.new / .updated / .deleted with the full updated message, and the REST reply
-// {"message", "reaction"} (the UI applies response.message wholesale).
-Reply ReactionChange(Call& call, const Actor& actor, const Target& t, const MessageRow& updated,
+// reaction.new / .updated / .deleted with the full updated message, logged in the transaction of
+// the change (`tx`, which holds the message's row: two reactions to one message log their events
+// in the order of their changes, each with the message as its change left it), then committed
+// and published; and the REST reply {"message", "reaction"} (the UI applies response.message
+// wholesale).
+Reply ReactionChange(Call& call, PgTransaction& tx, const Actor& actor, const Target& t, const MessageRow& updated,
                      const ReactionRow& reaction, const std::string& type) {
     MessageContext ctx;
     ctx.users.Put(actor.user, true);
-    ctx.Load(call.db(), call.redis(), {&updated}, "");
+    ctx.Load(call.db(), call.redis(), {&updated}, actor.id());
+    // The caller's own_reactions are for the reply alone: the event goes to every watcher.
+    auto own_reactions = std::exchange(ctx.own_reactions, {});
+    Event e(type, t.channel.channel.cid, NowMicros());
+    e.User(ctx.users, actor.id());
+    PutKey(e.w(), "message");
+    WriteMessage(e.w(), updated, ctx);
+    PutKey(e.w(), "reaction");
+    WriteReaction(e.w(), reaction, ctx.users);
+    e.SeqFromStore();
     Outbox outbox;
-    {
-        PgTransaction tx(call.db());
-        int64_t seq = channels::ReserveEventSeq(call.db(), t.channel.channel.pk, 1);
-        Event e(type, t.channel.channel.cid, NowMicros());
-        e.User(ctx.users, actor.id());
-        PutKey(e.w(), "message");
-        WriteMessage(e.w(), updated, ctx);
-        PutKey(e.w(), "reaction");
-        WriteReaction(e.w(), reaction, ctx.users);
-        e.Seq(seq);
-        outbox.Channel(t.channel.channel.pk, t.channel.channel.cid, seq, type, e.Done());
-        outbox.Persist(call.db());
-        tx.Commit();
-    }
+    outbox.LogNow(call.db(), t.channel.channel.pk, t.channel.channel.cid, type, e.Done());
+    tx.Commit();
     outbox.Flush(call.redis());
-    // The reply personalises own_reactions for the caller.
-    MessageContext mine;
-    mine.Load(call.db(), call.redis(), {&updated}, actor.id());
+
+    ctx.own_reactions = std::move(own_reactions);
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
     PutKey(w, "message");
-    WriteMessage(w, updated, mine);
+    WriteMessage(w, updated, ctx);
     PutKey(w, "reaction");
-    WriteReaction(w, reaction, mine.users);
+    WriteReaction(w, reaction, ctx.users);
     w.EndObject();
     return Reply::Json(JsonText(buf));
 }
@@ -100,15 +101,15 @@ Reply HandleSendReaction(Call& call) {
     if (custom_json.size() > 1024) throw BadRequest("reaction custom data is larger than 1 KB", "reaction");
     if (t.message.type == "deleted") throw BadRequest("cannot react to a deleted message", "id");
 
+    // The reaction and the message's groups in one round trip, with the transaction's BEGIN.
     reactions::Upserted up;
     MessageRow updated;
-    {
-        PgTransaction tx(call.db());
-        up = reactions::Upsert(call.db(), t.message.pk, actor.id(), type, score, custom_json, enforce_unique);
-        updated = reactions::RefreshGroups(call.db(), t.message.pk);
-        tx.Commit();
-    }
-    return ReactionChange(call, actor, t, updated, up.reaction,
+    PgTransaction tx(call.db());
+    PgBatch change(call.db());
+    reactions::Upsert(change, t.message.pk, actor.id(), type, score, custom_json, enforce_unique, up);
+    reactions::RefreshGroups(change, t.message.pk, updated);
+    change.Run();
+    return ReactionChange(call, tx, actor, t, updated, up.reaction,
                           enforce_unique && up.replaced ? "reaction.updated" : "reaction.new");
 }
 
@@ -119,14 +120,13 @@ Reply HandleDeleteReaction(Call& call) {
     const std::string& type = call.Param("type");
     std::optional<ReactionRow> removed;
     MessageRow updated;
-    {
-        PgTransaction tx(call.db());
-        removed = reactions::Remove(call.db(), t.message.pk, actor.id(), type);
-        if (!removed) throw NotFound("you have no " + type + " reaction on this message");
-        updated = reactions::RefreshGroups(call.db(), t.message.pk);
-        tx.Commit();
-    }
-    return ReactionChange(call, actor, t, updated, *removed, "reaction.deleted");
+    PgTransaction tx(call.db());
+    PgBatch change(call.db());
+    reactions::Remove(change, t.message.pk, actor.id(), type, removed);
+    reactions::RefreshGroups(change, t.message.pk, updated);
+    change.Run();
+    if (!removed) throw NotFound("you have no " + type + " reaction on this message");  // rolls back
+    return ReactionChange(call, tx, actor, t, updated, *removed, "reaction.deleted");
 }
 
 namespace {

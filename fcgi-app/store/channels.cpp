@@ -407,6 +407,12 @@ const PgStatement kAdd{
     "LEFT JOIN channel_bans b ON b.channel_pk = m.channel_pk AND b.user_id = m.user_id"};
 const PgStatement kRemove{"member_remove",
                           "DELETE FROM members WHERE channel_pk = $1 AND user_id = ANY($2::text[]) RETURNING user_id"};
+// A statement counts with the snapshot it starts with; were the count to wait for the channel's
+// row behind a concurrent change of members, it would leave that change's members out once it
+// committed. So the row is locked by a statement of its own first, and the count starts after.
+// NO KEY UPDATE, the lock the count's UPDATE takes anyway: FOR UPDATE would also wait for the key
+// share that inserting a member takes on its channel, and two adds would deadlock.
+const PgStatement kLockForCount{"member_count_lock", "SELECT 1 FROM channels WHERE pk = $1 FOR NO KEY UPDATE"};
 const PgStatement kRefreshCount{
     "member_refresh_count",
     "UPDATE channels SET member_count = (SELECT count(*) FROM members WHERE channel_pk = $1) WHERE pk = $1"};
@@ -630,7 +636,12 @@ std::vector<std::string> Remove(Pg& db, int64_t channel_pk, const std::vector<st
     return out;
 }
 
-void RefreshMemberCount(Pg& db, int64_t channel_pk) { db.Run(kRefreshCount, PgParams().Add(channel_pk)); }
+void RefreshMemberCount(Pg& db, int64_t channel_pk) {
+    PgBatch batch(db);  // one round trip (and one implicit transaction outside one)
+    batch.Add(kLockForCount, PgParams().Add(channel_pk), [](const PgResult&) {});
+    batch.Add(kRefreshCount, PgParams().Add(channel_pk), [](const PgResult&) {});
+    batch.Run();
+}
 
 namespace {
 std::optional<MemberRow> OneMember(const PgResult& r) {

@@ -403,6 +403,8 @@ const PgStatement kLatest{
 const PgStatement kOwn{"reaction_own",
                        "SELECT " SB_REACTION_COLUMNS " FROM reactions r JOIN messages mm ON mm.pk = r.message_pk "
                        "WHERE r.message_pk = ANY($1::bigint[]) AND r.user_id = $2 ORDER BY r.created_at DESC"};
+const PgStatement kLockForReactions{"reaction_lock_message",
+                                    "SELECT 1 FROM messages WHERE pk = $1 FOR NO KEY UPDATE"};
 const PgStatement kRemoveOthers{"reaction_remove_others",
                                 "DELETE FROM reactions WHERE message_pk = $1 AND user_id = $2 AND type <> $3 "
                                 "RETURNING type"};
@@ -449,22 +451,28 @@ void Own(PgBatch& batch, const std::vector<int64_t>& message_pks, std::string_vi
               [&into](const PgResult& r) { into = ReadAll(r); });
 }
 
-Upserted Upsert(Pg& db, int64_t message_pk, std::string_view user_id, std::string_view type, int score,
-                const std::string& custom_json, bool enforce_unique) {
-    Upserted out;
+void Upsert(PgBatch& batch, int64_t message_pk, std::string_view user_id, std::string_view type, int score,
+            const std::string& custom_json, bool enforce_unique, Upserted& into) {
+    into.replaced = false;
+    batch.Add(kLockForReactions, PgParams().Add(message_pk), [](const PgResult&) {});
     if (enforce_unique) {
-        out.replaced = !db.Run(kRemoveOthers, PgParams().Add(message_pk).Add(user_id).Add(type)).empty();
+        batch.Add(kRemoveOthers, PgParams().Add(message_pk).Add(user_id).Add(type),
+                  [&into](const PgResult& r) { into.replaced = into.replaced || !r.empty(); });
     }
-    PgResult r = db.Run(kUpsert, PgParams().Add(message_pk).Add(user_id).Add(type).Add(score).Add(custom_json));
-    out.reaction = ReadReaction(r, 0);
-    out.replaced = out.replaced || r.Bool(0, 8);
-    return out;
+    batch.Add(kUpsert, PgParams().Add(message_pk).Add(user_id).Add(type).Add(score).Add(custom_json),
+              [&into](const PgResult& r) {
+                  into.reaction = ReadReaction(r, 0);
+                  into.replaced = into.replaced || r.Bool(0, 8);
+              });
 }
 
-std::optional<ReactionRow> Remove(Pg& db, int64_t message_pk, std::string_view user_id, std::string_view type) {
-    PgResult r = db.Run(kRemove, PgParams().Add(message_pk).Add(user_id).Add(type));
-    if (r.empty()) return std::nullopt;
-    return ReadReaction(r, 0);
+void Remove(PgBatch& batch, int64_t message_pk, std::string_view user_id, std::string_view type,
+            std::optional<ReactionRow>& into) {
+    batch.Add(kLockForReactions, PgParams().Add(message_pk), [](const PgResult&) {});
+    batch.Add(kRemove, PgParams().Add(message_pk).Add(user_id).Add(type), [&into](const PgResult& r) {
+        if (r.empty()) into.reset();
+        else into = ReadReaction(r, 0);
+    });
 }
 
 std::vector<ReactionRow> List(Pg& db, int64_t message_pk, const std::optional<std::string>& type,
@@ -472,11 +480,13 @@ std::vector<ReactionRow> List(Pg& db, int64_t message_pk, const std::optional<st
     return ReadAll(db.Run(kList, PgParams().Add(message_pk).Add(type).Add(user_id).Add(limit).Add(offset)));
 }
 
-MessageRow RefreshGroups(Pg& db, int64_t message_pk) {
-    PgResult r = db.Run(kRefreshGroups, PgParams().Add(message_pk));
-    if (r.empty()) throw NotFound("message does not exist");
-    return ReadMessage(r, 0, 0);
+void RefreshGroups(PgBatch& batch, int64_t message_pk, MessageRow& into) {
+    batch.Add(kRefreshGroups, PgParams().Add(message_pk), [&into](const PgResult& r) {
+        if (r.empty()) throw NotFound("message does not exist");
+        into = ReadMessage(r, 0, 0);
+    });
 }
+
 
 }  // namespace reactions
 

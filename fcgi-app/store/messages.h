@@ -117,13 +117,23 @@ struct Upserted {
     ReactionRow reaction;
     bool replaced = false;  // enforce_unique removed the user's other reactions, or the same type existed
 };
-Upserted Upsert(Pg& db, int64_t message_pk, std::string_view user_id, std::string_view type, int score,
-                const std::string& custom_json, bool enforce_unique);
-std::optional<ReactionRow> Remove(Pg& db, int64_t message_pk, std::string_view user_id, std::string_view type);
+// A reaction change, in a transaction, is Upsert or Remove and then RefreshGroups, in one batch.
+// Both lock the message's row before they touch its reactions, so that changes to one message's
+// reactions take turns: RefreshGroups counts with the snapshot its statement starts with, and
+// without the lock two concurrent changes each counted without the other's reaction, leaving
+// reaction_groups short (tests/contracts/chat_reactions.test.mjs, "reactions sent at once").
+//
+// Adds the reaction (or updates its score and custom data), into `into` when `batch` runs; with
+// `enforce_unique`, removes the user's other reactions to the message first.
+void Upsert(PgBatch& batch, int64_t message_pk, std::string_view user_id, std::string_view type, int score,
+            const std::string& custom_json, bool enforce_unique, Upserted& into);
+// Removes the user's reaction of `type`, into `into` (nullopt when there was none).
+void Remove(PgBatch& batch, int64_t message_pk, std::string_view user_id, std::string_view type,
+            std::optional<ReactionRow>& into);
+// Rebuilds the message's reaction_groups from its reactions and bumps updated_at.
+void RefreshGroups(PgBatch& batch, int64_t message_pk, MessageRow& into);
 std::vector<ReactionRow> List(Pg& db, int64_t message_pk, const std::optional<std::string>& type,
                               const std::optional<std::string>& user_id, int limit, int offset);
-// Rebuilds the message's reaction_groups from its reactions and bumps updated_at.
-MessageRow RefreshGroups(Pg& db, int64_t message_pk);
 
 }  // namespace reactions
 

@@ -676,6 +676,25 @@ describe('members and moderators', () => {
     }
   });
 
+  // Each change recounts the members after it has locked the channel's row (store/channels.cpp):
+  // a count taken while another change held the row would leave that change's members out.
+  it('member_count stays exact when members are added and removed by many requests at once', async () => {
+    const owner = uniqueId('owner');
+    const [joiners, leavers] = [await createUsers(16, 'join'), await createUsers(8, 'quit')];
+    const server = serverClient();
+    await server.upsertUser({ id: owner });
+    const id = uniqueId('crowd');
+    await server.channel('messaging', id, { created_by_id: owner, members: [owner, ...leavers] }).create();
+    const channel = server.channel('messaging', id);
+    await Promise.all([
+      ...joiners.map((u) => channel.addMembers([u])),
+      ...leavers.map((u) => channel.removeMembers([u])),
+    ]);
+    const { channel: state, members } = await server.channel('messaging', id).query({ state: true });
+    assert.equal(members.length, 1 + joiners.length);
+    assert.equal(state.member_count, 1 + joiners.length);
+  });
+
   it('removeMembers: member.removed keyed on the removed user, notification.removed_from_channel with cid', async () => {
     const [bob] = await createUsers(1, 'rm');
     const alice = uniqueId('alice');

@@ -180,6 +180,26 @@ describe('sending and removing reactions', () => {
 });
 
 describe('many reactions', () => {
+  // Each reaction's event is logged in the transaction of its change, which holds the message's
+  // row: by seq, every event carries the message as its own change left it, after all earlier ones.
+  it('reactions sent at once: by seq, each reaction.new carries one more reaction than the one before', async () => {
+    const r = await room();
+    try {
+      const reactors = await createUsers(24, 'rc');
+      await serverClient().channel('messaging', r.id).addMembers(reactors);
+      const events = recordEvents(r.cb);
+      const srv = serverClient().channel('messaging', r.id);
+      await Promise.all(reactors.map((u) => srv.sendReaction(r.msg.id, { type: 'like', user_id: u })));
+      await events.waitFor(() => events.of('reaction.new').length >= reactors.length, { timeout: 10000 });
+      const bySeq = events.of('reaction.new').sort((a, b) => a.seq - b.seq);
+      assert.equal(new Set(bySeq.map((e) => e.seq)).size, reactors.length, 'one seq each');
+      assert.deepEqual(bySeq.map((e) => e.message.reaction_counts.like), reactors.map((_, i) => i + 1));
+      assert.deepEqual(bySeq.map((e) => e.reaction.user_id).sort(), [...reactors].sort());
+    } finally {
+      await r.close();
+    }
+  });
+
   it('latest_reactions keeps the newest ten with users; query reactions pages with `next` only while more exist', async () => {
     const r = await room();
     try {
