@@ -122,4 +122,5 @@ run_sanitized() {
     # Stopping normally lets each process run its leak check at exit; then any report counts.
     stack_stop >/dev/null 2>&1 || true
     count_sanitizer_reports "$san_reports" "the sanitized stack"
+    run_log_audit  # scripts/test: no 500 and no error in this stack's logs either
 }
