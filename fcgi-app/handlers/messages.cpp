@@ -20,21 +20,6 @@ namespace streambed {
 
 namespace {
 
-// The message named in the path and the actor's standing in its channel (404 / 403).
-struct MessageAccess {
-    MessageRow message;
-    OpenChannel channel;
-};
-
-MessageAccess OpenMessage(Call& call, const Actor& actor, const std::string& message_id) {
-    auto message = messages::Find(call.db(), message_id);
-    if (!message) throw NotFound("message " + message_id + " does not exist");
-    auto view = channels::FindViewByPk(call.db(), message->channel_pk, actor.id());
-    if (!view) throw NotFound("message " + message_id + " does not exist");
-    MessageAccess access{std::move(*message), StandingIn(call, std::move(*view), actor)};
-    return access;
-}
-
 Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
     MessageContext ctx;
     ctx.Load(call.db(), call.redis(), {&message}, actor.id());
@@ -170,8 +155,7 @@ Reply HandleSendMessage(Call& call) {
 
 // GET /api/messages/{id}/
 Reply HandleGetMessage(Call& call) {
-    Actor actor = LoadActor(call, call.Query("user_id"), false);
-    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    auto [actor, a] = LoadActorOnMessage(call, call.Query("user_id"), false, call.Param("id"));
     return MessageReply(call, actor, a.message);
 }
 
@@ -211,8 +195,7 @@ Reply HandleUpdateMessage(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     const JsonValue* m = json::OptObject(body, "message", "message");
     if (m == nullptr) throw BadRequest("message is required", "message");
-    Actor actor = LoadActor(call, NamedUser(*m) ? NamedUser(*m) : NamedUser(body), false);
-    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    auto [actor, a] = LoadActorOnMessage(call, NamedUser(*m) ? NamedUser(*m) : NamedUser(body), false, call.Param("id"));
     RequireEditRights(a, actor);
     messages::Edit edit;
     ApplyEditable(call, a, *m, "message.", edit, actor);
@@ -230,8 +213,7 @@ Reply HandleUpdateMessage(Call& call) {
 // PUT /api/messages/{id}/: {"set": {...}, "unset": [...]}; the message list's pin action.
 Reply HandlePartialUpdateMessage(Call& call) {
     auto body = ParseJsonObject(call.request().body);
-    Actor actor = LoadActor(call, NamedUser(body), false);
-    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    auto [actor, a] = LoadActorOnMessage(call, NamedUser(body), false, call.Param("id"));
     const JsonValue* set = json::OptObject(body, "set", "set");
     const JsonValue* unset = json::OptArray(body, "unset", "unset");
     messages::Edit edit;
@@ -274,8 +256,7 @@ Reply HandlePartialUpdateMessage(Call& call) {
 
 // DELETE /api/messages/{id}/?hard=true
 Reply HandleDeleteMessage(Call& call) {
-    Actor actor = LoadActor(call, call.Query("deleted_by") ? call.Query("deleted_by") : call.Query("user_id"), false);
-    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    auto [actor, a] = LoadActorOnMessage(call, call.Query("deleted_by") ? call.Query("deleted_by") : call.Query("user_id"), false, call.Param("id"));
     bool hard = call.Query("hard").value_or("") == "true" || call.Query("hard").value_or("") == "1";
     if (call.Query("delete_for_me").value_or("") == "true")
         throw BadRequest("delete_for_me is not supported; delete the message for everyone", "delete_for_me");
@@ -316,8 +297,7 @@ Reply HandleDeleteMessage(Call& call) {
 
 // GET /api/messages/{parent_id}/replies/?limit=25&id_lt=...
 Reply HandleGetReplies(Call& call) {
-    Actor actor = LoadActor(call, call.Query("user_id"), false);
-    MessageAccess a = OpenMessage(call, actor, call.Param("id"));
+    auto [actor, a] = LoadActorOnMessage(call, call.Query("user_id"), false, call.Param("id"));
     Paging paging = Paging::FromQuery(call, 25, 300);
     auto rows = PageOfThread(call, a.message, paging);
     std::vector<const MessageRow*> refs;

@@ -15,20 +15,6 @@ namespace streambed {
 
 namespace {
 
-struct Target {
-    MessageRow message;
-    OpenChannel channel;
-};
-
-Target OpenTarget(Call& call, const Actor& actor) {
-    const std::string& id = call.Param("id");
-    auto message = messages::Find(call.db(), id);
-    if (!message) throw NotFound("message " + id + " does not exist");
-    auto view = channels::FindViewByPk(call.db(), message->channel_pk, actor.id());
-    if (!view) throw NotFound("message " + id + " does not exist");
-    return Target{std::move(*message), StandingIn(call, std::move(*view), actor)};
-}
-
 bool IsValidReactionType(std::string_view type) {
     if (type.empty() || type.size() > 64) return false;
     for (char c : type) {
@@ -43,7 +29,7 @@ bool IsValidReactionType(std::string_view type) {
 // in the order of their changes, each with the message as its change left it), then committed
 // and published; and the REST reply {"message", "reaction"} (the UI applies response.message
 // wholesale).
-Reply ReactionChange(Call& call, PgTransaction& tx, const Actor& actor, const Target& t, const MessageRow& updated,
+Reply ReactionChange(Call& call, PgTransaction& tx, const Actor& actor, const MessageAccess& t, const MessageRow& updated,
                      const ReactionRow& reaction, const std::string& type) {
     MessageContext ctx;
     ctx.users.Put(actor.user, true);
@@ -81,8 +67,7 @@ Reply HandleSendReaction(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     const JsonValue* r = json::OptObject(body, "reaction", "reaction");
     if (r == nullptr) throw BadRequest("reaction is required", "reaction");
-    Actor actor = LoadActor(call, NamedUser(*r) ? NamedUser(*r) : NamedUser(body), true);
-    Target t = OpenTarget(call, actor);
+    auto [actor, t] = LoadActorOnMessage(call, NamedUser(*r) ? NamedUser(*r) : NamedUser(body), true, call.Param("id"));
     RequireCapability(t.channel.caps, "send-reaction");
     std::string type(json::RequireString(*r, "type", "reaction.type"));
     if (!IsValidReactionType(type)) throw BadRequest("reaction.type must match [A-Za-z0-9_+-]{1,64}", "reaction.type");
@@ -115,8 +100,7 @@ Reply HandleSendReaction(Call& call) {
 
 // DELETE /api/messages/{id}/reaction/{type}/
 Reply HandleDeleteReaction(Call& call) {
-    Actor actor = LoadActor(call, call.Query("user_id"), true);
-    Target t = OpenTarget(call, actor);
+    auto [actor, t] = LoadActorOnMessage(call, call.Query("user_id"), true, call.Param("id"));
     const std::string& type = call.Param("type");
     std::optional<ReactionRow> removed;
     MessageRow updated;
@@ -130,7 +114,7 @@ Reply HandleDeleteReaction(Call& call) {
 }
 
 namespace {
-Reply ReactionList(Call& call, const Actor& actor, const Target& t, const std::optional<std::string>& type,
+Reply ReactionList(Call& call, const Actor& actor, const MessageAccess& t, const std::optional<std::string>& type,
                    const std::optional<std::string>& user_id, int limit, int offset, bool with_next) {
     // One more than asked tells whether another page exists.
     auto rows = reactions::List(call.db(), t.message.pk, type, user_id, limit + 1, offset);
@@ -157,8 +141,7 @@ Reply ReactionList(Call& call, const Actor& actor, const Target& t, const std::o
 // POST /api/messages/{id}/reactions/ {"filter": {"type"?, "user_id"?}, "sort", "limit", "next"}
 Reply HandleQueryReactions(Call& call) {
     auto body = ParseJsonObject(call.request().body);
-    Actor actor = LoadActor(call, NamedUser(body), false);
-    Target t = OpenTarget(call, actor);
+    auto [actor, t] = LoadActorOnMessage(call, NamedUser(body), false, call.Param("id"));
     std::optional<std::string> type, user_id;
     if (const JsonValue* f = json::OptObject(body, "filter", "filter")) {
         for (auto it = f->MemberBegin(); it != f->MemberEnd(); ++it) {
@@ -186,8 +169,7 @@ Reply HandleQueryReactions(Call& call) {
 
 // GET /api/messages/{id}/reactions/?limit=&offset=
 Reply HandleGetReactions(Call& call) {
-    Actor actor = LoadActor(call, call.Query("user_id"), false);
-    Target t = OpenTarget(call, actor);
+    auto [actor, t] = LoadActorOnMessage(call, call.Query("user_id"), false, call.Param("id"));
     return ReactionList(call, actor, t, std::nullopt, std::nullopt, QueryInt(call, "limit", 25, 1, 300),
                         QueryInt(call, "offset", 0, 0, 100000), false);
 }

@@ -106,6 +106,25 @@ ActorWithView LoadActorWithView(Call& call, std::optional<std::string_view> name
     return out;
 }
 
+ActingOnMessage LoadActorOnMessage(Call& call, std::optional<std::string_view> named, bool required,
+                                   const std::string& message_id) {
+    Acting acting = ResolveActor(call.caller(), named, required);
+    std::vector<UserRow> found;
+    std::vector<MessageRow> message;
+    std::optional<channels::ChannelView> view;
+    PgBatch batch(call.db());
+    if (!acting.id.empty()) users::FindMany(batch, {acting.id}, found);
+    messages::FindMany(batch, {message_id}, message);
+    // The acting user's id, or "" for an actor with none (no membership can match it).
+    channels::FindViewOfMessage(batch, message_id, acting.id, view);
+    batch.Run();
+    // The actor's refusals (a revoked token, a deactivated user) come first, as with LoadActor.
+    Actor actor = acting.id.empty() ? std::move(acting.actor) : FinishActor(call, std::move(acting), std::move(found));
+    if (message.empty() || !view) throw NotFound("message " + message_id + " does not exist");
+    OpenChannel open = StandingIn(call, std::move(*view), actor);
+    return ActingOnMessage{std::move(actor), MessageAccess{std::move(message.front()), std::move(open)}};
+}
+
 ActingIn LoadActorIn(Call& call, std::optional<std::string_view> named, bool required, std::string_view type,
                      std::string_view id) {
     std::string cid = std::string(type) + ":" + std::string(id);

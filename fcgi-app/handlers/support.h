@@ -12,6 +12,7 @@
 #include "fcgi-app/model.h"
 #include "fcgi-app/permissions.h"
 #include "fcgi-app/store/channels.h"
+#include "fcgi-app/store/messages.h"
 #include "fcgi-app/store/users.h"
 
 namespace streambed {
@@ -64,6 +65,19 @@ struct ActingIn {
 ActingIn LoadActorIn(Call& call, std::optional<std::string_view> named, bool required, std::string_view type,
                      std::string_view id);
 OpenChannel OpenForActor(Call& call, std::string_view type, std::string_view id, const Actor& actor);
+// The message a route names ({id} of /messages/{id}/...), and the actor's standing in its channel.
+struct MessageAccess {
+    MessageRow message;
+    OpenChannel channel;
+};
+// LoadActor, the message and its channel, in one round trip: 404 for a message that does not
+// exist, then StandingIn's refusals (403 for an actor who may not read its channel).
+struct ActingOnMessage {
+    Actor actor;
+    MessageAccess access;
+};
+ActingOnMessage LoadActorOnMessage(Call& call, std::optional<std::string_view> named, bool required,
+                                   const std::string& message_id);
 // The same for a channel row already loaded (with the actor's membership).
 OpenChannel StandingIn(Call& call, channels::ChannelView view, const Actor& actor);
 

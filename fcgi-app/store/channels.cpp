@@ -171,6 +171,15 @@ const PgStatement kFindViewByPk{
     SB_JOIN_OWN_MEMBER("m", "$2")
     "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
     "WHERE c.pk = $1"};
+const PgStatement kFindViewOfMessage{
+    "channel_find_view_of_message",
+    "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "
+    "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
+    "          AND (x.expires IS NULL OR x.expires > now())) "
+    "FROM channels c "
+    SB_JOIN_OWN_MEMBER("m", "$2")
+    "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
+    "WHERE c.pk = (SELECT channel_pk FROM messages WHERE id = $1)"};
 const PgStatement kFind{"channel_find", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.cid = $1"};
 const PgStatement kLock{"channel_lock", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.pk = $1 FOR UPDATE"};
 const PgStatement kCreate{
@@ -235,6 +244,13 @@ std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view use
     PgResult r = db.Run(kFindViewByPk, PgParams().Add(pk).Add(user_id));
     if (r.empty()) return std::nullopt;
     return ReadView(r);
+}
+
+void FindViewOfMessage(PgBatch& batch, std::string_view message_id, std::string_view user_id,
+                       std::optional<ChannelView>& into) {
+    batch.Add(kFindViewOfMessage, PgParams().Add(message_id).Add(user_id), [&into](const PgResult& r) {
+        into = r.empty() ? std::nullopt : std::optional<ChannelView>(ReadView(r));
+    });
 }
 
 std::vector<ChannelView> FindViewsSelected(Pg& db, const std::string& pks_sql, const PgParams& params) {

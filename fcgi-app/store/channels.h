@@ -56,6 +56,10 @@ std::optional<ChannelView> FindView(Pg& db, std::string_view cid, std::string_vi
 // The same, into `into` when `batch` runs (nullopt when there is no such channel).
 void FindView(PgBatch& batch, std::string_view cid, std::string_view user_id, std::optional<ChannelView>& into);
 std::optional<ChannelView> FindViewByPk(Pg& db, int64_t pk, std::string_view user_id);
+// The view of the channel that holds the message `message_id`, into `into` when `batch` runs
+// (nullopt when there is no such message): read beside the message itself.
+void FindViewOfMessage(PgBatch& batch, std::string_view message_id, std::string_view user_id,
+                       std::optional<ChannelView>& into);
 // The views of the channels that `pks_sql` selects (one column, channel pks), in its order, for
 // the user bound to $1 of `params`: a queryChannels filter (handlers/channels.cpp) and the views
 // of the page it finds in one statement.
