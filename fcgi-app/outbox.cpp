@@ -11,7 +11,7 @@ const PgStatement kAppend{"event_append",
                           "INSERT INTO channel_events (channel_pk, seq, type, payload) "
                           "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"};
 // The seq token as common/json.h writes it (kStoreSeqToken), replaced as messages::Append does.
-const PgStatement kLogNow{"event_log_now",
+const PgStatement kLogEvent{"event_log",
                           "WITH s AS (UPDATE channels SET event_seq = event_seq + 1 WHERE pk = $1 "
                           "  RETURNING event_seq) "
                           "INSERT INTO channel_events (channel_pk, seq, type, payload) "
@@ -24,9 +24,9 @@ void Outbox::Channel(int64_t channel_pk, const std::string& cid, int64_t seq, st
     persisted_.push_back({channel_pk, seq, std::move(type), std::move(payload)});
 }
 
-void Outbox::LogNow(Pg& db, int64_t channel_pk, const std::string& cid, const std::string& type,
-                    const std::string& payload) {
-    PgResult r = db.Run(kLogNow, PgParams().Add(channel_pk).Add(type).Add(payload));
+void Outbox::LogAndCommit(PgTransaction& tx, int64_t channel_pk, const std::string& cid, const std::string& type,
+                          const std::string& payload) {
+    PgResult r = tx.CommitWith(kLogEvent, PgParams().Add(channel_pk).Add(type).Add(payload));
     if (r.empty()) throw NotFound("channel does not exist");
     published_.emplace_back(keys::ChannelTopic(cid), std::string(r.Str(0, 0)));
 }

@@ -2,6 +2,7 @@
 // delete, and thread replies.
 
 #include <unordered_set>
+#include <utility>
 
 #include "common/clock.h"
 #include "common/errors.h"
@@ -20,9 +21,8 @@ namespace streambed {
 
 namespace {
 
-Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
-    MessageContext ctx;
-    ctx.Load(call.db(), call.redis(), {&message}, actor.id());
+// {"message"} from what `ctx` loaded for it, the caller's own reactions included.
+Reply MessageReply(const MessageRow& message, const MessageContext& ctx) {
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
@@ -32,20 +32,52 @@ Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
     return Reply::Json(JsonText(buf));
 }
 
-// message.updated (or .deleted) to watchers, in the caller's transaction.
+Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
+    MessageContext ctx;
+    ctx.Load(call.db(), call.redis(), {&message}, actor.id());
+    return MessageReply(message, ctx);
+}
+
+// message.updated (or .deleted) for watchers, from what `ctx` loaded for the message, without the
+// caller's own reactions (the event goes to everyone). `seq`: reserved beforehand, or none for the
+// store's token (Outbox::LogAndCommit puts the seq there).
+std::string MessageEvent(const std::string& type, const OpenChannel& open, const MessageRow& message,
+                         const Actor& actor, MessageContext& ctx, std::optional<int64_t> seq, bool hard_delete = false) {
+    auto own_reactions = std::exchange(ctx.own_reactions, {});
+    Event e(type, open.channel.cid, NowMicros());
+    if (actor.acting) e.User(ctx.users, actor.id());
+    PutKey(e.w(), "message");
+    WriteMessage(e.w(), message, ctx);
+    if (type == "message.deleted") PutBool(e.w(), "hard_delete", hard_delete);
+    if (seq) e.Seq(*seq);
+    else e.SeqFromStore();
+    ctx.own_reactions = std::move(own_reactions);
+    return e.Done();
+}
+
+// message.updated (or .deleted) in the caller's transaction, its seq reserved now: a delete logs
+// two events (the message's and its parent's).
 void QueueMessageEvent(Call& call, const std::string& type, const OpenChannel& open, const MessageRow& message,
                        const Actor& actor, Outbox& outbox, bool hard_delete = false) {
     MessageContext ctx;
     if (actor.acting) ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), {&message}, "");
     int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
-    Event e(type, open.channel.cid, NowMicros());
-    if (actor.acting) e.User(ctx.users, actor.id());
-    PutKey(e.w(), "message");
-    WriteMessage(e.w(), message, ctx);
-    if (type == "message.deleted") PutBool(e.w(), "hard_delete", hard_delete);
-    e.Seq(seq);
-    outbox.Channel(open.channel.pk, open.channel.cid, seq, type, e.Done());
+    outbox.Channel(open.channel.pk, open.channel.cid, seq, type, MessageEvent(type, open, message, actor, ctx, seq, hard_delete));
+}
+
+// The end of an update made in `tx` (it holds the message's row): message.updated logged with the
+// COMMIT in one round trip, published, and the reply from the same reads.
+Reply CommitMessageUpdate(Call& call, PgTransaction& tx, const OpenChannel& open, const MessageRow& updated,
+                          const Actor& actor) {
+    MessageContext ctx;
+    if (actor.acting) ctx.users.Put(actor.user, true);
+    ctx.Load(call.db(), call.redis(), {&updated}, actor.id());
+    Outbox outbox;
+    outbox.LogAndCommit(tx, open.channel.pk, open.channel.cid, "message.updated",
+                        MessageEvent("message.updated", open, updated, actor, ctx, std::nullopt));
+    outbox.Flush(call.redis());
+    return MessageReply(updated, ctx);
 }
 
 bool IsReadOnlyMessageKey(std::string_view k) {
@@ -200,14 +232,9 @@ Reply HandleUpdateMessage(Call& call) {
     messages::Edit edit;
     ApplyEditable(call, a, *m, "message.", edit, actor);
     edit.custom_json = CustomOf(*m);  // an edit replaces the custom fields
-    Outbox outbox;
     PgTransaction tx(call.db());
     MessageRow updated = messages::Update(call.db(), a.message.pk, edit);
-    QueueMessageEvent(call, "message.updated", a.channel, updated, actor, outbox);
-    outbox.Persist(call.db());
-    tx.Commit();
-    outbox.Flush(call.redis());
-    return MessageReply(call, actor, updated);
+    return CommitMessageUpdate(call, tx, a.channel, updated, actor);
 }
 
 // PUT /api/messages/{id}/: {"set": {...}, "unset": [...]}; the message list's pin action.
@@ -244,14 +271,9 @@ Reply HandlePartialUpdateMessage(Call& call) {
     // Pinning someone else's message needs pin-message only; anything else is an edit.
     if (!only_pin) RequireEditRights(a, actor);
     if (a.message.type == "deleted") throw BadRequest("a deleted message cannot be changed", "id");
-    Outbox outbox;
     PgTransaction tx(call.db());
     MessageRow updated = messages::Update(call.db(), a.message.pk, edit);
-    QueueMessageEvent(call, "message.updated", a.channel, updated, actor, outbox);
-    outbox.Persist(call.db());
-    tx.Commit();
-    outbox.Flush(call.redis());
-    return MessageReply(call, actor, updated);
+    return CommitMessageUpdate(call, tx, a.channel, updated, actor);
 }
 
 // DELETE /api/messages/{id}/?hard=true

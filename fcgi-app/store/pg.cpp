@@ -371,4 +371,13 @@ void PgTransaction::Commit() {
     done_ = true;
 }
 
+PgResult PgTransaction::CommitWith(const PgStatement& statement, const PgParams& params) {
+    std::vector<PgResult> results = pg_.Send(
+        pg_.Connection(), {Pg::Query{&statement, {}, &params}, Pg::Query{nullptr, "COMMIT", &kNoParams}}, "commit");
+    pg_.in_transaction_ = false;
+    pg_.transaction_sent_ = false;
+    done_ = true;
+    return std::move(results.front());
+}
+
 }  // namespace streambed

@@ -246,6 +246,10 @@ public:
     PgTransaction(const PgTransaction&) = delete;
     PgTransaction& operator=(const PgTransaction&) = delete;
     void Commit();
+    // `statement` as the transaction's last, then the COMMIT, in one round trip (behind whatever
+    // is queued): its result, the commit done. A row it locks is held only while the two run,
+    // not across a round trip to the worker and back.
+    PgResult CommitWith(const PgStatement& statement, const PgParams& params);
 
 private:
     Pg& pg_;
