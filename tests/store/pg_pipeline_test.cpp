@@ -132,6 +132,43 @@ BOOST_FIXTURE_TEST_CASE(a_failing_statement_after_queued_ones_leaves_the_transac
     BOOST_TEST(Count() == 2);
 }
 
+// Outbox::LogAndCommit: the statement that logs an event leaves with the COMMIT, so the row it
+// locks is not held across a round trip.
+const PgStatement kInsertReturning{"pgt_insert_returning", "INSERT INTO pgt (k, v) VALUES ($1, $2::int) RETURNING v * 10"};
+
+BOOST_FIXTURE_TEST_CASE(commit_with_a_statement_is_one_round_trip_and_returns_its_result, Fixture) {
+    int round_trips = 0;
+    pg.SetQueryObserver([&](int64_t) { ++round_trips; });
+    int64_t got = 0;
+    {
+        PgTransaction tx(pg);
+        Insert("a", 1);       // with the BEGIN
+        QueueInsert("b", 2);  // queued: goes before the last statement and the COMMIT
+        got = tx.CommitWith(kInsertReturning, PgParams().Add("c").Add(3)).Int(0, 0);
+    }
+    BOOST_TEST(round_trips == 2);
+    BOOST_TEST(got == 30);
+    BOOST_TEST(!pg.InTransaction());
+    BOOST_TEST(Count() == 3);
+    BOOST_TEST(StateOf(Backend()) == "idle");
+}
+
+BOOST_FIXTURE_TEST_CASE(commit_with_a_failing_statement_commits_nothing, Fixture) {
+    Insert("taken", 1);
+    int64_t backend = Backend();
+    auto error = Thrown([&] {
+        PgTransaction tx(pg);
+        Insert("mine", 2);
+        tx.CommitWith(kInsertReturning, PgParams().Add("taken").Add(3));  // the COMMIT is not run
+    });
+    BOOST_REQUIRE(error.has_value());
+    BOOST_TEST(error->IsUniqueViolation());
+    BOOST_TEST(!pg.InTransaction());
+    BOOST_TEST(Count() == 1);
+    BOOST_TEST(Backend() == backend);
+    BOOST_TEST(StateOf(backend) == "idle");
+}
+
 BOOST_FIXTURE_TEST_CASE(a_transaction_abandoned_before_its_commit_keeps_nothing, Fixture) {
     {
         PgTransaction tx(pg);
