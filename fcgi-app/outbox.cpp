@@ -12,11 +12,11 @@ const PgStatement kAppend{"event_append",
                           "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"};
 // The seq token as common/json.h writes it (kStoreSeqToken), replaced as messages::Append does.
 const PgStatement kLogEvent{"event_log",
-                          "WITH s AS (UPDATE channels SET event_seq = event_seq + 1 WHERE pk = $1 "
-                          "  RETURNING event_seq) "
-                          "INSERT INTO channel_events (channel_pk, seq, type, payload) "
-                          "SELECT $1, s.event_seq, $2, replace($3::text, E'\\x01seq\\x01', s.event_seq::text) FROM s "
-                          "RETURNING payload"};
+                            "WITH s AS (UPDATE channels SET event_seq = event_seq + 1 WHERE pk = $1 "
+                            "  RETURNING event_seq) "
+                            "INSERT INTO channel_events (channel_pk, seq, type, payload) "
+                            "SELECT $1, s.event_seq, $2, replace($3::text, E'\\x01seq\\x01', s.event_seq::text) FROM s "
+                            "RETURNING payload"};
 }  // namespace
 
 void Outbox::Channel(int64_t channel_pk, const std::string& cid, int64_t seq, std::string type, std::string payload) {

@@ -66,7 +66,7 @@ public:
     AudienceQuery& operator=(const AudienceQuery&) = delete;
     Audience Finish(RedisClient& redis, const AudienceSources& sources);
 
-private:
+  private:
     std::string cid_;
     std::string sender_;
     std::optional<PushJobFrame> push_;

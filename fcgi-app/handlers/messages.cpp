@@ -42,15 +42,18 @@ Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
 // caller's own reactions (the event goes to everyone). `seq`: reserved beforehand, or none for the
 // store's token (Outbox::LogAndCommit puts the seq there).
 std::string MessageEvent(const std::string& type, const OpenChannel& open, const MessageRow& message,
-                         const Actor& actor, MessageContext& ctx, std::optional<int64_t> seq, bool hard_delete = false) {
+                         const Actor& actor, MessageContext& ctx, std::optional<int64_t> seq,
+                         bool hard_delete = false) {
     auto own_reactions = std::exchange(ctx.own_reactions, {});
     Event e(type, open.channel.cid, NowMicros());
     if (actor.acting) e.User(ctx.users, actor.id());
     PutKey(e.w(), "message");
     WriteMessage(e.w(), message, ctx);
     if (type == "message.deleted") PutBool(e.w(), "hard_delete", hard_delete);
-    if (seq) e.Seq(*seq);
-    else e.SeqFromStore();
+    if (seq)
+        e.Seq(*seq);
+    else
+        e.SeqFromStore();
     ctx.own_reactions = std::move(own_reactions);
     return e.Done();
 }
@@ -63,7 +66,8 @@ void QueueMessageEvent(Call& call, const std::string& type, const OpenChannel& o
     if (actor.acting) ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), {&message}, "");
     int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
-    outbox.Channel(open.channel.pk, open.channel.cid, seq, type, MessageEvent(type, open, message, actor, ctx, seq, hard_delete));
+    outbox.Channel(open.channel.pk, open.channel.cid, seq, type,
+                   MessageEvent(type, open, message, actor, ctx, seq, hard_delete));
 }
 
 // The end of an update made in `tx` (it holds the message's row): message.updated logged with the
@@ -227,7 +231,8 @@ Reply HandleUpdateMessage(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     const JsonValue* m = json::OptObject(body, "message", "message");
     if (m == nullptr) throw BadRequest("message is required", "message");
-    auto [actor, a] = LoadActorOnMessage(call, NamedUser(*m) ? NamedUser(*m) : NamedUser(body), false, call.Param("id"));
+    auto [actor, a] =
+        LoadActorOnMessage(call, NamedUser(*m) ? NamedUser(*m) : NamedUser(body), false, call.Param("id"));
     RequireEditRights(a, actor);
     messages::Edit edit;
     ApplyEditable(call, a, *m, "message.", edit, actor);
@@ -278,7 +283,8 @@ Reply HandlePartialUpdateMessage(Call& call) {
 
 // DELETE /api/messages/{id}/?hard=true
 Reply HandleDeleteMessage(Call& call) {
-    auto [actor, a] = LoadActorOnMessage(call, call.Query("deleted_by") ? call.Query("deleted_by") : call.Query("user_id"), false, call.Param("id"));
+    auto [actor, a] = LoadActorOnMessage(
+        call, call.Query("deleted_by") ? call.Query("deleted_by") : call.Query("user_id"), false, call.Param("id"));
     bool hard = call.Query("hard").value_or("") == "true" || call.Query("hard").value_or("") == "1";
     if (call.Query("delete_for_me").value_or("") == "true")
         throw BadRequest("delete_for_me is not supported; delete the message for everyone", "delete_for_me");

@@ -9,8 +9,8 @@
 #include "common/keys.h"
 #include "common/push_endpoint.h"
 #include "common/webpush.h"
-#include "fcgi-app/handlers/support.h"
 #include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/handlers/support.h"
 #include "fcgi-app/store/push.h"
 #include "fcgi-app/wire.h"
 

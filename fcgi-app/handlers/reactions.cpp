@@ -29,8 +29,8 @@ bool IsValidReactionType(std::string_view type) {
 // in the order of their changes, each with the message as its change left it), then committed
 // and published; and the REST reply {"message", "reaction"} (the UI applies response.message
 // wholesale).
-Reply ReactionChange(Call& call, PgTransaction& tx, const Actor& actor, const MessageAccess& t, const MessageRow& updated,
-                     const ReactionRow& reaction, const std::string& type) {
+Reply ReactionChange(Call& call, PgTransaction& tx, const Actor& actor, const MessageAccess& t,
+                     const MessageRow& updated, const ReactionRow& reaction, const std::string& type) {
     MessageContext ctx;
     ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), {&updated}, actor.id());

@@ -153,33 +153,19 @@ const ChannelTypeRow* FindType(Pg& db, std::string_view name) {
 }
 
 namespace {
-const PgStatement kFindView{
-    "channel_find_view",
-    "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "
-    "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
-    "          AND (x.expires IS NULL OR x.expires > now())) "
-    "FROM channels c "
-    SB_JOIN_OWN_MEMBER("m", "$2")
-    "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
-    "WHERE c.cid = $1"};
-const PgStatement kFindViewByPk{
-    "channel_find_view_pk",
-    "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "
-    "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
-    "          AND (x.expires IS NULL OR x.expires > now())) "
-    "FROM channels c "
-    SB_JOIN_OWN_MEMBER("m", "$2")
-    "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
-    "WHERE c.pk = $1"};
-const PgStatement kFindViewOfMessage{
-    "channel_find_view_of_message",
-    "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "
-    "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 "
-    "          AND (x.expires IS NULL OR x.expires > now())) "
-    "FROM channels c "
-    SB_JOIN_OWN_MEMBER("m", "$2")
-    "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "
-    "WHERE c.pk = (SELECT channel_pk FROM messages WHERE id = $1)"};
+// A channel with the membership and ban of the user bound to $2, for the channel `where` selects.
+#define SB_CHANNEL_VIEW(where)                                                             \
+    "SELECT " SB_CHANNEL_COLUMNS ", " SB_MEMBER_COLUMNS ", "                               \
+    "  EXISTS (SELECT 1 FROM channel_bans x WHERE x.channel_pk = c.pk AND x.user_id = $2 " \
+    "          AND (x.expires IS NULL OR x.expires > now())) "                             \
+    "FROM channels c " SB_JOIN_OWN_MEMBER("m", "$2")                                       \
+    "LEFT JOIN channel_bans b ON b.channel_pk = c.pk AND b.user_id = m.user_id "           \
+    "WHERE " where
+const PgStatement kFindView{"channel_find_view", SB_CHANNEL_VIEW("c.cid = $1")};
+const PgStatement kFindViewByPk{"channel_find_view_pk", SB_CHANNEL_VIEW("c.pk = $1")};
+const PgStatement kFindViewOfMessage{"channel_find_view_of_message",
+                                     SB_CHANNEL_VIEW("c.pk = (SELECT channel_pk FROM messages WHERE id = $1)")};
+#undef SB_CHANNEL_VIEW
 const PgStatement kFind{"channel_find", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.cid = $1"};
 const PgStatement kLock{"channel_lock", "SELECT " SB_CHANNEL_COLUMNS " FROM channels c WHERE c.pk = $1 FOR UPDATE"};
 const PgStatement kCreate{

@@ -403,8 +403,7 @@ const PgStatement kLatest{
 const PgStatement kOwn{"reaction_own",
                        "SELECT " SB_REACTION_COLUMNS " FROM reactions r JOIN messages mm ON mm.pk = r.message_pk "
                        "WHERE r.message_pk = ANY($1::bigint[]) AND r.user_id = $2 ORDER BY r.created_at DESC"};
-const PgStatement kLockForReactions{"reaction_lock_message",
-                                    "SELECT 1 FROM messages WHERE pk = $1 FOR NO KEY UPDATE"};
+const PgStatement kLockForReactions{"reaction_lock_message", "SELECT 1 FROM messages WHERE pk = $1 FOR NO KEY UPDATE"};
 const PgStatement kRemoveOthers{"reaction_remove_others",
                                 "DELETE FROM reactions WHERE message_pk = $1 AND user_id = $2 AND type <> $3 "
                                 "RETURNING type"};
@@ -470,8 +469,10 @@ void Remove(PgBatch& batch, int64_t message_pk, std::string_view user_id, std::s
             std::optional<ReactionRow>& into) {
     batch.Add(kLockForReactions, PgParams().Add(message_pk), [](const PgResult&) {});
     batch.Add(kRemove, PgParams().Add(message_pk).Add(user_id).Add(type), [&into](const PgResult& r) {
-        if (r.empty()) into.reset();
-        else into = ReadReaction(r, 0);
+        if (r.empty())
+            into.reset();
+        else
+            into = ReadReaction(r, 0);
     });
 }
 
@@ -486,7 +487,6 @@ void RefreshGroups(PgBatch& batch, int64_t message_pk, MessageRow& into) {
         into = ReadMessage(r, 0, 0);
     });
 }
-
 
 }  // namespace reactions
 

@@ -251,7 +251,7 @@ public:
     // not across a round trip to the worker and back.
     PgResult CommitWith(const PgStatement& statement, const PgParams& params);
 
-private:
+  private:
     Pg& pg_;
     bool done_ = false;
 };

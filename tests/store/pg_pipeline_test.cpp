@@ -134,7 +134,8 @@ BOOST_FIXTURE_TEST_CASE(a_failing_statement_after_queued_ones_leaves_the_transac
 
 // Outbox::LogAndCommit: the statement that logs an event leaves with the COMMIT, so the row it
 // locks is not held across a round trip.
-const PgStatement kInsertReturning{"pgt_insert_returning", "INSERT INTO pgt (k, v) VALUES ($1, $2::int) RETURNING v * 10"};
+const PgStatement kInsertReturning{"pgt_insert_returning",
+                                   "INSERT INTO pgt (k, v) VALUES ($1, $2::int) RETURNING v * 10"};
 
 BOOST_FIXTURE_TEST_CASE(commit_with_a_statement_is_one_round_trip_and_returns_its_result, Fixture) {
     int round_trips = 0;
