@@ -16,14 +16,17 @@ class Outbox {
 public:
     // A persisted channel event; `payload` already carries `seq`.
     void Channel(int64_t channel_pk, const std::string& cid, int64_t seq, std::string type, std::string payload);
-    // A transaction's one channel event, logged by its last statement and committed with it, in
-    // one round trip (PgTransaction::CommitWith): the statement reserves the seq and puts it where
-    // `payload` has the store's token (Event::SeqFromStore). Channel and Persist need the seq
-    // reserved, a round trip, before the payload is written, and hold the channel's row, which the
-    // reservation locks, across the round trip to the COMMIT; here it is held only while the two
-    // statements run. Published by Flush like the others.
-    void LogAndCommit(PgTransaction& tx, int64_t channel_pk, const std::string& cid, const std::string& type,
-                      const std::string& payload);
+    // A transaction's events of one channel, in order, logged by its last statement and committed
+    // with it, in one round trip (PgTransaction::CommitWith): the statement reserves their seqs
+    // and puts each where its payload has the store's token (Event::SeqFromStore). Channel and
+    // Persist need the seqs reserved, a round trip, before the payloads are written, and hold the
+    // channel's row, which the reservation locks, across the round trip to the COMMIT; here it is
+    // held only while the two statements run. Published by Flush like the others.
+    struct Logged {
+        std::string type;
+        std::string payload;
+    };
+    void LogAndCommit(PgTransaction& tx, int64_t channel_pk, const std::string& cid, const std::vector<Logged>& events);
     // Published only: typing, watching, notifications to users.
     void Publish(std::string topic, std::string payload);
 

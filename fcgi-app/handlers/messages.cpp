@@ -39,35 +39,29 @@ Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
 }
 
 // message.updated (or .deleted) for watchers, from what `ctx` loaded for the message, without the
-// caller's own reactions (the event goes to everyone). `seq`: reserved beforehand, or none for the
-// store's token (Outbox::LogAndCommit puts the seq there).
-std::string MessageEvent(const std::string& type, const OpenChannel& open, const MessageRow& message,
-                         const Actor& actor, MessageContext& ctx, std::optional<int64_t> seq,
-                         bool hard_delete = false) {
+// caller's own reactions (the event goes to everyone); the store's token where the seq goes
+// (Outbox::LogAndCommit puts it there).
+Outbox::Logged MessageEvent(const std::string& type, const OpenChannel& open, const MessageRow& message,
+                            const Actor& actor, MessageContext& ctx, bool hard_delete = false) {
     auto own_reactions = std::exchange(ctx.own_reactions, {});
     Event e(type, open.channel.cid, NowMicros());
     if (actor.acting) e.User(ctx.users, actor.id());
     PutKey(e.w(), "message");
     WriteMessage(e.w(), message, ctx);
     if (type == "message.deleted") PutBool(e.w(), "hard_delete", hard_delete);
-    if (seq)
-        e.Seq(*seq);
-    else
-        e.SeqFromStore();
+    e.SeqFromStore();
     ctx.own_reactions = std::move(own_reactions);
-    return e.Done();
+    return Outbox::Logged{type, e.Done()};
 }
 
-// message.updated (or .deleted) in the caller's transaction, its seq reserved now: a delete logs
-// two events (the message's and its parent's).
-void QueueMessageEvent(Call& call, const std::string& type, const OpenChannel& open, const MessageRow& message,
-                       const Actor& actor, Outbox& outbox, bool hard_delete = false) {
+// The same, reading what the message refers to first (a delete's two events: the message's and
+// its parent's).
+Outbox::Logged MessageEvent(Call& call, const std::string& type, const OpenChannel& open, const MessageRow& message,
+                            const Actor& actor, bool hard_delete = false) {
     MessageContext ctx;
     if (actor.acting) ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), {&message}, "");
-    int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
-    outbox.Channel(open.channel.pk, open.channel.cid, seq, type,
-                   MessageEvent(type, open, message, actor, ctx, seq, hard_delete));
+    return MessageEvent(type, open, message, actor, ctx, hard_delete);
 }
 
 // The end of an update made in `tx` (it holds the message's row): message.updated logged with the
@@ -78,8 +72,8 @@ Reply CommitMessageUpdate(Call& call, PgTransaction& tx, const OpenChannel& open
     if (actor.acting) ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), {&updated}, actor.id());
     Outbox outbox;
-    outbox.LogAndCommit(tx, open.channel.pk, open.channel.cid, "message.updated",
-                        MessageEvent("message.updated", open, updated, actor, ctx, std::nullopt));
+    outbox.LogAndCommit(tx, open.channel.pk, open.channel.cid,
+                        {MessageEvent("message.updated", open, updated, actor, ctx)});
     outbox.Flush(call.redis());
     return MessageReply(updated, ctx);
 }
@@ -301,14 +295,13 @@ Reply HandleDeleteMessage(Call& call) {
         // The message's own uploads go with it (docs/uploads.md), soft delete or hard.
         files = ForgetMessageUploads(call, a.message);
         deleted = was_deleted ? a.message : messages::SoftDelete(call.db(), a.message.pk);
-        QueueMessageEvent(call, "message.deleted", a.channel, deleted, actor, outbox, hard);
+        std::vector<Outbox::Logged> events{MessageEvent(call, "message.deleted", a.channel, deleted, actor, hard)};
         if (a.message.parent_id) {
             if (auto parent = messages::RemoveReply(call.db(), *a.message.parent_id, hard, was_deleted))
-                QueueMessageEvent(call, "message.updated", a.channel, *parent, actor, outbox);
+                events.push_back(MessageEvent(call, "message.updated", a.channel, *parent, actor));
         }
         if (hard) messages::HardDelete(call.db(), a.message.pk);
-        outbox.Persist(call.db());
-        tx.Commit();
+        outbox.LogAndCommit(tx, a.channel.channel.pk, a.channel.channel.cid, events);
     }
     RemoveUploadFiles(call, files);
     outbox.Flush(call.redis());

@@ -44,7 +44,7 @@ Reply ReactionChange(Call& call, PgTransaction& tx, const Actor& actor, const Me
     WriteReaction(e.w(), reaction, ctx.users);
     e.SeqFromStore();
     Outbox outbox;
-    outbox.LogAndCommit(tx, t.channel.channel.pk, t.channel.channel.cid, type, e.Done());
+    outbox.LogAndCommit(tx, t.channel.channel.pk, t.channel.channel.cid, {{type, e.Done()}});
     outbox.Flush(call.redis());
 
     ctx.own_reactions = std::move(own_reactions);
