@@ -40,6 +40,7 @@ inline std::string ConnectionWatches(std::string_view connection_id) { return "s
 // SET of a channel's member ids: a cache of PostgreSQL's members, dropped on every membership
 // change and rebuilt on demand. It lets a send compute "members not watching" inside Redis.
 inline std::string ChannelMembers(std::string_view cid) { return "sb:members:" + std::string(cid); }
+constexpr int kChannelMembersTtl = 3600;  // seconds, from when it was filled
 // LIST a worker waits on until a gateway has subscribed a socket (see realtime.cpp).
 inline std::string Ack(std::string_view token) { return "sb:ack:" + std::string(token); }
 // One gateway at a time cleans up after a dead one.

@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "common/redis.h"
@@ -52,6 +53,15 @@ struct MessageContext {
     std::unordered_map<int64_t, std::vector<ReactionRow>> latest_reactions;
     std::unordered_map<int64_t, std::vector<ReactionRow>> own_reactions;
     std::unordered_map<std::string, MessageRow> quoted;  // by id
+
+    // Runs `write` with own_reactions set aside: an event goes to every watcher, and may be
+    // written from a context loaded for the caller's own reply.
+    template <typename Write>
+    void WithoutOwnReactions(Write&& write) {
+        auto own = std::exchange(own_reactions, {});
+        write();
+        own_reactions = std::move(own);
+    }
 
     // Loads what `messages` refer to. `caller` personalises own_reactions (empty: none).
     // `users` may already hold other wanted users: they are loaded in the same query.

@@ -172,7 +172,7 @@ Audience MessageAudience(RedisClient& redis, const std::string& cid, const std::
                 // The member cache expired or was dropped by a membership change.
                 std::vector<std::string> members = sources.members();
                 if (members.empty()) return {};
-                FillSet(redis, keys::ChannelMembers(cid), members, 3600);
+                FillSet(redis, keys::ChannelMembers(cid), members, keys::kChannelMembersTtl);
                 break;
             }
             case AudienceAnswer::kNoPushSubscribers: {

@@ -43,14 +43,14 @@ Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
 // (Outbox::LogAndCommit puts it there).
 Outbox::Logged MessageEvent(const std::string& type, const OpenChannel& open, const MessageRow& message,
                             const Actor& actor, MessageContext& ctx, bool hard_delete = false) {
-    auto own_reactions = std::exchange(ctx.own_reactions, {});
     Event e(type, open.channel.cid, NowMicros());
-    if (actor.acting) e.User(ctx.users, actor.id());
-    PutKey(e.w(), "message");
-    WriteMessage(e.w(), message, ctx);
+    ctx.WithoutOwnReactions([&] {
+        if (actor.acting) e.User(ctx.users, actor.id());
+        PutKey(e.w(), "message");
+        WriteMessage(e.w(), message, ctx);
+    });
     if (type == "message.deleted") PutBool(e.w(), "hard_delete", hard_delete);
     e.SeqFromStore();
-    ctx.own_reactions = std::move(own_reactions);
     return Outbox::Logged{type, e.Done()};
 }
 

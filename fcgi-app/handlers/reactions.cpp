@@ -34,12 +34,10 @@ Reply ReactionChange(Call& call, PgTransaction& tx, const Actor& actor, const Me
     MessageContext ctx;
     ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), {&updated}, actor.id());
-    // The caller's own_reactions are for the reply alone: the event goes to every watcher.
-    auto own_reactions = std::exchange(ctx.own_reactions, {});
     Event e(type, t.channel.channel.cid, NowMicros());
     e.User(ctx.users, actor.id());
     PutKey(e.w(), "message");
-    WriteMessage(e.w(), updated, ctx);
+    ctx.WithoutOwnReactions([&] { WriteMessage(e.w(), updated, ctx); });
     PutKey(e.w(), "reaction");
     WriteReaction(e.w(), reaction, ctx.users);
     e.SeqFromStore();
@@ -47,7 +45,6 @@ Reply ReactionChange(Call& call, PgTransaction& tx, const Actor& actor, const Me
     outbox.LogAndCommit(tx, t.channel.channel.pk, t.channel.channel.cid, {{type, e.Done()}});
     outbox.Flush(call.redis());
 
-    ctx.own_reactions = std::move(own_reactions);
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
