@@ -28,9 +28,33 @@ struct ChannelTypeRow {
     bool mutes = true;
     bool custom_events = true;
     bool push_notifications = true;
+    bool delivery_events = false;
     int max_message_length = 5000;
 
     bool public_read() const { return policy == "public_read"; }
+};
+
+// The boolean settings of a channel type that streambed backs, each with its field and the value
+// a type's stored settings fall back to: read from the database by one table, and the only ones
+// the channel type routes let an app turn on.
+struct ChannelTypeFlag {
+    const char* key;
+    bool ChannelTypeRow::*field;
+    bool fallback;
+};
+inline constexpr ChannelTypeFlag kChannelTypeFlags[] = {
+    {"typing_events", &ChannelTypeRow::typing_events, true},
+    {"read_events", &ChannelTypeRow::read_events, true},
+    {"connect_events", &ChannelTypeRow::connect_events, true},
+    {"reactions", &ChannelTypeRow::reactions, true},
+    {"replies", &ChannelTypeRow::replies, true},
+    {"quotes", &ChannelTypeRow::quotes, true},
+    {"uploads", &ChannelTypeRow::uploads, false},
+    {"search", &ChannelTypeRow::search, false},
+    {"mutes", &ChannelTypeRow::mutes, true},
+    {"custom_events", &ChannelTypeRow::custom_events, true},
+    {"push_notifications", &ChannelTypeRow::push_notifications, true},
+    {"delivery_events", &ChannelTypeRow::delivery_events, false},
 };
 
 struct ChannelRow {
@@ -68,6 +92,9 @@ struct MemberRow {
     std::optional<int64_t> archived_at;
     int64_t last_read_at = 0;
     std::optional<std::string> last_read_message_id;
+    // Delivery receipts (sql/080): the newest channel message a device of this member confirmed.
+    std::optional<int64_t> last_delivered_at;
+    std::optional<std::string> last_delivered_message_id;
     int64_t created_at = 0;
     int64_t updated_at = 0;
     // From channel_bans.

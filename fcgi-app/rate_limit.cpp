@@ -47,7 +47,8 @@ std::string_view RateLimits::ClassOf(const Route& r) {
         return p.size() >= tail.size() && p.compare(p.size() - tail.size(), tail.size(), tail) == 0;
     };
     if (p == "/api/channels/" && m == "POST") return "query_channels";
-    if (ends("/read/") || ends("/unread/")) return "mark_read";
+    // Delivery receipts come as often as reads do, from the same clients.
+    if (ends("/read/") || ends("/unread/") || p == "/api/channels/delivered/") return "mark_read";
     if (ends("/event/")) return "send_event";
     if (ends("/message/") && m == "POST") return "send_message";
     if (p.find("/reaction") != std::string::npos) return "reactions";

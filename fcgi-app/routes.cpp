@@ -20,6 +20,7 @@ Router BuildRoutes() {
     // Channels
     r.Add("POST", "/api/channels/", kStream, HandleQueryChannels);
     r.Add("POST", "/api/channels/read/", kStream, HandleMarkAllRead);
+    r.Add("POST", "/api/channels/delivered/", kStream, HandleMarkDelivered);
     r.Add("POST", "/api/channels/{type}/query/", kStream, HandleDistinctChannelQuery);
     r.Add("POST", "/api/channels/{type}/{id}/query/", kStream, HandleChannelQuery);
     r.Add("POST", "/api/channels/{type}/{id}/stop-watching/", kStream, HandleStopWatching);
@@ -32,6 +33,11 @@ Router BuildRoutes() {
     r.Add("PATCH", "/api/channels/{type}/{id}/member/{user_id}/", kStream, HandleUpdateMember);
     r.Add("PATCH", "/api/channels/{type}/{id}/member/", kStream, HandleUpdateMember);
     r.Add("GET", "/api/members/", kStream, HandleQueryMembers);
+    // Channel types (server tokens only)
+    r.Add("GET", "/api/channeltypes/", kStream, HandleListChannelTypes);
+    r.Add("POST", "/api/channeltypes/", kStream, HandleCreateChannelType);
+    r.Add("GET", "/api/channeltypes/{name}/", kStream, HandleGetChannelType);
+    r.Add("PUT", "/api/channeltypes/{name}/", kStream, HandleUpdateChannelType);
     // Messages
     r.Add("POST", "/api/channels/{type}/{id}/message/", kStream, HandleSendMessage);
     r.Add("GET", "/api/channels/{type}/{id}/messages/", kStream, HandleGetManyMessages);

@@ -18,7 +18,7 @@ void WriteCustomFields(JsonWriter& w, std::string_view custom_json, bool (*reser
 }
 
 namespace {
-void WriteUserFields(JsonWriter& w, const UserRow& u, bool online) {
+void WriteUserFields(JsonWriter& w, const UserRow& u, bool online, bool with_privacy) {
     PutString(w, "id", u.id);
     if (u.name) PutString(w, "name", *u.name);
     if (u.image) PutString(w, "image", *u.image);
@@ -32,13 +32,16 @@ void WriteUserFields(JsonWriter& w, const UserRow& u, bool online) {
     PutString(w, "language", u.language);
     if (u.deactivated_at) PutTime(w, "deactivated_at", *u.deactivated_at);
     if (u.deleted_at) PutTime(w, "deleted_at", *u.deleted_at);
+    // Only when set, unless asked for: most users never change them, and every member list
+    // carries its users.
+    if (with_privacy || u.privacy_json != "{}") PutRaw(w, "privacy_settings", u.privacy_json);
     WriteCustomFields(w, u.custom_json, IsReservedUserField);
 }
 }  // namespace
 
-void WriteUser(JsonWriter& w, const UserRow& user, bool online) {
+void WriteUser(JsonWriter& w, const UserRow& user, bool online, bool with_privacy) {
     w.StartObject();
-    WriteUserFields(w, user, online);
+    WriteUserFields(w, user, online, with_privacy);
     w.EndObject();
 }
 
@@ -54,7 +57,9 @@ void WriteUserById(JsonWriter& w, const UserDirectory& users, const std::string&
 
 void WriteOwnUser(JsonWriter& w, const UserRow& user, bool online, const OwnUserExtras& extras) {
     w.StartObject();
-    WriteUserFields(w, user, online);
+    // The user's own client always learns its privacy settings (the SDK reads them before it
+    // sends typing events or delivery reports), none set included.
+    WriteUserFields(w, user, online, true);
     PutBool(w, "invisible", user.invisible);
     PutRaw(w, "devices", extras.devices_json);
     PutRaw(w, "mutes", extras.mutes_json);
@@ -296,6 +301,9 @@ void WriteRead(JsonWriter& w, const MemberRow& m, const UserDirectory& users) {
     WriteUserById(w, users, m.user_id);
     PutTime(w, "last_read", m.last_read_at);
     PutOptString(w, "last_read_message_id", m.last_read_message_id);
+    // Only once a device of the member confirmed a delivery (delivery_events).
+    if (m.last_delivered_at) PutTime(w, "last_delivered_at", *m.last_delivered_at);
+    if (m.last_delivered_message_id) PutString(w, "last_delivered_message_id", *m.last_delivered_message_id);
     PutInt(w, "unread_messages", m.unread_messages);
     w.EndObject();
 }

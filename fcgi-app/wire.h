@@ -17,8 +17,10 @@
 
 namespace streambed {
 
-// UserResponse (§3.1). Custom fields are flattened at the top level.
-void WriteUser(JsonWriter& w, const UserRow& user, bool online);
+// UserResponse (§3.1). Custom fields are flattened at the top level. privacy_settings only when
+// the user set some, or with `with_privacy` (user.updated: the user's own client keeps the last
+// settings it was told of until told otherwise, so clearing them must say so).
+void WriteUser(JsonWriter& w, const UserRow& user, bool online, bool with_privacy = false);
 
 // Per-user counters that travel with OwnUserResponse and on several events.
 struct UnreadCounts {

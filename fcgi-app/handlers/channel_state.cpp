@@ -252,7 +252,13 @@ void ChannelStates::Load(Call& call, const Actor& actor, std::vector<OpenChannel
     for (const auto& m : pinned_) states_[index[m.channel_pk]].pinned.push_back(&m);
     for (const auto& m : memberships_) states_[index[m.channel_pk]].membership = &m;
     for (const auto& m : members_) states_[index[m.channel_pk]].members.push_back(&m);
-    // Read rows: every listed member's, and the caller's (its row seeds the unread badge).
+    // Read rows: every listed member's, and the caller's (its row seeds the unread badge); not
+    // those of other members who turned read receipts off (privacy_settings).
+    auto private_reads = [&](const MemberRow* r) {
+        if (r->user_id == actor.id()) return false;
+        const UserRow* u = context_.users.Find(r->user_id);
+        return u != nullptr && !u->read_receipts;
+    };
     for (auto& s : states_) {
         s.reads = s.members;
         if (s.membership != nullptr) {
@@ -260,6 +266,7 @@ void ChannelStates::Load(Call& call, const Actor& actor, std::vector<OpenChannel
             std::replace_if(s.reads.begin(), s.reads.end(), same, s.membership);
             if (std::none_of(s.reads.begin(), s.reads.end(), same)) s.reads.push_back(s.membership);
         }
+        std::erase_if(s.reads, private_reads);
     }
 }
 

@@ -256,8 +256,10 @@ Reply HandleEditingState(Call& call) {
     outbox.Publish(keys::ChannelTopic(cid), e.Done());
     // typing.start on every typing call (getstream.io clients repeat it while typing and forget a
     // typist after a few silent seconds), typing.stop on idle; both only where the channel type has
-    // typing events. No parent_id: a message being edited is not a thread being replied to.
-    if (*state != editing::State::kEditing && HasCapability(target.open.caps, "send-typing-events")) {
+    // typing events, and not for a user who turned typing indicators off (privacy_settings). No
+    // parent_id: a message being edited is not a thread being replied to.
+    if (*state != editing::State::kEditing && HasCapability(target.open.caps, "send-typing-events") &&
+        actor.user.typing_indicators) {
         Event t(*state == editing::State::kTyping ? "typing.start" : "typing.stop", cid, now);
         t.User(users, actor.id());
         outbox.Publish(keys::ChannelTopic(cid), t.Done());

@@ -54,8 +54,15 @@ Reply HandleGetReactions(Call& call);
 Reply HandleMarkRead(Call& call);
 Reply HandleMarkUnread(Call& call);
 Reply HandleMarkAllRead(Call& call);
+Reply HandleMarkDelivered(Call& call);
 Reply HandleSendEvent(Call& call);
 Reply HandleGetUnread(Call& call);
+
+// handlers/channel_types.cpp
+Reply HandleListChannelTypes(Call& call);
+Reply HandleGetChannelType(Call& call);
+Reply HandleCreateChannelType(Call& call);
+Reply HandleUpdateChannelType(Call& call);
 
 // handlers/users.cpp
 Reply HandleQueryUsers(Call& call);

@@ -130,9 +130,13 @@ Reply HandleInternalRoomTyping(Call& call) {
     Event e(type, open.channel.cid, NowMicros());
     e.User(users, actor.id());
     if (auto parent = json::OptString(body, "parent_id", "parent_id")) PutString(e.w(), "parent_id", *parent);
-    Outbox outbox;
-    outbox.Publish(keys::ChannelTopic(open.channel.cid), e.Done());
-    outbox.Flush(call.redis());
+    // Not relayed for a user who turned typing indicators off (privacy_settings), as on the
+    // Stream surface.
+    if (actor.user.typing_indicators) {
+        Outbox outbox;
+        outbox.Publish(keys::ChannelTopic(open.channel.cid), e.Done());
+        outbox.Flush(call.redis());
+    }
     return EmptyReply();
 }
 

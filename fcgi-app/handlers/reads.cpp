@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/ids.h"
 #include "common/keys.h"
 #include "fcgi-app/event.h"
 #include "fcgi-app/handlers/handlers.h"
@@ -83,7 +84,7 @@ Reply HandleMarkRead(Call& call) {
         PutString(n.w(), "thread_id", *thread_id);
         PutUnreadTotals(n.w(), members::Unread(call.db(), actor.id()));
         Outbox outbox;
-        outbox.Publish(keys::ChannelTopic(open.channel.cid), event);
+        if (actor.user.read_receipts) outbox.Publish(keys::ChannelTopic(open.channel.cid), event);
         outbox.Publish(keys::UserTopic(actor.id()), n.Done());
         outbox.Flush(call.redis());
         JsonBuffer buf;
@@ -110,9 +111,12 @@ Reply HandleMarkRead(Call& call) {
         // channel, then marks its sender's read): the other order could deadlock with it. The
         // newest message is read once the row is held, in the same round trip: no send can slip
         // in between, so the read point covers every message before it.
+        // A user who turned read receipts off (privacy_settings) reads for itself: the channel's
+        // watchers are not told, so no seq is taken (0 of them, which still locks the row).
+        bool told = actor.user.read_receipts;
         int64_t seq = 0;
         PgBatch locked(call.db());
-        channels::ReserveEventSeq(locked, open.channel.pk, 1, seq);
+        channels::ReserveEventSeq(locked, open.channel.pk, told ? 1 : 0, seq);
         if (!message_id) {
             locked.Add(kLatestMessageId, PgParams().Add(open.channel.pk), [&](const PgResult& r) {
                 if (r.empty()) return;
@@ -123,10 +127,11 @@ Reply HandleMarkRead(Call& call) {
             });
         }
         locked.Run();
+        if (!told) seq = 0;
         // Its row is not read: it leaves with the COMMIT, as the event's log row does.
         members::QueueMarkRead(call.db(), open.channel.pk, actor.id(), now, last);
         event = ReadEvent(open, users, actor.id(), now, last, seq, std::nullopt);
-        outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.read", event);
+        if (told) outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.read", event);
         outbox.Persist(call.db());
         tx.Commit();
     }
@@ -211,7 +216,9 @@ Reply HandleMarkAllRead(Call& call) {
     auto marked = members::MarkAllRead(call.db(), actor.id());
     std::vector<int64_t> pks;
     pks.reserve(marked.size());
-    for (const auto& m : marked) pks.push_back(m.channel_pk);
+    // With read receipts off (privacy_settings), no channel is told.
+    if (actor.user.read_receipts)
+        for (const auto& m : marked) pks.push_back(m.channel_pk);
     auto seqs = channels::ReserveEventSeqs(call.db(), pks);
     UserDirectory users;
     users.Put(actor.user, true);
@@ -234,6 +241,69 @@ Reply HandleMarkAllRead(Call& call) {
     n.User(users, actor.id());
     PutUnreadTotals(n.w(), members::UnreadSummary{});
     outbox.Publish(keys::UserTopic(actor.id()), n.Done());
+    outbox.Flush(call.redis());
+    return EmptyReply();
+}
+
+// POST /api/channels/delivered/ {"latest_delivered_messages": [{"cid", "id", "parent_id"?}]}
+// Delivery receipts: a device of the caller has received these messages (stream-chat reports them
+// about a second after they arrive, in channel types with delivery_events). Each channel whose
+// delivered point moves tells its watchers with message.delivered, logged with a seq like
+// message.read. An entry for a channel without delivery_events, one the caller is not a member of
+// or is banned from, a message not shown in that channel, or one at or before the point already
+// confirmed changes nothing: the SDK reports what its state holds, and a channel that changed
+// meanwhile must not cost the other channels of the report (it drops a refused report whole).
+// Thread replies are skipped: getstream.io tracks delivery of channel messages only.
+Reply HandleMarkDelivered(Call& call) {
+    constexpr rapidjson::SizeType kMaxEntries = 100;  // the SDK sends at most 100 a request
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    const JsonValue* list = json::OptArray(body, "latest_delivered_messages", "latest_delivered_messages");
+    if (list == nullptr) throw BadRequest("latest_delivered_messages is required", "latest_delivered_messages");
+    if (list->Size() > kMaxEntries)
+        throw BadRequest("latest_delivered_messages holds at most 100 entries", "latest_delivered_messages");
+    std::vector<members::DeliveryAsked> asked;
+    for (const auto& item : list->GetArray()) {
+        if (!item.IsObject())
+            throw BadRequest("each of latest_delivered_messages must be an object", "latest_delivered_messages");
+        std::string_view cid = json::RequireString(item, "cid", "latest_delivered_messages.cid");
+        if (!ParseCid(cid)) throw BadRequest("cid must be type:id", "latest_delivered_messages.cid");
+        std::string_view id = json::RequireString(item, "id", "latest_delivered_messages.id");
+        if (id.empty() || id.size() > 255) throw BadRequest("id must be a message id", "latest_delivered_messages.id");
+        if (json::OptString(item, "parent_id", "latest_delivered_messages.parent_id")) continue;
+        asked.push_back({std::string(cid), std::string(id)});
+    }
+    // A user who turned delivery receipts off (privacy_settings) confirms nothing to anyone.
+    if (!actor.user.delivery_receipts) return EmptyReply();
+    auto delivery_types = channels::DeliveryEventTypes(call.db());
+    if (asked.empty() || delivery_types.empty()) return EmptyReply();
+    UserDirectory users;
+    users.Put(actor.user, true);
+    Outbox outbox;
+    {
+        // One transaction from the points to the logged events, as mark all read: a seq reserved
+        // is a seq written.
+        PgTransaction tx(call.db());
+        auto moved = members::MarkDelivered(call.db(), actor.id(), asked, delivery_types);
+        if (moved.empty()) return EmptyReply();
+        std::vector<int64_t> pks;
+        pks.reserve(moved.size());
+        for (const auto& d : moved) pks.push_back(d.channel_pk);
+        auto seqs = channels::ReserveEventSeqs(call.db(), pks);
+        int64_t now = NowMicros();
+        for (const auto& d : moved) {
+            auto seq_of = seqs.find(d.channel_pk);
+            if (seq_of == seqs.end()) continue;  // deleted meanwhile: nobody to tell
+            Event e("message.delivered", d.cid, now);
+            e.User(users, actor.id());
+            PutTime(e.w(), "last_delivered_at", d.at);
+            PutString(e.w(), "last_delivered_message_id", d.message_id);
+            e.Seq(seq_of->second);
+            outbox.Channel(d.channel_pk, d.cid, seq_of->second, "message.delivered", e.Done());
+        }
+        outbox.Persist(call.db());
+        tx.Commit();
+    }
     outbox.Flush(call.redis());
     return EmptyReply();
 }
@@ -272,9 +342,12 @@ Reply HandleSendEvent(Call& call) {
     }
     std::string payload = e.Done();
     if (payload.size() > 5 * 1024) throw BadRequest("the event is larger than 5 KB", "event");
-    Outbox outbox;
-    outbox.Publish(keys::ChannelTopic(open.channel.cid), payload);
-    outbox.Flush(call.redis());
+    // A user who turned typing indicators off (privacy_settings) is answered, and nobody is told.
+    if (!typing || actor.user.typing_indicators) {
+        Outbox outbox;
+        outbox.Publish(keys::ChannelTopic(open.channel.cid), payload);
+        outbox.Flush(call.redis());
+    }
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();

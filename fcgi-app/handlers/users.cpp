@@ -51,10 +51,9 @@ std::optional<std::string> RoleOf(const JsonValue& o, std::string field, const A
 
 // user.updated to the user's own sockets and to those following their presence.
 void AnnounceUser(Call& call, const UserRow& user, Outbox& outbox) {
-    UserDirectory users;
-    users.Put(user, OnlineUsers(call.redis(), {user.id}).count(user.id) > 0);
     Event e("user.updated", "", NowMicros());
-    e.User(users, user.id);
+    PutKey(e.w(), "user");
+    WriteUser(e.w(), user, OnlineUsers(call.redis(), {user.id}).count(user.id) > 0, true);
     std::string payload = e.Done();
     outbox.Publish(keys::PresenceTopic(user.id), payload);
     outbox.Publish(keys::UserTopic(user.id), payload);
@@ -159,10 +158,13 @@ Reply HandleUpsertUsers(Call& call) {
         if (!actor.admin() && id != actor.id()) throw Forbidden("users can only update themselves");
         auto teams = json::OptArray(it->value, "teams", field + ".teams");
         if (teams && !actor.admin()) throw Forbidden("only server tokens and admins set teams");
+        std::optional<std::string> privacy;
+        if (const JsonValue* p = json::Find(it->value, "privacy_settings"); p != nullptr && !p->IsNull())
+            privacy = PrivacySettingsJson(*p, field + ".privacy_settings");
         rows.push_back(users::Upsert(call.db(), id, Limited(it->value, "name", field + ".name", 1000),
-                                     Limited(it->value, "image", field + ".image", 2000), CustomOfUser(it->value, field),
-                                     RoleOf(it->value, field + ".role", actor),
-                                     teams ? std::optional<std::string>(ToJson(*teams)) : std::nullopt));
+                                     Limited(it->value, "image", field + ".image", 2000),
+                                     CustomOfUser(it->value, field), RoleOf(it->value, field + ".role", actor),
+                                     teams ? std::optional<std::string>(ToJson(*teams)) : std::nullopt, privacy));
         AnnounceUser(call, rows.back(), outbox);
     }
     tx.Commit();
@@ -196,6 +198,8 @@ Reply HandlePartialUpdateUsers(Call& call) {
             }
             if (auto language = Limited(*set, "language", "set.language", 20)) change.language = language;
             change.invisible = json::OptBool(*set, "invisible", "set.invisible");
+            if (const JsonValue* p = json::Find(*set, "privacy_settings"); p != nullptr && !p->IsNull())
+                change.privacy_json = PrivacySettingsJson(*p, "set.privacy_settings");
             if (json::Find(*set, "revoke_tokens_issued_before")) {
                 auto text = json::OptString(*set, "revoke_tokens_issued_before", "set.revoke_tokens_issued_before");
                 std::optional<int64_t> at;
@@ -215,6 +219,8 @@ Reply HandlePartialUpdateUsers(Call& call) {
                 if (key == "name") change.name = std::optional<std::string>();
                 else if (key == "image") change.image = std::optional<std::string>();
                 else if (key == "revoke_tokens_issued_before") change.revoke_tokens_issued_before = std::optional<int64_t>();
+                else if (key == "privacy_settings")
+                    change.privacy_json = "{}";
                 else if (!IsReservedUserField(key)) change.custom_unset.emplace_back(key);
             }
         }

@@ -57,6 +57,8 @@ std::optional<MemberRow> ReadMember(const PgResult& r, int row, int c) {
     m.banned = r.Bool(row, c + 15);
     m.shadow_banned = r.Bool(row, c + 16);
     m.ban_expires = r.OptInt(row, c + 17);
+    m.last_delivered_at = r.OptInt(row, c + 18);
+    m.last_delivered_message_id = r.OptStr(row, c + 19);
     return m;
 }
 
@@ -98,58 +100,116 @@ namespace channels {
 
 namespace {
 
-const PgStatement kTypes{"channel_types_all",
-                         "SELECT name, policy, config::text, sb_micros(created_at), sb_micros(updated_at) "
-                         "FROM channel_types"};
+#define SB_TYPE_COLUMNS "name, policy, config::text, sb_micros(created_at), sb_micros(updated_at)"
+const PgStatement kTypes{"channel_types_all", "SELECT " SB_TYPE_COLUMNS " FROM channel_types"};
+// A new type starts from messaging's settings (the members-only policy), with `$2` over them.
+const PgStatement kCreateType{"channel_type_create",
+                              "INSERT INTO channel_types (name, policy, config) "
+                              "VALUES ($1, 'members', coalesce((SELECT config FROM channel_types "
+                              "WHERE name = 'messaging'), '{}'::jsonb) || $2::jsonb) "
+                              "ON CONFLICT DO NOTHING RETURNING " SB_TYPE_COLUMNS};
+const PgStatement kUpdateType{"channel_type_update",
+                              "UPDATE channel_types SET config = config || $2::jsonb, updated_at = now() "
+                              "WHERE name = $1 RETURNING " SB_TYPE_COLUMNS};
+#undef SB_TYPE_COLUMNS
 
 bool Flag(const rapidjson::Document& d, const char* key, bool fallback) {
     auto it = d.FindMember(key);
     return (it != d.MemberEnd() && it->value.IsBool()) ? it->value.GetBool() : fallback;
 }
 
+ChannelTypeRow ReadType(const PgResult& r, int i) {
+    ChannelTypeRow t;
+    t.name = std::string(r.Str(i, 0));
+    t.policy = std::string(r.Str(i, 1));
+    t.config_json = std::string(r.Str(i, 2));
+    t.created_at = r.Int(i, 3);
+    t.updated_at = r.Int(i, 4);
+    rapidjson::Document d;
+    d.Parse(t.config_json.c_str());
+    if (d.IsObject()) {
+        for (const auto& flag : kChannelTypeFlags) t.*flag.field = Flag(d, flag.key, flag.fallback);
+        auto len = d.FindMember("max_message_length");
+        if (len != d.MemberEnd() && len->value.IsInt()) t.max_message_length = len->value.GetInt();
+    }
+    return t;
+}
+
+// Per process (workers are single-threaded). A change made through another worker shows here
+// within kTypeCacheSeconds; a name not in the cache is looked up again at once, so a type just
+// created works on every worker straight away (a request naming an unknown type costs one small
+// query, under the rate limits as every request is).
+constexpr int64_t kTypeCacheSeconds = 5;
 struct TypeCache {
     std::map<std::string, ChannelTypeRow, std::less<>> types;
     int64_t loaded_at = 0;
+
+    // Rows are updated in place and never dropped (types cannot be deleted: channels refer to
+    // them), so a pointer FindType handed out earlier in a request stays valid across a reload.
+    void Load(Pg& db) {
+        PgResult r = db.Run(kTypes);
+        for (int i = 0; i < r.rows(); ++i) {
+            ChannelTypeRow t = ReadType(r, i);
+            auto it = types.find(t.name);
+            if (it == types.end()) {
+                types.emplace(t.name, std::move(t));
+            } else {
+                it->second = std::move(t);
+            }
+        }
+        loaded_at = NowSeconds();
+    }
+    void Fresh(Pg& db) {
+        if (types.empty() || NowSeconds() - loaded_at >= kTypeCacheSeconds) Load(db);
+    }
 };
+TypeCache& Types() {
+    static TypeCache cache;
+    return cache;
+}
 
 }  // namespace
 
-const ChannelTypeRow* FindType(Pg& db, std::string_view name) {
-    static TypeCache cache;  // per process (workers are single-threaded)
-    if (cache.types.empty() || NowSeconds() - cache.loaded_at > 60) {
-        PgResult r = db.Run(kTypes);
-        std::map<std::string, ChannelTypeRow, std::less<>> fresh;
-        for (int i = 0; i < r.rows(); ++i) {
-            ChannelTypeRow t;
-            t.name = std::string(r.Str(i, 0));
-            t.policy = std::string(r.Str(i, 1));
-            t.config_json = std::string(r.Str(i, 2));
-            t.created_at = r.Int(i, 3);
-            t.updated_at = r.Int(i, 4);
-            rapidjson::Document d;
-            d.Parse(t.config_json.c_str());
-            if (d.IsObject()) {
-                t.typing_events = Flag(d, "typing_events", true);
-                t.read_events = Flag(d, "read_events", true);
-                t.connect_events = Flag(d, "connect_events", true);
-                t.reactions = Flag(d, "reactions", true);
-                t.replies = Flag(d, "replies", true);
-                t.quotes = Flag(d, "quotes", true);
-                t.uploads = Flag(d, "uploads", false);
-                t.search = Flag(d, "search", false);
-                t.mutes = Flag(d, "mutes", true);
-                t.custom_events = Flag(d, "custom_events", true);
-                t.push_notifications = Flag(d, "push_notifications", true);
-                auto len = d.FindMember("max_message_length");
-                if (len != d.MemberEnd() && len->value.IsInt()) t.max_message_length = len->value.GetInt();
-            }
-            fresh.emplace(t.name, std::move(t));
-        }
-        cache.types = std::move(fresh);
-        cache.loaded_at = NowSeconds();
-    }
+const ChannelTypeRow* FindType(Pg& db, std::string_view name, bool fresh) {
+    TypeCache& cache = Types();
+    fresh ? cache.Load(db) : cache.Fresh(db);
     auto it = cache.types.find(name);
+    if (it == cache.types.end()) {
+        cache.Load(db);
+        it = cache.types.find(name);
+    }
     return it == cache.types.end() ? nullptr : &it->second;
+}
+
+std::vector<ChannelTypeRow> AllTypes(Pg& db) {
+    TypeCache& cache = Types();
+    cache.Load(db);
+    std::vector<ChannelTypeRow> out;
+    for (const auto& [name, type] : cache.types) out.push_back(type);
+    return out;
+}
+
+std::vector<std::string> DeliveryEventTypes(Pg& db) {
+    TypeCache& cache = Types();
+    cache.Fresh(db);
+    std::vector<std::string> out;
+    for (const auto& [name, type] : cache.types)
+        if (type.delivery_events) out.push_back(name);
+    return out;
+}
+
+std::optional<ChannelTypeRow> CreateType(Pg& db, std::string_view name, const std::string& config_json) {
+    PgResult r = db.Run(kCreateType, PgParams().Add(name).Add(config_json));
+    if (r.empty()) return std::nullopt;
+    Types().Load(db);
+    return ReadType(r, 0);
+}
+
+std::optional<ChannelTypeRow> UpdateType(Pg& db, std::string_view name, const std::string& config_json) {
+    PgResult r = db.Run(kUpdateType, PgParams().Add(name).Add(config_json));
+    if (r.empty()) return std::nullopt;
+    Types().Load(db);
+    return ReadType(r, 0);
 }
 
 namespace {
@@ -454,6 +514,28 @@ const PgStatement kMarkAllRead{"member_mark_all_read",
                                "WHERE user_id = $1 "
                                "RETURNING channel_pk, (SELECT cid FROM channels c WHERE c.pk = m.channel_pk), "
                                "last_read_message_id"};
+// $1 the asked cids, $2 the channel types with delivery_events.
+const PgStatement kLockForDelivery{"member_delivery_lock",
+                                   "SELECT pk FROM channels WHERE cid = ANY($1::text[]) AND type = ANY($2::text[]) "
+                                   "ORDER BY pk FOR UPDATE"};
+// $1 the user, $2 the asked cids, $3 their message ids, $4 the channel types with delivery_events.
+// A cid the request names twice keeps its last message (DISTINCT ON by position).
+const PgStatement kMarkDelivered{
+    "member_mark_delivered",
+    "WITH asked AS ("
+    "  SELECT DISTINCT ON (a.cid) a.cid, a.message_id FROM unnest($2::text[], $3::text[]) WITH ORDINALITY "
+    "  AS a(cid, message_id, n) ORDER BY a.cid, a.n DESC), "
+    "target AS ("
+    "  SELECT c.pk, c.cid, x.id, x.created_at FROM asked a "
+    "  JOIN channels c ON c.cid = a.cid AND c.type = ANY($4::text[]) "
+    "  JOIN messages x ON x.id = a.message_id AND x.channel_pk = c.pk "
+    "   AND (x.parent_id IS NULL OR x.show_in_channel) AND x.type <> 'deleted' "
+    "  WHERE NOT EXISTS (SELECT 1 FROM channel_bans b WHERE b.channel_pk = c.pk AND b.user_id = $1 "
+    "                    AND (b.expires IS NULL OR b.expires > now()))) "
+    "UPDATE members m SET last_delivered_at = t.created_at, last_delivered_message_id = t.id FROM target t "
+    "WHERE m.channel_pk = t.pk AND m.user_id = $1 "
+    "AND (m.last_delivered_at IS NULL OR m.last_delivered_at < t.created_at) "
+    "RETURNING m.channel_pk, t.cid, t.id, sb_micros(t.created_at)"};
 const PgStatement kUnread{"member_unread",
                           "SELECT c.cid, " SB_UNREAD_COUNT ", sb_micros(m.last_read_at) "
                           "FROM members m JOIN channels c ON c.pk = m.channel_pk "
@@ -678,6 +760,31 @@ void MarkRead(PgBatch& batch, int64_t channel_pk, std::string_view user_id, int6
 void QueueMarkRead(Pg& db, int64_t channel_pk, std::string_view user_id, int64_t at,
                    const std::optional<std::string>& message_id) {
     db.Queue(kMarkReadQueued, PgParams().Add(channel_pk).Add(user_id).Add(at).Add(message_id));
+}
+
+std::vector<Delivered> MarkDelivered(Pg& db, std::string_view user_id, const std::vector<DeliveryAsked>& asked,
+                                     const std::vector<std::string>& delivery_types) {
+    std::vector<Delivered> out;
+    if (asked.empty() || delivery_types.empty()) return out;
+    std::vector<std::string> cids, message_ids;
+    cids.reserve(asked.size());
+    message_ids.reserve(asked.size());
+    for (const auto& a : asked) {
+        cids.push_back(a.cid);
+        message_ids.push_back(a.message_id);
+    }
+    // The lock and the update in one round trip (a pipeline's statements run in order).
+    PgBatch batch(db);
+    batch.Add(kLockForDelivery, PgParams().AddArray(cids).AddArray(delivery_types), [](const PgResult&) {});
+    batch.Add(kMarkDelivered, PgParams().Add(user_id).AddArray(cids).AddArray(message_ids).AddArray(delivery_types),
+              [&](const PgResult& r) {
+                  for (int i = 0; i < r.rows(); ++i)
+                      out.push_back({r.Int(i, 0), std::string(r.Str(i, 1)), std::string(r.Str(i, 2)), r.Int(i, 3)});
+              });
+    batch.Run();
+    std::sort(out.begin(), out.end(),
+              [](const Delivered& a, const Delivered& b) { return a.channel_pk < b.channel_pk; });
+    return out;
 }
 
 std::vector<MarkedRead> MarkAllRead(Pg& db, std::string_view user_id) {

@@ -20,14 +20,14 @@ namespace streambed {
 constexpr int kChannelColumnCount = 18;
 ChannelRow ReadChannel(const PgResult& r, int row, int first_column);
 
-#define SB_MEMBER_COLUMNS                                                                                       \
-    "m.channel_pk, m.user_id, m.channel_role, m.invited, sb_micros(m.invite_accepted_at), "                   \
-    "sb_micros(m.invite_rejected_at), m.notifications_muted, m.hidden, sb_micros(m.history_cleared_at), "     \
-    "sb_micros(m.pinned_at), sb_micros(m.archived_at), sb_micros(m.last_read_at), m.last_read_message_id, "   \
-    "sb_micros(m.created_at), sb_micros(m.updated_at), "                                                      \
-    "(b.user_id IS NOT NULL AND (b.expires IS NULL OR b.expires > now())), coalesce(b.shadow, false), "        \
-    "sb_micros(b.expires)"
-constexpr int kMemberColumnCount = 18;
+#define SB_MEMBER_COLUMNS                                                                                   \
+    "m.channel_pk, m.user_id, m.channel_role, m.invited, sb_micros(m.invite_accepted_at), "                 \
+    "sb_micros(m.invite_rejected_at), m.notifications_muted, m.hidden, sb_micros(m.history_cleared_at), "   \
+    "sb_micros(m.pinned_at), sb_micros(m.archived_at), sb_micros(m.last_read_at), m.last_read_message_id, " \
+    "sb_micros(m.created_at), sb_micros(m.updated_at), "                                                    \
+    "(b.user_id IS NOT NULL AND (b.expires IS NULL OR b.expires > now())), coalesce(b.shadow, false), "     \
+    "sb_micros(b.expires), sb_micros(m.last_delivered_at), m.last_delivered_message_id"
+constexpr int kMemberColumnCount = 20;
 // The acting user's member row of channel `c`, joined as `alias` (NULLs when not a member; the
 // user's id is the parameter `user_param`). A subquery per channel, whose LIMIT keeps the planner
 // from flattening it: as a plain `LEFT JOIN members ... ON channel_pk = c.pk AND user_id = $n`,
@@ -43,8 +43,19 @@ std::optional<MemberRow> ReadMember(const PgResult& r, int row, int first_column
 
 namespace channels {
 
-// Channel types change rarely: cached per process, re-read every minute.
-const ChannelTypeRow* FindType(Pg& db, std::string_view name);
+// Channel types change rarely: cached per process, re-read every few seconds, and at once for a
+// name the cache lacks (a type created through another worker) or with `fresh` (the channel type
+// routes, which must show a change made through another worker).
+const ChannelTypeRow* FindType(Pg& db, std::string_view name, bool fresh = false);
+// Every type, read afresh.
+std::vector<ChannelTypeRow> AllTypes(Pg& db);
+// The types whose channels keep delivery receipts (config.delivery_events).
+std::vector<std::string> DeliveryEventTypes(Pg& db);
+// `config_json` (an object of settings) over messaging's settings for a new members-only type;
+// nullopt when the name is taken. UpdateType merges it into the stored settings; nullopt when
+// there is no such type. Both refresh this process's cache.
+std::optional<ChannelTypeRow> CreateType(Pg& db, std::string_view name, const std::string& config_json);
+std::optional<ChannelTypeRow> UpdateType(Pg& db, std::string_view name, const std::string& config_json);
 
 // A channel together with one user's member row (if any) and ban.
 struct ChannelView {
@@ -180,6 +191,26 @@ struct MarkedRead {
     std::optional<std::string> last_read_message_id;
 };
 std::vector<MarkedRead> MarkAllRead(Pg& db, std::string_view user_id);
+
+// Delivery receipts: moves `user_id`'s delivered point in each asked channel forward to the asked
+// message, inside the caller's transaction. An entry counts only where the user is a member, not
+// banned from the channel, the channel's type is one of `delivery_types`, and the message is one
+// shown in that channel (not a thread-only reply) newer than the point; the others change
+// nothing. The channels' rows are locked first, in pk order (as ReserveEventSeqs locks them),
+// so that a send into one of them, which locks its channel before its sender's member row,
+// cannot deadlock with this. Returns what moved, in channel pk order.
+struct DeliveryAsked {
+    std::string cid;
+    std::string message_id;
+};
+struct Delivered {
+    int64_t channel_pk = 0;
+    std::string cid;
+    std::string message_id;
+    int64_t at = 0;  // the message's created_at: the new last_delivered_at
+};
+std::vector<Delivered> MarkDelivered(Pg& db, std::string_view user_id, const std::vector<DeliveryAsked>& asked,
+                                     const std::vector<std::string>& delivery_types);
 
 struct UnreadSummary {
     int64_t total_unread_count = 0;

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include <rapidjson/document.h>
+
 #include "common/errors.h"
 
 namespace streambed {
@@ -24,7 +26,47 @@ UserRow ReadUser(const PgResult& r, int row, int c) {
     u.updated_at = r.Int(row, c + 13);
     u.deactivated_at = r.OptInt(row, c + 14);
     u.deleted_at = r.OptInt(row, c + 15);
+    u.privacy_json = std::string(r.Str(row, c + 16));
+    if (u.privacy_json != "{}") {
+        rapidjson::Document d;
+        d.Parse(u.privacy_json.c_str());
+        auto enabled = [&d](const char* key) {
+            if (!d.IsObject()) return true;
+            auto it = d.FindMember(key);
+            if (it == d.MemberEnd() || !it->value.IsObject()) return true;
+            auto e = it->value.FindMember("enabled");
+            return e == it->value.MemberEnd() || !e->value.IsBool() || e->value.GetBool();
+        };
+        u.typing_indicators = enabled("typing_indicators");
+        u.read_receipts = enabled("read_receipts");
+        u.delivery_receipts = enabled("delivery_receipts");
+    }
     return u;
+}
+
+std::string PrivacySettingsJson(const JsonValue& value, std::string_view field) {
+    std::string f(field);
+    if (!value.IsObject()) throw BadRequest(f + " must be an object", f);
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
+        std::string_view key(it->name.GetString(), it->name.GetStringLength());
+        std::string item = f + "." + std::string(key);
+        if (key != "typing_indicators" && key != "read_receipts" && key != "delivery_receipts")
+            throw BadRequest(item + " is not a privacy setting (typing_indicators, read_receipts, delivery_receipts)",
+                             item);
+        const JsonValue& v = it->value;
+        auto enabled = v.IsObject() ? v.FindMember("enabled") : v.MemberEnd();
+        if (!v.IsObject() || v.MemberCount() != 1 || enabled == v.MemberEnd() || !enabled->value.IsBool())
+            throw BadRequest(item + " must be {\"enabled\": true or false}", item);
+        PutKey(w, key);
+        w.StartObject();
+        PutBool(w, "enabled", enabled->value.GetBool());
+        w.EndObject();
+    }
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
 }
 
 bool IsValidUserId(std::string_view id) {
@@ -114,10 +156,11 @@ namespace streambed::users {
 namespace {
 const PgStatement kUpsert{
     "user_upsert",
-    "INSERT INTO users AS u (id, name, image, custom, role, teams) VALUES ($1, $2, $3, $4::jsonb, coalesce($5, 'user'), "
-    "coalesce($6::jsonb, '[]')) "
+    "INSERT INTO users AS u (id, name, image, custom, role, teams, privacy_settings) "
+    "VALUES ($1, $2, $3, $4::jsonb, coalesce($5, 'user'), coalesce($6::jsonb, '[]'), coalesce($7::jsonb, '{}')) "
     "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, image = EXCLUDED.image, custom = EXCLUDED.custom, "
-    "role = coalesce($5, u.role), teams = coalesce($6::jsonb, u.teams), updated_at = now() "
+    "role = coalesce($5, u.role), teams = coalesce($6::jsonb, u.teams), "
+    "privacy_settings = coalesce($7::jsonb, u.privacy_settings), updated_at = now() "
     "RETURNING " SB_USER_COLUMNS};
 const PgStatement kUpdate{
     "user_update",
@@ -126,7 +169,10 @@ const PgStatement kUpdate{
     "  role = coalesce($6, role), teams = coalesce($7::jsonb, teams), language = coalesce($8, language), "
     "  invisible = coalesce($9, invisible), "
     "  revoke_tokens_issued_before = CASE WHEN $10 THEN sb_time($11) ELSE revoke_tokens_issued_before END, "
-    "  custom = (custom || $12::jsonb) - $13::text[], updated_at = now() "
+    "  custom = (custom || $12::jsonb) - $13::text[], "
+    "  privacy_settings = CASE WHEN $14::jsonb IS NULL THEN privacy_settings WHEN $14::jsonb = '{}' THEN '{}' "
+    "    ELSE privacy_settings || $14::jsonb END, "
+    "  updated_at = now() "
     "WHERE id = $1 RETURNING " SB_USER_COLUMNS};
 const PgStatement kCreateGuest{
     "user_create_guest",
@@ -138,8 +184,10 @@ const PgStatement kCreateGuest{
 
 UserRow Upsert(Pg& db, std::string_view id, const std::optional<std::string>& name,
                const std::optional<std::string>& image, const std::string& custom_json,
-               const std::optional<std::string>& role, const std::optional<std::string>& teams_json) {
-    PgResult r = db.Run(kUpsert, PgParams().Add(id).Add(name).Add(image).Add(custom_json).Add(role).Add(teams_json));
+               const std::optional<std::string>& role, const std::optional<std::string>& teams_json,
+               const std::optional<std::string>& privacy_json) {
+    PgResult r = db.Run(
+        kUpsert, PgParams().Add(id).Add(name).Add(image).Add(custom_json).Add(role).Add(teams_json).Add(privacy_json));
     return ReadUser(r, 0, 0);
 }
 
@@ -152,6 +200,7 @@ std::optional<UserRow> Update(Pg& db, std::string_view id, const UserChange& c) 
     c.invisible ? p.Add(*c.invisible) : p.AddNull();
     p.Add(c.revoke_tokens_issued_before.has_value()).Add(c.revoke_tokens_issued_before.value_or(std::nullopt));
     p.Add(c.custom_set_json).AddArray(c.custom_unset);
+    p.Add(c.privacy_json);
     PgResult r = db.Run(kUpdate, p);
     if (r.empty()) return std::nullopt;
     return ReadUser(r, 0, 0);

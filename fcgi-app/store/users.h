@@ -28,14 +28,21 @@ struct UserRow {
     int64_t updated_at = 0;
     std::optional<int64_t> deactivated_at;
     std::optional<int64_t> deleted_at;
+    // getstream.io's privacy_settings as stored (sql/090), and what they turn off: a user may keep
+    // its typing, its read state or its deliveries from the others in its channels.
+    std::string privacy_json = "{}";
+    bool typing_indicators = true;
+    bool read_receipts = true;
+    bool delivery_receipts = true;
 };
 
 // The select list that ReadUser expects, for any query over `users u`.
-#define SB_USER_COLUMNS                                                                                          \
-    "u.id, u.name, u.image, u.role, u.custom::text, u.teams::text, u.language, u.invisible, u.banned, "         \
-    "sb_micros(u.ban_expires), sb_micros(u.revoke_tokens_issued_before), sb_micros(u.last_active), "            \
-    "sb_micros(u.created_at), sb_micros(u.updated_at), sb_micros(u.deactivated_at), sb_micros(u.deleted_at)"
-constexpr int kUserColumnCount = 16;
+#define SB_USER_COLUMNS                                                                                        \
+    "u.id, u.name, u.image, u.role, u.custom::text, u.teams::text, u.language, u.invisible, u.banned, "        \
+    "sb_micros(u.ban_expires), sb_micros(u.revoke_tokens_issued_before), sb_micros(u.last_active), "           \
+    "sb_micros(u.created_at), sb_micros(u.updated_at), sb_micros(u.deactivated_at), sb_micros(u.deleted_at), " \
+    "u.privacy_settings::text"
+constexpr int kUserColumnCount = 17;
 
 UserRow ReadUser(const PgResult& result, int row, int first_column);
 
@@ -44,6 +51,10 @@ bool IsValidUserId(std::string_view id);
 
 // Names that are part of the UserResponse itself and so can never be custom fields.
 bool IsReservedUserField(std::string_view key);
+
+// A privacy_settings object of a request, checked ({"typing_indicators" | "read_receipts" |
+// "delivery_receipts": {"enabled": bool}}, nothing else) and written back as stored; 400 otherwise.
+std::string PrivacySettingsJson(const JsonValue& value, std::string_view field);
 
 namespace users {
 
@@ -63,10 +74,12 @@ void UpsertOnConnect(PgBatch& batch, std::string_view id, const JsonValue* detai
 
 namespace streambed::users {
 
-// Full upsert (POST /users): replaces name, image, custom and, when `role` is set, the role.
+// Full upsert (POST /users): replaces name, image, custom and, when set, the role, teams and
+// privacy settings.
 UserRow Upsert(Pg& db, std::string_view id, const std::optional<std::string>& name,
                const std::optional<std::string>& image, const std::string& custom_json,
-               const std::optional<std::string>& role, const std::optional<std::string>& teams_json);
+               const std::optional<std::string>& role, const std::optional<std::string>& teams_json,
+               const std::optional<std::string>& privacy_json);
 // Partial update (PATCH /users): set/unset fields; custom keys merged or removed.
 struct UserChange {
     std::optional<std::optional<std::string>> name;
@@ -76,6 +89,7 @@ struct UserChange {
     std::optional<std::string> language;
     std::optional<bool> invisible;
     std::optional<std::optional<int64_t>> revoke_tokens_issued_before;
+    std::optional<std::string> privacy_json;  // replaces the stored settings ("{}" when unset)
     std::string custom_set_json = "{}";
     std::vector<std::string> custom_unset;
 };

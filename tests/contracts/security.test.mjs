@@ -162,6 +162,13 @@ const SPECS = {
       assert.equal(listed, role === 'member' || role === 'moderator', `${role}: listed ${listed}`);
     } },
   'POST /api/channels/read/': { need: 'own' },
+  // Acts on the caller's own read state; entries for channels the caller may not read move nothing
+  // (tests/contracts/chat_delivery.test.mjs).
+  'POST /api/channels/delivered/': { need: 'own', body: (f) => ({ latest_delivered_messages: [{ cid: f.cid, id: f.message }] }) },
+  'GET /api/channeltypes/': { need: 'admin' },
+  'POST /api/channeltypes/': { need: 'admin', body: (f, role) => ({ name: `${f.id}-${role}`.slice(-64), typing_events: false }) },
+  'GET /api/channeltypes/{name}/': { need: 'admin', path: { name: 'messaging' } },
+  'PUT /api/channeltypes/{name}/': { need: 'admin', path: { name: 'messaging' }, body: () => ({ typing_events: false }) },
   'POST /api/channels/{type}/query/': { need: 'own', body: (f, role) => ({ data: { members: [f.users[role], f.users.owner] } }),
     path: { type: 'messaging' } },
   'POST /api/channels/{type}/{id}/query/': { need: 'read', body: () => ({ state: true }) },

@@ -1,5 +1,6 @@
 // Live messaging between the page (the kit in Chromium) and a second client (the SDK in Node):
-// messages both ways, typing, read receipts, reactions, threads, edit and delete, image attachments.
+// messages both ways, typing, delivery and read receipts, reactions, threads, edit and delete,
+// image attachments.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +9,7 @@ import {
   BASE_URL, assertNoProblems, channelHeaderTitle, composer, launchBrowser, message, messageList, openApp, screenshot, sendFromPage,
   waitForCount,
 } from './lib/browser.mjs';
-import { connectUser, makeChannel, makeUsers, nextEvent } from './lib/fixtures.mjs';
+import { connectUser, makeChannel, makeChannelType, makeUsers, nextEvent } from './lib/fixtures.mjs';
 import { png } from '../contracts/lib/images.mjs';
 
 let browser;
@@ -21,15 +22,16 @@ after(async () => {
 
 // One conversation per test: the page's user and an SDK user in a channel of their own, the SDK
 // side connected and watching; the page open on that channel.
-async function conversation(title, history = []) {
+async function conversation(title, history = [], { type = 'messaging' } = {}) {
   const [me, other] = await makeUsers('Pat Page', 'Sam Sdk');
   const spec = await makeChannel({
     name: title,
+    type,
     members: [me.id, other.id],
     messages: history.map((text) => ({ user: other.id, text })),
   });
   const sdk = await connectUser(other.id, { name: other.name });
-  const channel = sdk.channel('messaging', spec.id);
+  const channel = sdk.channel(type, spec.id);
   await channel.watch();
   const app = await openApp(browser, me);
   await channelHeaderTitle(app.page, title).waitFor();
@@ -97,6 +99,26 @@ describe('messages between the page and a second client', () => {
       await c.channel.markRead();
       await mine.getByTestId('message-status-read-by').waitFor();
       await screenshot(c.page, 'read-receipt-read');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('shows Delivered once the second client has the message, then the read receipt (a type with delivery_events)', async () => {
+    const type = await makeChannelType({ delivery_events: true });
+    const c = await conversation('Delivery', ['Hi there'], { type });
+    try {
+      // The second client's own SDK confirms delivery about a second after message.new.
+      const reported = nextEvent(c.sdk, 'message.delivered', (e) => e.user?.id === c.other.id);
+      await sendFromPage(c.page, 'Did this arrive?');
+      const mine = message(messageList(c.page), 'Did this arrive?');
+      await reported;
+      await mine.getByTestId('message-status-delivered').waitFor();
+      await screenshot(c.page, 'delivery-receipt-delivered');
+
+      await c.channel.markRead();
+      await mine.getByTestId('message-status-read-by').waitFor();
       assertNoProblems(c.app);
     } finally {
       await c.close();

@@ -151,15 +151,17 @@ function OpenNotifiedChannel() {
 
 export function ChatScreen({ apiKey, dev, session, onSignOut }) {
   const { client, error } = useConnectedClient(apiKey, dev, session);
-  const filters = useMemo(() => ({ type: 'messaging', members: { $in: [session.id] } }), [session.id]);
+  // Every channel the user is a member of, whatever its type (an app may add types of its own,
+  // say one with delivery receipts).
+  const filters = useMemo(() => ({ members: { $in: [session.id] } }), [session.id]);
   const sort = useMemo(() => ({ last_message_at: -1 }), []);
   const options = useMemo(() => ({ limit: 20, presence: true, state: true, watch: true }), []);
   // A notification click that opened the app (/?cid=): the channel list opens that channel first
-  // (it lists messaging channels only), and the address goes back to /.
+  // (the kit finds it by id among the listed channels), and the address goes back to /.
   const [notified] = useState(() => {
     const cid = cidFromLocation();
     if (cid) window.history.replaceState(null, '', '/');
-    return cid?.startsWith('messaging:') ? cid.slice('messaging:'.length) : undefined;
+    return cid?.includes(':') ? cid.slice(cid.indexOf(':') + 1) : undefined;
   });
   const token = client && (dev ? client.devToken(session.id) : session.token);
   const signOut = () => stopPush(token).catch(() => {}).finally(onSignOut);

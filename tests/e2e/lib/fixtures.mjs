@@ -14,11 +14,20 @@ export async function makeUsers(...names) {
   return users;
 }
 
-// A messaging channel with members and history; messages are sent in order, one user each.
-export async function makeChannel({ name, members, createdBy = members[0], messages = [] }) {
+// A channel type of the test's own, messaging's settings with `settings` over them (the shared
+// types keep getstream.io's defaults, which other tests rely on); returns its name.
+export async function makeChannelType(settings) {
+  const name = uniqueId('type').replace(/[^A-Za-z0-9_-]/g, '').slice(-60);
+  await server.createChannelType({ name, ...settings });
+  return name;
+}
+
+// A channel (messaging unless `type` says) with members and history; messages are sent in order,
+// one user each.
+export async function makeChannel({ name, members, createdBy = members[0], messages = [], type = 'messaging' }) {
   const data = { members, created_by_id: createdBy };
   if (name) data.name = name;
-  const channel = server.channel('messaging', uniqueId('ch'), data);
+  const channel = server.channel(type, uniqueId('ch'), data);
   await channel.create();
   for (const m of messages) await channel.sendMessage({ text: m.text, user_id: m.user });
   return channel;
