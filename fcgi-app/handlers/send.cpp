@@ -213,22 +213,29 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
     writes.mark_read = open.membership && shown;
     writes.unhide = !options.keep_channel_hidden;
     // A top-level message is one statement, its own transaction: the channel's row is locked only
-    // while it runs. A thread reply also updates its parent, whose message.updated event is built
-    // from the parent as updated, so the row stays locked for one more round trip, to the COMMIT.
+    // while it runs. A thread reply also updates its parent, in the same transaction, and before
+    // the message is stored: the parent's row first, then the channel's, the order of a reaction
+    // or an edit (which change the message, then log their event in its channel); the other order
+    // deadlocked with them. Held, the parent's reactions cannot change, so they are read before
+    // the channel's row is taken, which is then held for one round trip more than a top-level
+    // send's, to the COMMIT.
     std::optional<PgTransaction> tx;
-    if (parent) tx.emplace(call.db());
+    std::optional<MessageRow> parent_after;
+    if (parent) {
+        tx.emplace(call.db());
+        parent_after = messages::AddReply(call.db(), parent->pk, actor.id());
+        context.Load(call.db(), call.redis(), {&*parent_after}, "");  // reads nothing unless it has reactions
+    }
     auto appended = messages::Append(call.db(), fresh, writes);
     if (!appended) throw BadRequest("a message with id " + fresh.id + " already exists", "message.id");
     sent.message = std::move(appended->message);
     outbox.Publish(keys::ChannelTopic(open.channel.cid), std::move(appended->event));
     if (parent) {
-        MessageRow parent_after = messages::AddReply(call.db(), parent->pk, actor.id());
-        context.Load(call.db(), call.redis(), {&parent_after}, "");  // reads nothing unless it has reactions
         // Nothing on the client counts replies: the parent's new reply_count comes from here.
         Event updated("message.updated", open.channel.cid, sent.message.created_at);
         updated.User(context.users, actor.id());
         PutKey(updated.w(), "message");
-        WriteMessage(updated.w(), parent_after, context);
+        WriteMessage(updated.w(), *parent_after, context);
         int64_t seq = appended->first_seq + 1;
         updated.Seq(seq);
         outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.updated", updated.Done());

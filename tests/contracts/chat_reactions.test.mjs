@@ -3,6 +3,8 @@
 // REST, and query reactions with `next` only while more pages exist.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 
 import {
@@ -195,6 +197,30 @@ describe('many reactions', () => {
       assert.equal(new Set(bySeq.map((e) => e.seq)).size, reactors.length, 'one seq each');
       assert.deepEqual(bySeq.map((e) => e.message.reaction_counts.like), reactors.map((_, i) => i + 1));
       assert.deepEqual(bySeq.map((e) => e.reaction.user_id).sort(), [...reactors].sort());
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('replies and reactions to one message at once: every one lands, and no transaction deadlocks', async () => {
+    // A reply locks its parent's row and then its channel's (to log its events), as a reaction
+    // does; were the orders opposite, PostgreSQL would break the cycles by failing one side, which
+    // the worker runs again (logged as pg.retry, SQLSTATE 40P01).
+    const r = await room();
+    try {
+      const people = await createUsers(24, 'rr');
+      const srv = serverClient().channel('messaging', r.id);
+      await srv.addMembers(people);
+      const retries = () => fs.readFileSync(path.join(process.env.STREAMBED_RUN_DIR, 'logs', 'api.log'), 'utf8')
+        .split('\n').filter((l) => l.includes('"pg.retry"') && l.includes('40P01')).length;
+      const before = retries();
+      await Promise.all(people.map((u, i) => (i % 2
+        ? srv.sendReaction(r.msg.id, { type: 'like', user_id: u })
+        : srv.sendMessage({ text: `reply ${i}`, parent_id: r.msg.id, user_id: u }))));
+      const m = (await r.ca.getMessage(r.msg.id)).message;
+      assert.equal(m.reply_count, 12);
+      assert.equal(m.reaction_counts.like, 12);
+      assert.equal(retries() - before, 0, 'deadlocks broken by PostgreSQL and rerun');
     } finally {
       await r.close();
     }
