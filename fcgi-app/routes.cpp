@@ -13,6 +13,7 @@ Router BuildRoutes() {
     Router r;
     // --- Operations
     r.Add("GET", "/api/health/", Access::kPublic, HandleHealth);
+    r.Add("GET", "/api/hi/", Access::kPublic, HandleHi);
 
     // --- getstream.io's surface (STREAM-PROTOCOL.md §4)
     r.Add("GET", "/api/app/", kStream, HandleGetApp);

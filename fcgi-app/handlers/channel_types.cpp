@@ -79,7 +79,7 @@ std::string SettingsPatch(const JsonValue& body, bool creating) {
                     none = none && c.IsString() && std::string_view(c.GetString()) == "all";
             if (!none)
                 throw BadRequest("this server has no commands: commands can only be [] or [\"all\"]", "commands");
-            w.Key("commands");
+            PutKey(w, "commands");
             w.StartArray();
             w.EndArray();
         } else if (key == "automod" || key == "message_retention") {

@@ -8,6 +8,7 @@ namespace streambed {
 
 // handlers/health.cpp
 Reply HandleHealth(Call& call);
+Reply HandleHi(Call& call);
 
 // handlers/ws_auth.cpp
 Reply HandleWsAuth(Call& call);

@@ -4,9 +4,10 @@
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/json.h"
-#include "fcgi-app/handlers/handlers.h"
-#include "fcgi-app/store/pg.h"
 #include "common/keys.h"
+#include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/handlers/support.h"
+#include "fcgi-app/store/pg.h"
 
 namespace streambed {
 
@@ -55,5 +56,9 @@ Reply HandleHealth(Call& call) {
     w.EndObject();
     return Reply::Json(std::string(buf.GetString(), buf.GetSize()), ok ? 200 : 503);
 }
+
+// GET /api/hi/: the SDK's warm-up call (`warmUp: true`), made while its WebSocket opens so that
+// the connection to the API is ready for the first request. Nothing to check and nothing to read.
+Reply HandleHi(Call&) { return EmptyReply(); }
 
 }  // namespace streambed

@@ -1,11 +1,13 @@
-// Issue 2, the foundation: health, trailing slashes, error envelopes, CORS, the signed WebSocket
-// ticket, and the /api/connect handshake driven by the real stream-chat SDK.
+// Issue 2, the foundation: health, the SDK's warm-up call, trailing slashes, error envelopes, CORS,
+// the signed WebSocket ticket, and the /api/connect handshake driven by the real stream-chat SDK.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { StreamChat } from 'stream-chat';
+
 import {
-  API_KEY, BASE_URL, api, connectQuery, connectUser, upsertUsers, openSocket, signToken, uniqueId, userToken,
+  API_KEY, BASE_URL, addTrailingSlash, api, connectQuery, connectUser, upsertUsers, openSocket, signToken, uniqueId, userToken,
 } from './lib/streambed.mjs';
 
 function assertEnvelope(res, status, code) {
@@ -25,6 +27,26 @@ describe('health', () => {
     assert.equal(res.status, 200);
     assert.deepEqual([res.json.postgres, res.json.redis, res.json.gateway], ['up', 'up', 'up']);
     assert.ok(res.json.gateways >= 2, 'scripts start two gateways');
+  });
+});
+
+describe('warm-up', () => {
+  it('a client with warmUp calls GET /hi while it connects, and gets 200', async () => {
+    const user = uniqueId('warm');
+    const client = addTrailingSlash(new StreamChat(API_KEY, { baseURL: `${BASE_URL}/api`, warmUp: true, allowServerSideConnect: true }));
+    const seen = [];
+    client.axiosInstance.interceptors.response.use((res) => {
+      seen.push([res.config.url, res.status]);
+      return res;
+    });
+    try {
+      await client.connectUser({ id: user }, userToken(user));
+      const deadline = Date.now() + 5000;
+      while (!seen.some(([url]) => /\/hi\/$/.test(url)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(seen.filter(([url]) => /\/hi\/$/.test(url)).map(([, status]) => status), [200]);
+    } finally {
+      await client.disconnectUser();
+    }
   });
 });
 

@@ -150,6 +150,7 @@ function routeTable() {
 // success (404 where the resource may not exist for that caller).
 const SPECS = {
   'GET /api/health/': { need: 'public' },
+  'GET /api/hi/': { need: 'public' },
   'GET /api/app/': { need: 'own' },
   'POST /api/sync/': { need: 'own', body: (f) => ({ channel_cids: [f.cid], last_sync_at: '2020-01-01T00:00:00Z' }),
     check: (f, role, res) => {
