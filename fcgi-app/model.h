@@ -30,6 +30,9 @@ struct ChannelTypeRow {
     bool push_notifications = true;
     bool delivery_events = false;
     int max_message_length = 5000;
+    // The config as WriteChannelConfig writes it, made on first use. A reload of the type replaces
+    // the whole row, and this with it.
+    mutable std::string config_wire;
 
     bool public_read() const { return policy == "public_read"; }
 };

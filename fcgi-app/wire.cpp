@@ -219,19 +219,27 @@ void WriteMessageFields(JsonWriter& w, const MessageRow& m, const MessageContext
 }  // namespace
 
 void WriteChannelConfig(JsonWriter& w, const ChannelTypeRow& type) {
-    w.StartObject();
-    PutString(w, "name", type.name);
-    rapidjson::Document d;
-    d.Parse(type.config_json.c_str());
-    if (d.IsObject()) {
-        for (auto it = d.MemberBegin(); it != d.MemberEnd(); ++it) {
-            PutKey(w, std::string_view(it->name.GetString(), it->name.GetStringLength()));
-            it->value.Accept(w);
+    // Made once per type as loaded rather than once per channel written (a queryChannels page
+    // writes a config for each of its channels, and so do the events that carry a channel).
+    if (type.config_wire.empty()) {
+        JsonBuffer buf;
+        JsonWriter c(buf);
+        c.StartObject();
+        PutString(c, "name", type.name);
+        rapidjson::Document d;
+        d.Parse(type.config_json.c_str());
+        if (d.IsObject()) {
+            for (auto it = d.MemberBegin(); it != d.MemberEnd(); ++it) {
+                PutKey(c, std::string_view(it->name.GetString(), it->name.GetStringLength()));
+                it->value.Accept(c);
+            }
         }
+        PutTime(c, "created_at", type.created_at);
+        PutTime(c, "updated_at", type.updated_at);
+        c.EndObject();
+        type.config_wire.assign(buf.GetString(), buf.GetSize());
     }
-    PutTime(w, "created_at", type.created_at);
-    PutTime(w, "updated_at", type.updated_at);
-    w.EndObject();
+    w.RawValue(type.config_wire.data(), type.config_wire.size(), rapidjson::kObjectType);
 }
 
 void WriteChannel(JsonWriter& w, const ChannelRow& c, const ChannelTypeRow& type, const UserDirectory& users,
