@@ -174,7 +174,7 @@ const ChannelTypeRow* FindType(Pg& db, std::string_view name, bool fresh) {
     TypeCache& cache = Types();
     fresh ? cache.Load(db) : cache.Fresh(db);
     auto it = cache.types.find(name);
-    if (it == cache.types.end()) {
+    if (it == cache.types.end() && !fresh) {
         cache.Load(db);
         it = cache.types.find(name);
     }
