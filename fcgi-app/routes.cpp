@@ -48,6 +48,9 @@ Router BuildRoutes() {
     r.Add("PUT", "/api/messages/{id}/", kStream, HandlePartialUpdateMessage);
     r.Add("DELETE", "/api/messages/{id}/", kStream, HandleDeleteMessage);
     r.Add("GET", "/api/messages/{id}/replies/", kStream, HandleGetReplies);
+    r.Add("POST", "/api/threads/", kStream, HandleQueryThreads);
+    r.Add("GET", "/api/threads/{id}/", kStream, HandleGetThread);
+    r.Add("PATCH", "/api/threads/{id}/", kStream, HandleUpdateThread);
     // Uploads (docs/uploads.md): the only routes whose bodies go to disk, not memory
     r.Add("POST", "/api/channels/{type}/{id}/image/", kStream, HandleUploadImage, BodyKind::kUpload);
     r.Add("POST", "/api/channels/{type}/{id}/file/", kStream, HandleUploadFile, BodyKind::kUpload);

@@ -316,6 +316,114 @@ void WriteRead(JsonWriter& w, const MemberRow& m, const UserDirectory& users) {
     w.EndObject();
 }
 
+bool IsReservedThreadField(std::string_view key) {
+    static constexpr std::array<std::string_view, 25> kReserved = {"id",
+                                                                   "type",
+                                                                   "user",
+                                                                   "custom",
+                                                                   "channel",
+                                                                   "channel_cid",
+                                                                   "parent_message",
+                                                                   "parent_message_id",
+                                                                   "created_at",
+                                                                   "updated_at",
+                                                                   "deleted_at",
+                                                                   "last_message_at",
+                                                                   "created_by",
+                                                                   "created_by_user_id",
+                                                                   "reply_count",
+                                                                   "participant_count",
+                                                                   "active_participant_count",
+                                                                   "participants",
+                                                                   "thread_participants",
+                                                                   "latest_replies",
+                                                                   "read",
+                                                                   "draft",
+                                                                   "title",
+                                                                   "duration",
+                                                                   "cid"};
+    for (auto r : kReserved) {
+        if (r == key) return true;
+    }
+    return false;
+}
+
+namespace {
+// The scalar fields of a ThreadResponse, shared by the full object and thread.updated's.
+void WriteThreadFields(JsonWriter& w, const threads::ThreadRow& t, const MessageRow& parent) {
+    PutString(w, "parent_message_id", t.parent_id);
+    PutString(w, "channel_cid", t.cid);
+    PutString(w, "title", t.title);
+    PutString(w, "created_by_user_id", t.created_by);
+    PutTime(w, "created_at", t.created_at);
+    PutTime(w, "updated_at", t.updated_at);
+    PutTime(w, "last_message_at", t.last_message_at);
+    if (parent.deleted_at) PutTime(w, "deleted_at", *parent.deleted_at);
+    PutInt(w, "reply_count", parent.reply_count);
+    PutInt(w, "participant_count", t.participant_count);
+    PutInt(w, "active_participant_count", t.participant_count);
+    WriteCustomFields(w, t.custom_json, IsReservedThreadField);
+}
+
+void WriteThreadRead(JsonWriter& w, const threads::ParticipantRow& p, const UserDirectory& users) {
+    w.StartObject();
+    PutKey(w, "user");
+    WriteUserById(w, users, p.user_id);
+    PutTime(w, "last_read", p.last_read_at);
+    PutOptString(w, "last_read_message_id", p.last_read_message_id);
+    PutInt(w, "unread_messages", p.unread_messages);
+    w.EndObject();
+}
+}  // namespace
+
+void WriteThreadSummary(JsonWriter& w, const threads::ThreadRow& thread, const MessageRow& parent) {
+    w.StartObject();
+    WriteThreadFields(w, thread, parent);
+    w.EndObject();
+}
+
+void WriteThread(JsonWriter& w, const ThreadView& v, const MessageContext& context) {
+    const UserDirectory& users = context.users;
+    w.StartObject();
+    WriteThreadFields(w, *v.thread, *v.parent);
+    PutKey(w, "created_by");
+    WriteUserById(w, users, v.thread->created_by);
+    PutKey(w, "parent_message");
+    WriteMessage(w, *v.parent, context);
+    PutKey(w, "channel");
+    WriteChannel(w, *v.channel, *v.type, users, v.caps, nullptr);
+    PutKey(w, "latest_replies");
+    w.StartArray();
+    for (const MessageRow* reply : v.replies) WriteMessage(w, *reply, context);
+    w.EndArray();
+    PutKey(w, "thread_participants");
+    w.StartArray();
+    for (const threads::ParticipantRow* p : v.participants) {
+        w.StartObject();
+        PutString(w, "channel_cid", v.thread->cid);
+        PutString(w, "thread_id", v.thread->parent_id);
+        PutString(w, "user_id", p->user_id);
+        PutKey(w, "user");
+        WriteUserById(w, users, p->user_id);
+        PutTime(w, "created_at", p->created_at);
+        PutTime(w, "last_read_at", p->last_read_at);
+        if (p->last_thread_message_at) PutTime(w, "last_thread_message_at", *p->last_thread_message_at);
+        w.EndObject();
+    }
+    w.EndArray();
+    PutKey(w, "read");
+    w.StartArray();
+    for (const threads::ParticipantRow* p : v.participants) {
+        if (p->user_id == v.caller) continue;  // the caller's own row comes last, listed or not
+        const UserRow* user = users.Find(p->user_id);
+        if (user != nullptr && !user->read_receipts) continue;
+        WriteThreadRead(w, *p, users);
+    }
+    if (v.thread->own) WriteThreadRead(w, *v.thread->own, users);
+    w.EndArray();
+    w.EndObject();
+}
+
 void WriteReaction(JsonWriter& w, const ReactionRow& r, const UserDirectory& users) {
     w.StartObject();
     PutString(w, "message_id", r.message_id);

@@ -13,6 +13,7 @@
 #include "fcgi-app/model.h"
 #include "fcgi-app/store/devices.h"
 #include "fcgi-app/store/push.h"
+#include "fcgi-app/store/threads.h"
 #include "fcgi-app/store/users.h"
 
 namespace streambed {
@@ -75,6 +76,27 @@ struct ChannelState {
     std::string draft_json;  // DraftResponse, or empty
 };
 void WriteChannelState(JsonWriter& w, const ChannelState& state, const MessageContext& context);
+
+// ThreadResponse (getstream.io's thread list): the thread, its parent message, its newest replies
+// (ascending), its first participants and their read state, and the channel as the caller sees it
+// (`caps`). `caller`'s read state is always shown; the others' only when their privacy settings
+// keep read receipts on, as in a channel's `read`.
+struct ThreadView {
+    const threads::ThreadRow* thread = nullptr;
+    const MessageRow* parent = nullptr;
+    const ChannelRow* channel = nullptr;
+    const ChannelTypeRow* type = nullptr;
+    const std::vector<std::string_view>* caps = nullptr;
+    std::vector<const MessageRow*> replies;
+    std::vector<const threads::ParticipantRow*> participants;
+    std::string caller;
+};
+void WriteThread(JsonWriter& w, const ThreadView& view, const MessageContext& context);
+// The `thread` of thread.updated: the thread's own fields without the objects it refers to (the
+// SDK takes title, times and custom data from it).
+void WriteThreadSummary(JsonWriter& w, const threads::ThreadRow& thread, const MessageRow& parent);
+// Field names a thread's custom data may not use: the ThreadResponse's own.
+bool IsReservedThreadField(std::string_view key);
 
 // Writes the members of a stored JSON object as fields of the object being written, skipping
 // names for which `reserved` returns true.

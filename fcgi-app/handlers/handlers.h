@@ -35,6 +35,9 @@ Reply HandleUpdateMessage(Call& call);
 Reply HandlePartialUpdateMessage(Call& call);
 Reply HandleDeleteMessage(Call& call);
 Reply HandleGetReplies(Call& call);
+Reply HandleQueryThreads(Call& call);
+Reply HandleGetThread(Call& call);
+Reply HandleUpdateThread(Call& call);
 
 // handlers/uploads.cpp (docs/uploads.md)
 Reply HandleUploadImage(Call& call);

@@ -30,6 +30,7 @@ void OwnUserReads::Write(JsonWriter& w, Call& call, const UserRow& user, bool on
     OwnUserExtras extras;
     extras.unread.total_unread_count = summary_.total_unread_count;
     extras.unread.unread_channels = summary_.unread_channels;
+    extras.unread.unread_threads = summary_.unread_threads();
     UserDirectory users;
     users.Put(user, online);
     for (const auto& m : mutes_) users.Want(m.target);

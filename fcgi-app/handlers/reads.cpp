@@ -13,6 +13,7 @@
 #include "fcgi-app/outbox.h"
 #include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/messages.h"
+#include "fcgi-app/store/threads.h"
 
 namespace streambed {
 
@@ -40,7 +41,7 @@ void PutUnreadTotals(JsonWriter& w, const members::UnreadSummary& s) {
     PutInt(w, "total_unread_count", s.total_unread_count);
     PutInt(w, "unread_count", s.total_unread_count);
     PutInt(w, "unread_channels", s.unread_channels);
-    PutInt(w, "unread_threads", 0);
+    PutInt(w, "unread_threads", s.unread_threads());
 }
 
 std::string ReadEvent(const OpenChannel& open, const UserDirectory& users, const std::string& user_id, int64_t at,
@@ -61,6 +62,44 @@ std::string ReadEvent(const OpenChannel& open, const UserDirectory& users, const
     return e.Done();
 }
 
+// The parent message of thread `thread_id`, which must be in the channel (400 naming `field`).
+MessageRow ThreadParentIn(Call& call, const OpenChannel& open, std::string_view thread_id, const char* field) {
+    auto parent = messages::Find(call.db(), thread_id);
+    if (!parent || parent->channel_pk != open.channel.pk || parent->parent_id)
+        throw BadRequest("thread " + std::string(thread_id) + " is not a thread of this channel", field);
+    return std::move(*parent);
+}
+
+// Mark unread in a thread ({"thread_id", "message_id"?}): from that reply, or from the newest
+// reply by someone else. notification.mark_unread goes without cid: the SDK hands an event with a
+// cid to that channel, whose handler would take the thread's counts for the channel's.
+Reply MarkThreadUnread(Call& call, const Actor& actor, const OpenChannel& open, std::string_view thread_id,
+                       std::optional<std::string_view> from_reply) {
+    MessageRow parent = ThreadParentIn(call, open, thread_id, "thread_id");
+    if (from_reply) {
+        auto reply = messages::Find(call.db(), *from_reply);
+        if (!reply || reply->parent_id != parent.id)
+            throw BadRequest("message " + std::string(*from_reply) + " is not a reply of this thread", "message_id");
+    }
+    auto marked = threads::MarkUnread(call.db(), parent.pk, actor.id(), from_reply.value_or(""));
+    if (!marked) return EmptyReply();  // no part in the thread, or nothing to be unread
+    UserDirectory users;
+    users.Put(actor.user, true);
+    Event n("notification.mark_unread", "", NowMicros());
+    n.User(users, actor.id());
+    PutString(n.w(), "thread_id", parent.id);
+    PutString(n.w(), "channel_cid", open.channel.cid);
+    PutString(n.w(), "first_unread_message_id", marked->first_unread_message_id);
+    PutOptString(n.w(), "last_read_message_id", marked->participant.last_read_message_id);
+    PutTime(n.w(), "last_read_at", marked->participant.last_read_at);
+    PutInt(n.w(), "unread_messages", marked->participant.unread_messages);
+    PutUnreadTotals(n.w(), members::Unread(call.db(), actor.id()));
+    Outbox outbox;
+    outbox.Publish(keys::UserTopic(actor.id()), n.Done());
+    outbox.Flush(call.redis());
+    return EmptyReply();
+}
+
 }  // namespace
 
 // POST /api/channels/{type}/{id}/read/ {"message_id"?, "thread_id"?}
@@ -75,13 +114,20 @@ Reply HandleMarkRead(Call& call) {
     int64_t now = NowMicros();
     auto thread_id = json::OptString(body, "thread_id", "thread_id");
     if (thread_id) {
-        // Thread reads do not move the channel's read state, but they are announced like any read
-        // (STREAM-PROTOCOL.md §5): message.read with `thread` to the watchers (the client skips
-        // channel read updates for it), notification.mark_read with thread_id to the user.
-        std::string event = ReadEvent(open, users, actor.id(), now, std::nullopt, 0, std::string(*thread_id));
+        // A thread's read point is the participant's own (sql/100_threads.sql); the channel's does
+        // not move. Announced like any read (STREAM-PROTOCOL.md §5): message.read with `thread` to
+        // the watchers (the client skips channel read updates for it), notification.mark_read with
+        // thread_id and the new totals to the user. A member who takes no part in the thread has
+        // no read state in it, and is answered all the same.
+        MessageRow parent = ThreadParentIn(call, open, *thread_id, "thread_id");
+        auto read = threads::MarkRead(call.db(), parent.pk, actor.id(), now);
+        std::optional<std::string> last_read_id = read ? read->last_read_message_id : std::nullopt;
+        if (read) now = read->last_read_at;
+        std::string event = ReadEvent(open, users, actor.id(), now, last_read_id, 0, parent.id);
         Event n("notification.mark_read", open.channel.cid, now);
         n.User(users, actor.id());
-        PutString(n.w(), "thread_id", *thread_id);
+        PutString(n.w(), "thread_id", parent.id);
+        PutOptString(n.w(), "last_read_message_id", last_read_id);
         PutUnreadTotals(n.w(), members::Unread(call.db(), actor.id()));
         Outbox outbox;
         if (actor.user.read_receipts) outbox.Publish(keys::ChannelTopic(open.channel.cid), event);
@@ -160,6 +206,8 @@ Reply HandleMarkUnread(Call& call) {
     auto [actor, open] = LoadActorIn(call, NamedUser(body), true, type, id);
     RequireCapability(open.caps, "read-events");
     if (!open.membership) throw BadRequest("only members have read state", "user_id");
+    if (auto thread_id = json::OptString(body, "thread_id", "thread_id"))
+        return MarkThreadUnread(call, actor, open, *thread_id, json::OptString(body, "message_id", "message_id"));
     // The first unread message: everything before it stays read.
     int64_t first_at = 0;
     std::string first_id;
@@ -176,8 +224,6 @@ Reply HandleMarkUnread(Call& call) {
         first_at = *t;
         PgResult r = call.db().Run(kUnreadFromTime, PgParams().Add(open.channel.pk).Add(first_at));
         if (!r.empty()) last_read_id = std::string(r.Str(0, 0));
-    } else if (json::OptString(body, "thread_id", "thread_id")) {
-        return EmptyReply();  // thread unread state is not tracked per thread
     } else {
         throw BadRequest("message_id or message_timestamp is required", "message_id");
     }
@@ -213,6 +259,8 @@ Reply HandleMarkAllRead(Call& call) {
     // neither (a gap in a channel's log would stall every client that resumes by seq).
     // Two statements whatever the number of channels: the reads, then a seq in each channel.
     PgTransaction tx(call.db());
+    int64_t now = NowMicros();
+    threads::QueueMarkAllRead(call.db(), actor.id(), now);
     auto marked = members::MarkAllRead(call.db(), actor.id());
     std::vector<int64_t> pks;
     pks.reserve(marked.size());
@@ -223,7 +271,6 @@ Reply HandleMarkAllRead(Call& call) {
     UserDirectory users;
     users.Put(actor.user, true);
     Outbox outbox;
-    int64_t now = NowMicros();
     for (const auto& m : marked) {
         auto seq_of = seqs.find(m.channel_pk);
         if (seq_of == seqs.end()) continue;  // the channel was deleted meanwhile: nobody to tell
@@ -364,7 +411,7 @@ Reply HandleGetUnread(Call& call) {
     JsonWriter w(buf);
     w.StartObject();
     PutInt(w, "total_unread_count", summary.total_unread_count);
-    PutInt(w, "total_unread_threads_count", 0);
+    PutInt(w, "total_unread_threads_count", summary.unread_threads());
     PutKey(w, "channels");
     w.StartArray();
     std::map<std::string, std::pair<int64_t, int64_t>> by_type;
@@ -391,6 +438,14 @@ Reply HandleGetUnread(Call& call) {
     w.EndArray();
     PutKey(w, "threads");
     w.StartArray();
+    for (const auto& t : summary.threads) {
+        w.StartObject();
+        PutString(w, "parent_message_id", t.parent_id);
+        PutInt(w, "unread_count", t.unread_messages);
+        PutTime(w, "last_read", t.last_read_at);
+        PutOptString(w, "last_read_message_id", t.last_read_message_id);
+        w.EndObject();
+    }
     w.EndArray();
     w.EndObject();
     return Reply::Json(JsonText(buf));

@@ -16,6 +16,7 @@
 #include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/messages.h"
 #include "fcgi-app/store/push.h"
+#include "fcgi-app/store/threads.h"
 
 namespace streambed {
 
@@ -52,6 +53,25 @@ bool IsReservedMessageKey(std::string_view k) {
         "message_text_updated_at", "i18n", "command", "args", "status", "channel", "poll_id", "poll",
         "before_message_send_failed", "error", "errorStatusCode", "__html", "member", "channel_role", "type_"};
     return kKeys.count(k) > 0;
+}
+
+// notification.thread_message_new to the thread's other participants who are still members, each
+// with its own counts: the kit's thread list shows "new replies" from it, and its unread threads
+// badge follows unread_threads.
+void NotifyThreadParticipants(Call& call, int64_t parent_pk, const SentMessage& sent, Outbox& outbox) {
+    auto others = threads::UnreadOfOthers(call.db(), parent_pk, sent.message.user_id);
+    if (others.empty()) return;
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    WriteMessage(w, sent.message, sent.context);
+    std::string message(buf.GetString(), buf.GetSize());
+    for (const auto& other : others) {
+        Event n("notification.thread_message_new", sent.message.cid, sent.message.created_at);
+        PutRaw(n.w(), "message", message);
+        PutInt(n.w(), "unread_threads", other.unread_threads);
+        PutInt(n.w(), "unread_thread_messages", other.unread_thread_messages);
+        outbox.Publish(keys::UserTopic(other.user_id), n.Done());
+    }
 }
 
 }  // namespace
@@ -239,6 +259,7 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         int64_t seq = appended->first_seq + 1;
         updated.Seq(seq);
         outbox.Channel(open.channel.pk, open.channel.cid, seq, "message.updated", updated.Done());
+        threads::QueueReply(call.db(), *parent, sent.message);
         outbox.Persist(call.db());
         tx->Commit();
     }
@@ -294,6 +315,8 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
                 for (const auto& user : audience.online_not_watching) outbox.Publish(keys::UserTopic(user), payload);
             }
         }
+        if (parent && !sent.message.silent && !sent.message.shadowed)
+            NotifyThreadParticipants(call, parent->pk, sent, outbox);
         outbox.Flush(call.redis());
     } catch (const std::exception& e) {
         Log(LogLevel::kWarn, "send.fanout_failed").Str("message_id", sent.message.id).Str("error", e.what());

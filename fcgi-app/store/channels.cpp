@@ -804,6 +804,7 @@ void Unread(PgBatch& batch, std::string_view user_id, UnreadSummary& into) {
             if (n > 0) ++into.unread_channels;
         }
     });
+    threads::Unread(batch, user_id, into.threads);
 }
 
 UnreadSummary Unread(Pg& db, std::string_view user_id) {

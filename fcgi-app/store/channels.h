@@ -9,6 +9,7 @@
 
 #include "fcgi-app/model.h"
 #include "fcgi-app/store/pg.h"
+#include "fcgi-app/store/threads.h"
 
 namespace streambed {
 
@@ -221,8 +222,10 @@ struct UnreadSummary {
         int64_t last_read_at;
     };
     std::vector<PerChannel> channels;
+    std::vector<threads::UnreadThread> threads;  // the threads with unread replies
+    int64_t unread_threads() const { return static_cast<int64_t>(threads.size()); }
 };
-// Fills `into` when `batch` runs; `into` must outlive the Run.
+// The user's unread channels and threads. Fills `into` when `batch` runs; `into` must outlive the Run.
 void Unread(PgBatch& batch, std::string_view user_id, UnreadSummary& into);
 UnreadSummary Unread(Pg& db, std::string_view user_id);
 

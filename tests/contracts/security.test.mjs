@@ -207,6 +207,14 @@ const SPECS = {
   'PUT /api/messages/{id}/': { need: 'mod', body: () => ({ set: { text: 'edited by someone else' } }), path: { id: (f) => f.message }, fresh: true },
   'DELETE /api/messages/{id}/': { need: 'mod', path: { id: (f) => f.message }, fresh: true },
   'GET /api/messages/{id}/replies/': { need: 'read', path: { id: (f) => f.message } },
+  // The threads the caller takes part in: none of the four replied to the owner's thread.
+  'POST /api/threads/': { need: 'own', body: () => ({}),
+    check: (f, role, res) => {
+      assert.equal(res.json.threads.some((t) => t.parent_message_id === f.message), false, `${role}: ${res.text.slice(0, 200)}`);
+    } },
+  'GET /api/threads/{id}/': { need: 'read', path: { id: (f) => f.message } },
+  // Renaming the owner's thread is a moderator's power.
+  'PATCH /api/threads/{id}/': { need: 'mod', body: (f, role) => ({ set: { title: `renamed by ${role}` } }), path: { id: (f) => f.message }, fresh: true },
   'POST /api/messages/{id}/reaction/': { need: 'read', body: () => ({ reaction: { type: 'love' } }), path: { id: (f) => f.message } },
   'DELETE /api/messages/{id}/reaction/{type}/': { need: 'read', path: { id: (f) => f.message, type: 'like' }, ok: [200, 404] },
   'POST /api/messages/{id}/reactions/': { need: 'read', body: () => ({}), path: { id: (f) => f.message } },
@@ -286,6 +294,7 @@ async function fixture() {
   await ch.addModerators([users.moderator]);
   await ch.banUser(users.banned, { banned_by_id: users.owner });
   const { message } = await ch.sendMessage({ text: 'the owner\'s message', user_id: users.owner });
+  await ch.sendMessage({ text: 'the owner\'s reply', parent_id: message.id, user_id: users.owner });  // a thread
   await ch.sendReaction(message.id, { type: 'like', user_id: users.owner });
   await server.addDevice(`dev-${id}-owner`, 'firebase', users.owner);
   const image = (await ch.sendImage(PNG, 'owner.png', 'image/png', { id: users.owner })).file;

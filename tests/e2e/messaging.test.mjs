@@ -192,6 +192,53 @@ describe('messages between the page and a second client', () => {
     }
   });
 
+  it('lists the page user\'s threads: the unread count on the Threads button and the item, cleared by opening the thread', async () => {
+    const c = await conversation('Thread list');
+    const mine = await connectUser(c.me.id);
+    try {
+      const parentEvent = nextEvent(c.sdk, 'message.new', (e) => e.message?.text === 'Plans for Friday?');
+      await sendFromPage(c.page, 'Plans for Friday?');
+      const parentId = (await parentEvent).message.id;
+      await c.channel.sendMessage({ text: 'Pizza', parent_id: parentId });
+      await c.channel.sendMessage({ text: 'Or tacos', parent_id: parentId });
+
+      // The Threads button counts the page user's unread threads (notification.thread_message_new).
+      await c.page.getByRole('button', { name: 'Open threads view, 1 unread thread' }).click();
+      const item = c.page.locator(`.str-chat__thread-list-item[data-thread-id="${parentId}"]`);
+      await item.getByText('Plans for Friday?').waitFor();
+      await item.getByText('2 replies').waitFor();
+      await item.locator('.str-chat__badge').getByText('2', { exact: true }).waitFor();
+      await screenshot(c.page, 'thread-list');
+
+      // Opening the thread shows its replies and reads it: the badge goes, and so does the count
+      // the server keeps.
+      await item.click();
+      const thread = c.page.locator('.str-chat__chat-view__threads .str-chat__thread');
+      await message(thread, 'Pizza').waitFor();
+      await message(thread, 'Or tacos').waitFor();
+      await item.locator('.str-chat__badge').waitFor({ state: 'detached' });
+      await c.page.getByRole('button', { name: 'Open threads view' }).waitFor();
+      // The server's count, polled for at most 10 s (the kit marks read within a second).
+      let unreadThreads;
+      for (let i = 0; i < 50; i++) {
+        unreadThreads = (await mine.getUnreadCount()).total_unread_threads_count;
+        if (unreadThreads === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(unreadThreads, 0);
+
+      // A reply while it is open arrives live, in the thread and in the list's count.
+      await c.channel.sendMessage({ text: 'Tacos it is', parent_id: parentId });
+      await message(thread, 'Tacos it is').waitFor();
+      await item.getByText('3 replies').waitFor();
+      await screenshot(c.page, 'thread-open');
+      assertNoProblems(c.app);
+    } finally {
+      await mine.disconnectUser();
+      await c.close();
+    }
+  });
+
   it('edits a message (the "Edited" label) and deletes it', async () => {
     const c = await conversation('Edits', ['Hi']);
     try {

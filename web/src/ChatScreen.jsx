@@ -5,9 +5,11 @@ import {
   ChannelHeader,
   ChannelList,
   Chat,
+  ChatView,
   MessageComposer,
   MessageList,
   Thread,
+  ThreadList,
   Window,
   useChatContext,
 } from 'stream-chat-react';
@@ -180,34 +182,51 @@ export function ChatScreen({ apiKey, dev, session, onSignOut }) {
   }
   if (!client) return <div className="demo-center demo-muted">Connecting as {session.id}…</div>;
 
+  // Two views, as the kit lays them out: the channels, and the threads the user takes part in
+  // (the selector's Threads button carries the unread threads count).
   return (
     <Chat client={client} theme="str-chat__theme-light">
-      <div className="demo-app">
-        <aside className="demo-sidebar">
-          <div className="demo-me">
-            <span>
-              Signed in as <b data-testid="me">{client.user?.name || client.userID}</b>
-            </span>
-            <button type="button" onClick={signOut}>
-              Sign out
-            </button>
+      <ChatView>
+        <ChatView.Selector />
+        <ChatView.Channels>
+          <div className="demo-app">
+            <aside className="demo-sidebar">
+              <div className="demo-me">
+                <span>
+                  Signed in as <b data-testid="me">{client.user?.name || client.userID}</b>
+                </span>
+                <button type="button" onClick={signOut}>
+                  Sign out
+                </button>
+              </div>
+              <PushStatus token={token} />
+              <OpenNotifiedChannel />
+              <NewDirectMessage />
+              <ChannelList filters={filters} sort={sort} options={options} customActiveChannel={notified} />
+            </aside>
+            <main className="demo-main">
+              <Channel>
+                <Window>
+                  <ChannelHeader />
+                  <MessageList />
+                  <MessageComposer />
+                </Window>
+                <Thread />
+              </Channel>
+            </main>
           </div>
-          <PushStatus token={token} />
-          <OpenNotifiedChannel />
-          <NewDirectMessage />
-          <ChannelList filters={filters} sort={sort} options={options} customActiveChannel={notified} />
-        </aside>
-        <main className="demo-main">
-          <Channel>
-            <Window>
-              <ChannelHeader />
-              <MessageList />
-              <MessageComposer />
-            </Window>
-            <Thread />
-          </Channel>
-        </main>
-      </div>
+        </ChatView.Channels>
+        <ChatView.Threads>
+          <aside className="demo-sidebar">
+            <ThreadList />
+          </aside>
+          <main className="demo-main demo-thread">
+            <ChatView.ThreadAdapter>
+              <Thread />
+            </ChatView.ThreadAdapter>
+          </main>
+        </ChatView.Threads>
+      </ChatView>
     </Chat>
   );
 }

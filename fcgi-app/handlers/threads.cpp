@@ -1,0 +1,319 @@
+// Threads as getstream.io lists them (stream-chat's queryThreads, getThread and
+// partialUpdateThread; the kit's ThreadList). The replies are messages (handlers/send.cpp starts
+// and continues a thread); the thread's own state is in store/threads.h.
+
+#include <charconv>
+#include <map>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/keys.h"
+#include "fcgi-app/event.h"
+#include "fcgi-app/filters.h"
+#include "fcgi-app/handlers/handlers.h"
+#include "fcgi-app/handlers/membership.h"
+#include "fcgi-app/handlers/send.h"
+#include "fcgi-app/handlers/support.h"
+#include "fcgi-app/outbox.h"
+#include "fcgi-app/store/threads.h"
+#include "fcgi-app/wire.h"
+
+namespace streambed {
+
+namespace {
+
+constexpr int kMaxThreadsPage = 100;
+constexpr int kMaxOffset = 10000;
+constexpr std::string_view kCursorPrefix = "threads:";
+
+struct ThreadLimits {
+    int replies = 3;
+    int participants = 100;
+};
+
+// Everything the threads of a page refer to, read in two round trips whatever their number: the
+// parents, newest replies, participants and channel views together, then what the messages refer
+// to and the users.
+class ThreadPage {
+public:
+    ThreadPage(Call& call, const Actor& actor, std::vector<threads::ThreadRow> rows, const ThreadLimits& limits)
+        : actor_(actor), rows_(std::move(rows)) {
+        std::vector<std::string> parent_ids;
+        std::vector<int64_t> parent_pks;
+        std::map<std::string, std::optional<channels::ChannelView>> views;
+        for (const auto& t : rows_) {
+            parent_ids.push_back(t.parent_id);
+            parent_pks.push_back(t.parent_pk);
+            views[t.cid];
+        }
+        if (rows_.empty()) return;
+        PgBatch reads(call.db());
+        messages::FindMany(reads, parent_ids, parents_);
+        if (limits.replies > 0) threads::LatestReplies(reads, parent_ids, limits.replies, replies_);
+        if (limits.participants > 0) threads::Participants(reads, parent_pks, limits.participants, participants_);
+        for (auto& [cid, view] : views) channels::FindView(reads, cid, actor.id(), view);
+        reads.Run();
+        for (auto& [cid, view] : views) {
+            if (!view) continue;  // deleted meanwhile
+            try {
+                opened_.emplace(cid, StandingIn(call, std::move(*view), actor));
+            } catch (const ApiError&) {
+                // No longer readable by the caller (banned, say): its threads are left out.
+            }
+        }
+        std::vector<const MessageRow*> messages;
+        for (const auto& m : parents_) messages.push_back(&m);
+        for (const auto& m : replies_) messages.push_back(&m);
+        for (const auto& t : rows_) context_.users.Want(t.created_by);
+        for (const auto& p : participants_) context_.users.Want(p.user_id);
+        for (const auto& [cid, open] : opened_) {
+            if (open.channel.created_by) context_.users.Want(*open.channel.created_by);
+        }
+        context_.users.Put(actor.user, true);
+        PgBatch second(call.db());
+        context_.Load(second, messages, actor.id());
+        second.Run();
+        context_.Settle(call.db(), call.redis());
+    }
+
+    // The cids of the threads written: what `watch` subscribes to.
+    std::vector<std::string> Cids() const {
+        std::vector<std::string> cids;
+        for (const auto& [cid, open] : opened_) cids.push_back(cid);
+        return cids;
+    }
+
+    // Writes each thread whose parent and channel are still there, in the page's order.
+    void WriteAll(JsonWriter& w) const {
+        for (const auto& t : rows_) Write(w, t);
+    }
+    bool WriteOne(JsonWriter& w) const { return !rows_.empty() && Write(w, rows_.front()); }
+
+private:
+    bool Write(JsonWriter& w, const threads::ThreadRow& t) const {
+        auto open = opened_.find(t.cid);
+        const MessageRow* parent = nullptr;
+        for (const auto& m : parents_) {
+            if (m.pk == t.parent_pk) parent = &m;
+        }
+        if (open == opened_.end() || parent == nullptr) return false;
+        ThreadView view;
+        view.thread = &t;
+        view.parent = parent;
+        view.channel = &open->second.channel;
+        view.type = open->second.type;
+        view.caps = &open->second.caps;
+        view.caller = actor_.id();
+        for (const auto& m : replies_) {
+            if (m.parent_id == t.parent_id) view.replies.push_back(&m);
+        }
+        for (const auto& p : participants_) {
+            if (p.parent_pk == t.parent_pk) view.participants.push_back(&p);
+        }
+        WriteThread(w, view, context_);
+        return true;
+    }
+
+    const Actor& actor_;
+    std::vector<threads::ThreadRow> rows_;
+    std::vector<MessageRow> parents_;
+    std::vector<MessageRow> replies_;
+    std::vector<threads::ParticipantRow> participants_;
+    std::map<std::string, OpenChannel> opened_;
+    MessageContext context_;
+};
+
+// `next` is the offset of the following page, opaque to the client.
+int ParseCursor(std::string_view next) {
+    int offset = -1;
+    if (next.substr(0, kCursorPrefix.size()) == kCursorPrefix) {
+        std::string_view digits = next.substr(kCursorPrefix.size());
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), offset);
+        if (ec != std::errc() || end != digits.data() + digits.size()) offset = -1;
+    }
+    if (offset < 0 || offset > kMaxOffset) throw BadRequest("next is not a cursor this server gave", "next");
+    return offset;
+}
+
+// The thread of message `message_id` (a top-level message with replies) for an actor who can
+// read its channel; 404 when there is none.
+struct OpenThread {
+    Actor actor;
+    MessageAccess access;
+    threads::ThreadRow thread;
+};
+OpenThread LoadThread(Call& call, std::optional<std::string_view> named, bool required, const std::string& message_id) {
+    auto [actor, access] = LoadActorOnMessage(call, named, required, message_id);
+    std::optional<threads::ThreadRow> thread;
+    if (!access.message.parent_id) thread = threads::Find(call.db(), access.message.pk, actor.id());
+    if (!thread) throw NotFound("message " + message_id + " has no thread");
+    return OpenThread{std::move(actor), std::move(access), std::move(*thread)};
+}
+
+Reply ThreadReply(Call& call, const Actor& actor, threads::ThreadRow thread, const ThreadLimits& limits, bool watch) {
+    std::vector<threads::ThreadRow> rows;
+    rows.push_back(std::move(thread));
+    ThreadPage page(call, actor, std::move(rows), limits);
+    if (watch) WatchForCaller(call, actor, page.Cids());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "thread");
+    if (!page.WriteOne(w)) throw NotFound("the thread is gone");
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+}  // namespace
+
+// POST /api/threads/ {"limit", "reply_limit", "participant_limit", "member_limit", "watch",
+// "filter", "sort", "next"}: the threads the user takes part in, by default unread ones first,
+// then by their newest reply.
+Reply HandleQueryThreads(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    Actor actor = LoadActor(call, NamedUser(body), true);
+    int limit = BodyInt(body, "limit", "limit", 10, 1, kMaxThreadsPage);
+    ThreadLimits limits;
+    limits.replies = BodyInt(body, "reply_limit", "reply_limit", 3, 0, 10);
+    limits.participants = BodyInt(body, "participant_limit", "participant_limit", 100, 0, 100);
+    BodyInt(body, "member_limit", "member_limit", 100, 0, 100);  // checked; channels come without members
+    bool watch = json::OptBool(body, "watch", "watch").value_or(false);
+    int offset = 0;
+    if (auto next = json::OptString(body, "next", "next")) offset = ParseCursor(*next);
+    if (json::OptString(body, "prev", "prev"))
+        throw BadRequest("prev is not supported: page forward with next", "prev");
+
+    PgParams params;
+    params.Add(actor.id());  // $1
+    FilterCompiler filter(params);
+    filter.AddField("channel_cid", "c.cid", FilterCompiler::Kind::kText);
+    filter.AddField("parent_message_id", "pm.id", FilterCompiler::Kind::kText);
+    filter.AddField("created_by_user_id", "t.created_by", FilterCompiler::Kind::kText);
+    filter.AddField("created_at", "t.created_at", FilterCompiler::Kind::kTime);
+    filter.AddField("updated_at", "t.updated_at", FilterCompiler::Kind::kTime);
+    filter.AddField("last_message_at", "t.last_message_at", FilterCompiler::Kind::kTime);
+    filter.AllowCustom("t.custom");
+    const JsonValue* filter_json = json::OptObject(body, "filter", "filter");
+    rapidjson::Value empty(rapidjson::kObjectType);
+    std::string where = filter.Compile(filter_json ? *filter_json : empty);
+
+    SortCompiler sort;
+    sort.AddField("has_unread", "(q.unread > 0)");
+    sort.AddField("last_message_at", "q.last_message_at");
+    sort.AddField("created_at", "q.created_at");
+    sort.AddField("updated_at", "q.updated_at");
+    sort.AddField("reply_count", "q.reply_count");
+    sort.AddField("participant_count", "q.participants");
+    sort.AddField("active_participant_count", "q.participants");
+    sort.AddField("parent_message_id", "q.parent_id");
+    std::string order = sort.Compile(json::OptArray(body, "sort", "sort"),
+                                     "(q.unread > 0) DESC, q.last_message_at DESC", "q.parent_pk DESC");
+
+    // One more than asked: whether there is a next page.
+    auto rows = threads::List(call.db(), where, order, std::move(params), limit + 1, offset);
+    bool more = static_cast<int>(rows.size()) > limit;
+    if (more) rows.pop_back();
+    ThreadPage page(call, actor, std::move(rows), limits);
+    if (watch) WatchForCaller(call, actor, page.Cids());
+
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "threads");
+    w.StartArray();
+    page.WriteAll(w);
+    w.EndArray();
+    if (more && offset + limit <= kMaxOffset)
+        PutString(w, "next", std::string(kCursorPrefix) + std::to_string(offset + limit));
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
+// GET /api/threads/{id}/?reply_limit=&participant_limit=&member_limit=&watch=
+Reply HandleGetThread(Call& call) {
+    auto [actor, access, thread] = LoadThread(call, call.Query("user_id"), false, call.Param("id"));
+    ThreadLimits limits;
+    limits.replies = QueryInt(call, "reply_limit", 3, 0, 10);
+    limits.participants = QueryInt(call, "participant_limit", 100, 0, 100);
+    QueryInt(call, "member_limit", 100, 0, 100);
+    bool watch = call.Query("watch").value_or("") == "true";
+    return ThreadReply(call, actor, std::move(thread), limits, watch);
+}
+
+// PATCH /api/threads/{id}/ {"set": {"title"?, ...custom}, "unset": [...]}: the parent's author,
+// channel moderators and admins may rename a thread and change its custom data; the channel's
+// watchers get thread.updated.
+Reply HandleUpdateThread(Call& call) {
+    constexpr size_t kMaxCustomBytes = 5 * 1024;
+    auto body = ParseJsonObject(call.request().body);
+    auto [actor, access, thread] = LoadThread(call, NamedUser(body), true, call.Param("id"));
+    const OpenChannel& open = access.channel;
+    if (!actor.admin() && actor.id() != access.message.user_id && !HasCapability(open.caps, "update-any-message"))
+        throw Forbidden("only the thread's author, channel moderators and admins change a thread");
+    const JsonValue* set = json::OptObject(body, "set", "set");
+    const JsonValue* unset = json::OptArray(body, "unset", "unset");
+    if (set == nullptr && unset == nullptr) throw BadRequest("set or unset is required", "set");
+
+    std::optional<std::string> title;
+    rapidjson::Document custom_set(rapidjson::kObjectType);
+    if (set != nullptr) {
+        for (auto it = set->MemberBegin(); it != set->MemberEnd(); ++it) {
+            std::string_view key(it->name.GetString(), it->name.GetStringLength());
+            if (key == "title") {
+                if (!it->value.IsString()) throw BadRequest("title must be a string", "set.title");
+                title = std::string(it->value.GetString(), it->value.GetStringLength());
+                if (CountCharacters(*title) > 255) throw BadRequest("title is at most 255 characters", "set.title");
+                continue;
+            }
+            if (IsReservedThreadField(key) || key.empty() || key.size() > 64)
+                throw BadRequest("cannot set " + std::string(key) + " on a thread", "set");
+            custom_set.AddMember(JsonValue(it->name, custom_set.GetAllocator()),
+                                 JsonValue(it->value, custom_set.GetAllocator()), custom_set.GetAllocator());
+        }
+    }
+    std::vector<std::string> custom_unset;
+    if (unset != nullptr) {
+        if (unset->Size() > 100) throw BadRequest("unset lists at most 100 fields", "unset");
+        for (const auto& v : unset->GetArray()) {
+            if (!v.IsString()) throw BadRequest("unset lists field names", "unset");
+            std::string_view key(v.GetString(), v.GetStringLength());
+            if (key == "title") {
+                title = std::string();
+                continue;
+            }
+            if (IsReservedThreadField(key))
+                throw BadRequest("cannot unset " + std::string(key) + " on a thread", "unset");
+            custom_unset.emplace_back(key);
+        }
+    }
+    std::string custom_set_json = ToJson(custom_set);
+    if (custom_set_json.size() + thread.custom_json.size() > kMaxCustomBytes)
+        throw BadRequest("a thread's custom data is at most 5 KB", "set");
+
+    Outbox outbox;
+    {
+        // The channel's row first (its seq), then the thread's: a reply locks them in that order.
+        PgTransaction tx(call.db());
+        int64_t seq = channels::ReserveEventSeq(call.db(), open.channel.pk, 1);
+        auto updated = threads::Update(call.db(), thread.parent_pk, title, custom_set_json, custom_unset);
+        if (!updated) throw NotFound("the thread is gone");
+        updated->own = std::move(thread.own);
+        thread = std::move(*updated);
+        UserDirectory users;
+        users.Put(actor.user, true);
+        Event e("thread.updated", open.channel.cid, thread.updated_at);
+        e.User(users, actor.id());
+        PutKey(e.w(), "thread");
+        WriteThreadSummary(e.w(), thread, access.message);
+        e.Seq(seq);
+        outbox.Channel(open.channel.pk, open.channel.cid, seq, "thread.updated", e.Done());
+        outbox.Persist(call.db());
+        tx.Commit();
+    }
+    outbox.Flush(call.redis());
+    ThreadLimits limits;
+    return ThreadReply(call, actor, std::move(thread), limits, false);
+}
+
+}  // namespace streambed
