@@ -65,12 +65,12 @@ std::optional<Draft> Load(RedisClient& redis, const std::string& user_id, const 
     return Parse(*text);
 }
 
-void LoadChannelDrafts(RedisBatch& batch, const std::string& user_id, const std::vector<std::string>& cids,
-                       std::vector<std::optional<Draft>>& into) {
-    into.assign(cids.size(), std::nullopt);
-    if (cids.empty() || user_id.empty()) return;
+void LoadMany(RedisBatch& batch, const std::string& user_id, const std::vector<DraftPlace>& places,
+              std::vector<std::optional<Draft>>& into) {
+    into.assign(places.size(), std::nullopt);
+    if (places.empty() || user_id.empty()) return;
     std::vector<std::string> args{"MGET"};
-    for (const auto& cid : cids) args.push_back(Key(user_id, cid, std::nullopt));
+    for (const auto& place : places) args.push_back(Key(user_id, place.cid, place.parent_id));
     batch.Add(std::move(args), [&into](const redisReply* reply) {
         if (reply->type != REDIS_REPLY_ARRAY) throw RedisError("MGET answered " + std::to_string(reply->type));
         for (size_t i = 0; i < into.size() && i < reply->elements; ++i) {

@@ -30,10 +30,15 @@ Draft Save(RedisClient& redis, const std::string& user_id, const std::string& ci
            const std::optional<std::string>& parent_id, const std::string& text, const std::string& message_json);
 std::optional<Draft> Load(RedisClient& redis, const std::string& user_id, const std::string& cid,
                           const std::optional<std::string>& parent_id);
-// Channel-level drafts of several channels, into `into` (one per cid, nullopt when missing) when
-// `batch` runs; `into` must outlive it.
-void LoadChannelDrafts(RedisBatch& batch, const std::string& user_id, const std::vector<std::string>& cids,
-                       std::vector<std::optional<Draft>>& into);
+// Where a draft is kept: a channel, and the thread's parent message for a thread's draft.
+struct DraftPlace {
+    std::string cid;
+    std::optional<std::string> parent_id;
+};
+// The drafts of several places, into `into` (one per place, nullopt when missing) when `batch`
+// runs; `into` must outlive it.
+void LoadMany(RedisBatch& batch, const std::string& user_id, const std::vector<DraftPlace>& places,
+              std::vector<std::optional<Draft>>& into);
 // Every draft of a user (POST /api/drafts/query/), newest first.
 std::vector<Draft> LoadAll(RedisClient& redis, const std::string& user_id, int limit);
 bool Delete(RedisClient& redis, const std::string& user_id, const std::string& cid,

@@ -421,6 +421,10 @@ void WriteThread(JsonWriter& w, const ThreadView& v, const MessageContext& conte
     }
     if (v.thread->own) WriteThreadRead(w, *v.thread->own, users);
     w.EndArray();
+    if (v.draft != nullptr) {
+        PutKey(w, "draft");
+        drafts::WriteStreamDraft(w, *v.draft);
+    }
     w.EndObject();
 }
 

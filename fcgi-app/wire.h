@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "fcgi-app/drafts.h"
 #include "fcgi-app/hydrate.h"
 #include "fcgi-app/model.h"
 #include "fcgi-app/store/devices.h"
@@ -90,6 +91,7 @@ struct ThreadView {
     std::vector<const MessageRow*> replies;
     std::vector<const threads::ParticipantRow*> participants;
     std::string caller;
+    const Draft* draft = nullptr;  // the caller's draft of the thread
 };
 void WriteThread(JsonWriter& w, const ThreadView& view, const MessageContext& context);
 // The `thread` of thread.updated: the thread's own fields without the objects it refers to (the

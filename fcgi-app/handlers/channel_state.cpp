@@ -216,7 +216,9 @@ void ChannelStates::Load(Call& call, const Actor& actor, std::vector<OpenChannel
     std::vector<std::optional<Draft>> draft_list;
     RedisBatch redis;
     Watchers(redis, cids, options.watcher_limit, watchers);
-    drafts::LoadChannelDrafts(redis, actor.id(), cids, draft_list);
+    std::vector<drafts::DraftPlace> draft_places;
+    for (const auto& cid : cids) draft_places.push_back({cid, std::nullopt});
+    drafts::LoadMany(redis, actor.id(), draft_places, draft_list);
     redis.Run(call.redis());
 
     std::unordered_map<int64_t, size_t> index;

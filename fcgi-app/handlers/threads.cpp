@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/keys.h"
+#include "fcgi-app/drafts.h"
 #include "fcgi-app/event.h"
 #include "fcgi-app/filters.h"
 #include "fcgi-app/handlers/handlers.h"
@@ -75,6 +76,12 @@ public:
         context_.Load(second, messages, actor.id());
         second.Run();
         context_.Settle(call.db(), call.redis());
+        // The caller's draft of each thread: the SDK's thread composer starts from it.
+        std::vector<drafts::DraftPlace> places;
+        for (const auto& t : rows_) places.push_back({t.cid, t.parent_id});
+        RedisBatch redis;
+        drafts::LoadMany(redis, actor.id(), places, drafts_);
+        redis.Run(call.redis());
     }
 
     // The cids of the threads written: what `watch` subscribes to.
@@ -86,12 +93,13 @@ public:
 
     // Writes each thread whose parent and channel are still there, in the page's order.
     void WriteAll(JsonWriter& w) const {
-        for (const auto& t : rows_) Write(w, t);
+        for (size_t i = 0; i < rows_.size(); ++i) Write(w, i);
     }
-    bool WriteOne(JsonWriter& w) const { return !rows_.empty() && Write(w, rows_.front()); }
+    bool WriteOne(JsonWriter& w) const { return !rows_.empty() && Write(w, 0); }
 
 private:
-    bool Write(JsonWriter& w, const threads::ThreadRow& t) const {
+    bool Write(JsonWriter& w, size_t i) const {
+        const threads::ThreadRow& t = rows_[i];
         auto open = opened_.find(t.cid);
         const MessageRow* parent = nullptr;
         for (const auto& m : parents_) {
@@ -111,6 +119,7 @@ private:
         for (const auto& p : participants_) {
             if (p.parent_pk == t.parent_pk) view.participants.push_back(&p);
         }
+        if (drafts_[i]) view.draft = &*drafts_[i];
         WriteThread(w, view, context_);
         return true;
     }
@@ -122,6 +131,7 @@ private:
     std::vector<threads::ParticipantRow> participants_;
     std::map<std::string, OpenChannel> opened_;
     MessageContext context_;
+    std::vector<std::optional<Draft>> drafts_;  // by row
 };
 
 // `next` is the offset of the following page, opaque to the client.

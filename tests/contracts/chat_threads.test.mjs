@@ -78,6 +78,20 @@ describe('queryThreads and getThread', () => {
     assert.equal(own.unread_messages, 2, 'the caller\'s read state, even beyond participant_limit');
   });
 
+  it('carries the caller\'s draft of the thread, from which the SDK\'s thread composer starts', async () => {
+    await r.chA.createDraft({ text: 'half a reply', parent_id: r.parent.id });
+    const [t] = (await r.ca.queryThreads()).threads;
+    assert.equal(t.messageComposer.textComposer.text, 'half a reply');
+    const raw = await api('GET', `/api/threads/${r.parent.id}/`, { token: userToken(r.alice) });
+    assert.equal(raw.json.thread.draft.message.text, 'half a reply');
+    assert.equal(raw.json.thread.draft.parent_id, r.parent.id);
+    assert.equal(raw.json.thread.draft.channel_cid, r.cid);
+    const bobs = await api('GET', `/api/threads/${r.parent.id}/`, { token: userToken(r.bob) });
+    assert.equal(bobs.json.thread.draft, undefined, 'a draft is its writer\'s alone');
+    await r.chA.deleteDraft({ parent_id: r.parent.id });
+    assert.equal((await r.ca.queryThreads()).threads[0].messageComposer.textComposer.text, '');
+  });
+
   it('a member who took no part gets no thread in its list, but reads the thread by id; an outsider gets 403', async () => {
     assert.equal((await r.cc.queryThreads()).threads.length, 0);
     const t = await r.cc.getThread(r.parent.id);
