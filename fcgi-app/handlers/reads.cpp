@@ -257,10 +257,10 @@ Reply HandleMarkAllRead(Call& call) {
     Actor actor = LoadActor(call, NamedUser(body), true);
     // One transaction from the reads to the logged events: a seq reserved is a seq written, or
     // neither (a gap in a channel's log would stall every client that resumes by seq).
-    // Two statements whatever the number of channels: the reads, then a seq in each channel.
+    // Three statements whatever the number of channels: the reads, a seq in each channel, and the
+    // threads' read points.
     PgTransaction tx(call.db());
     int64_t now = NowMicros();
-    threads::QueueMarkAllRead(call.db(), actor.id(), now);
     auto marked = members::MarkAllRead(call.db(), actor.id());
     std::vector<int64_t> pks;
     pks.reserve(marked.size());
@@ -268,6 +268,9 @@ Reply HandleMarkAllRead(Call& call) {
     if (actor.user.read_receipts)
         for (const auto& m : marked) pks.push_back(m.channel_pk);
     auto seqs = channels::ReserveEventSeqs(call.db(), pks);
+    // The threads last, with the COMMIT: a reply holds its channel's row when it moves its
+    // participants' rows, so taking those rows before the channels' could deadlock with it.
+    threads::QueueMarkAllRead(call.db(), actor.id(), now);
     UserDirectory users;
     users.Put(actor.user, true);
     Outbox outbox;

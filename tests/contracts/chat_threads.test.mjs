@@ -5,6 +5,8 @@
 // in the list, any reader of the channel by id, nobody once the channel is out of reach.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
@@ -262,6 +264,45 @@ describe('unread threads', () => {
       manager.unregisterSubscriptions();
     } finally {
       await fresh.disconnectUser();
+      await r.close();
+    }
+  });
+});
+
+describe('at once', () => {
+  it('replies, thread reads, mark all reads and renames of one thread at once: every one lands, and no transaction deadlocks', async () => {
+    // A reply holds its channel's row while it moves its participants' rows; mark all read takes
+    // the channels' rows before the threads' for that reason. Were the orders opposite,
+    // PostgreSQL would break the cycles by failing one side, which the worker runs again (logged as
+    // pg.retry, SQLSTATE 40P01).
+    const r = await threadRoom();
+    try {
+      const people = await createUsers(12, 'tp');
+      const srv = server.channel('messaging', r.id);
+      await srv.addMembers(people);
+      await Promise.all(people.map((u) => srv.sendMessage({ text: `joining ${u}`, parent_id: r.parent.id, user_id: u })));
+      const retries = () => fs.readFileSync(path.join(process.env.STREAMBED_RUN_DIR, 'logs', 'api.log'), 'utf8')
+        .split('\n').filter((l) => l.includes('"pg.retry"') && l.includes('40P01')).length;
+      const before = retries();
+      const calls = [];
+      for (const [i, u] of people.entries()) {
+        const token = userToken(u);
+        calls.push(srv.sendMessage({ text: `more ${i}`, parent_id: r.parent.id, user_id: u }).then(() => 200));
+        calls.push(api('POST', `/api/channels/messaging/${r.id}/read/`, { token, body: { thread_id: r.parent.id } }));
+        calls.push(api('POST', '/api/channels/read/', { token, body: {} }));
+        if (i % 4 === 0) calls.push(r.ca.partialUpdateThread(r.parent.id, { set: { title: `title ${i}` } }).then(() => 200));
+      }
+      for (const res of await Promise.all(calls)) assert.equal(res === 200 ? 200 : res.status, 200, res.text);
+      assert.equal(state(await r.ca.getThread(r.parent.id)).replyCount, 2 + 2 * people.length);
+      assert.equal(retries() - before, 0, 'deadlocks broken by PostgreSQL and rerun');
+      // Read once more, after the last reply: nobody has an unread thread left.
+      for (const u of people) {
+        const res = await api('POST', '/api/channels/read/', { token: userToken(u), body: {} });
+        assert.equal(res.status, 200, res.text);
+        const unread = await api('GET', '/api/unread/', { token: userToken(u) });
+        assert.equal(unread.json.total_unread_threads_count, 0, u);
+      }
+    } finally {
       await r.close();
     }
   });
