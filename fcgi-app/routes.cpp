@@ -42,6 +42,7 @@ Router BuildRoutes() {
     // Messages
     r.Add("POST", "/api/channels/{type}/{id}/message/", kStream, HandleSendMessage);
     r.Add("GET", "/api/channels/{type}/{id}/messages/", kStream, HandleGetManyMessages);
+    r.Add("GET", "/api/channels/{type}/{id}/pinned_messages/", kStream, HandleGetPinnedMessages);
     r.Add("GET", "/api/search/", kStream, HandleSearch);
     r.Add("GET", "/api/messages/{id}/", kStream, HandleGetMessage);
     r.Add("POST", "/api/messages/{id}/", kStream, HandleUpdateMessage);

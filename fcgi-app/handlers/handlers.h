@@ -35,6 +35,7 @@ Reply HandleUpdateMessage(Call& call);
 Reply HandlePartialUpdateMessage(Call& call);
 Reply HandleDeleteMessage(Call& call);
 Reply HandleGetReplies(Call& call);
+Reply HandleGetPinnedMessages(Call& call);
 Reply HandleQueryThreads(Call& call);
 Reply HandleGetThread(Call& call);
 Reply HandleUpdateThread(Call& call);

@@ -1,6 +1,7 @@
 // Message routes (STREAM-PROTOCOL.md §4.2): send, get, get many, edit, partial update (pin),
 // delete, and thread replies.
 
+#include <limits>
 #include <unordered_set>
 #include <utility>
 
@@ -161,6 +162,42 @@ void ApplyEditable(Call& call, const MessageAccess& a, const JsonValue& m, std::
     }
 }
 
+// One side of a pinned-messages page from its payload: a message id (`id_key`, `id_or_equal_key`)
+// or a time (`time_key`, `time_or_equal_key`), at most one of the four. `upper`: the bound is
+// the page's end (before), else its start (after). A time bound compares by time alone: its pk is
+// past every pk on the side it leaves out.
+std::optional<messages::PinBound> PinBoundFrom(Call& call, const OpenChannel& open, const JsonValue& payload,
+                                               const char* id_key, const char* id_or_equal_key, const char* time_key,
+                                               const char* time_or_equal_key, bool upper) {
+    std::optional<messages::PinBound> bound;
+    auto take = [&](const char* key, messages::PinBound b) {
+        if (bound)
+            throw BadRequest("at most one of " + std::string(id_key) + ", " + id_or_equal_key + ", " + time_key +
+                                 " or " + time_or_equal_key,
+                             key);
+        bound = b;
+    };
+    for (const char* key : {id_key, id_or_equal_key}) {
+        auto id = json::OptString(payload, key, key);
+        if (!id) continue;
+        auto m = messages::Find(call.db(), *id);
+        if (!m || m->channel_pk != open.channel.pk || !m->pinned || !m->pinned_at)
+            throw BadRequest(std::string(key) + " must be a pinned message of this channel", key);
+        take(key, {*m->pinned_at, m->pk, std::string_view(key) == id_or_equal_key});
+    }
+    for (const char* key : {time_key, time_or_equal_key}) {
+        auto text = json::OptString(payload, key, key);
+        if (!text) continue;
+        auto at = ParseTimestamp(*text);
+        if (!at) throw BadRequest(std::string(key) + " must be an RFC 3339 time", key);
+        bool or_equal = std::string_view(key) == time_or_equal_key;
+        // before T: (pinned_at, pk) < (T, 0); before or at T: < (T, max). after T: > (T, max); at or after: > (T, 0).
+        int64_t pk = (upper == or_equal) ? std::numeric_limits<int64_t>::max() : 0;
+        take(key, {*at, pk, false});
+    }
+    return bound;
+}
+
 }  // namespace
 
 // POST /api/channels/{type}/{id}/message/
@@ -187,6 +224,53 @@ Reply HandleSendMessage(Call& call) {
 Reply HandleGetMessage(Call& call) {
     auto [actor, a] = LoadActorOnMessage(call, call.Query("user_id"), false, call.Param("id"));
     return MessageReply(call, actor, a.message);
+}
+
+// GET /api/channels/{type}/{id}/pinned_messages/?payload={"limit", "id_lt" | "id_lte" |
+// "pinned_at_before" | "pinned_at_before_or_equal", "id_gt" | "id_gte" | "pinned_at_after" |
+// "pinned_at_after_or_equal", "sort": [{"field": "pinned_at", "direction"}]}: the channel's pins in
+// force, the newest pin first unless sorted ascending (stream-chat's getPinnedMessages).
+Reply HandleGetPinnedMessages(Call& call) {
+    auto [type, id] = ChannelPath(call);
+    auto payload = QueryJson(call, "payload");
+    auto named = NamedUser(payload);
+    auto [actor, open] = LoadActorIn(call, named ? named : call.Query("user_id"), false, type, id);
+    int limit = BodyInt(payload, "limit", "limit", 10, 1, 300);
+    for (const char* key : {"id_around", "pinned_at_around"}) {
+        if (payload.HasMember(key))
+            throw BadRequest(std::string(key) + " is not supported: page with the _lt/_gt bounds", key);
+    }
+    BodyInt(payload, "offset", "offset", 0, 0, 0);  // pages go by the bounds, not by offsets
+    bool ascending = false;
+    if (const JsonValue* sort = json::OptArray(payload, "sort", "sort")) {
+        if (sort->Size() > 1) throw BadRequest("pinned messages sort on pinned_at alone", "sort");
+        for (const auto& item : sort->GetArray()) {
+            if (!item.IsObject() || json::RequireString(item, "field", "sort.field") != "pinned_at")
+                throw BadRequest("pinned messages sort on pinned_at alone", "sort");
+            auto direction = json::OptInt(item, "direction", "sort.direction").value_or(-1);
+            if (direction != 1 && direction != -1) throw BadRequest("sort.direction must be 1 or -1", "sort.direction");
+            ascending = direction == 1;
+        }
+    }
+    auto before =
+        PinBoundFrom(call, open, payload, "id_lt", "id_lte", "pinned_at_before", "pinned_at_before_or_equal", true);
+    auto after =
+        PinBoundFrom(call, open, payload, "id_gt", "id_gte", "pinned_at_after", "pinned_at_after_or_equal", false);
+    auto rows = messages::PinnedPage(call.db(), open.channel.pk, VisibleAfter(open.channel, open.membership), after,
+                                     before, ascending, limit);
+    std::vector<const MessageRow*> refs;
+    for (const auto& r : rows) refs.push_back(&r);
+    MessageContext ctx;
+    ctx.Load(call.db(), call.redis(), refs, actor.id());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "messages");
+    w.StartArray();
+    for (const auto& r : rows) WriteMessage(w, r, ctx);
+    w.EndArray();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
 }
 
 // GET /api/channels/{type}/{id}/messages/?ids=a,b

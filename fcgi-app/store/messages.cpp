@@ -159,6 +159,23 @@ const PgStatement kPinnedForChannels{
     "  AND (x.pin_expires IS NULL OR x.pin_expires > now()) AND x.type <> 'deleted' "
     "  AND (ch.truncated_at IS NULL OR x.created_at > ch.truncated_at) "
     "  ORDER BY x.pinned_at DESC LIMIT $2) msg"};
+// $2 the visible-after point, $3-$5 the lower bound (time, pk, inclusive), $6-$8 the upper one;
+// NULL times leave a side open. The partial index messages_pinned serves it.
+#define SB_PINNED_PAGE(name, order)                                                                                \
+    PgStatement {                                                                                                  \
+        name, "SELECT " SB_MESSAGE_COLUMNS                                                                         \
+              " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk "                                     \
+              "WHERE msg.channel_pk = $1 AND msg.pinned AND (msg.pin_expires IS NULL OR msg.pin_expires > now()) " \
+              "AND msg.type <> 'deleted' AND ($2::bigint IS NULL OR msg.created_at > sb_time($2)) "                \
+              "AND ($3::bigint IS NULL OR (msg.pinned_at, msg.pk) > (sb_time($3), $4::bigint) "                    \
+              "     OR ($5 AND (msg.pinned_at, msg.pk) = (sb_time($3), $4::bigint))) "                             \
+              "AND ($6::bigint IS NULL OR (msg.pinned_at, msg.pk) < (sb_time($6), $7::bigint) "                    \
+              "     OR ($8 AND (msg.pinned_at, msg.pk) = (sb_time($6), $7::bigint))) "                             \
+              "ORDER BY msg.pinned_at " order ", msg.pk " order " LIMIT $9"                                        \
+    }
+const PgStatement kPinnedAscending = SB_PINNED_PAGE("message_pinned_page_asc", "ASC");
+const PgStatement kPinnedDescending = SB_PINNED_PAGE("message_pinned_page_desc", "DESC");
+#undef SB_PINNED_PAGE
 const PgStatement kAddReply{
     "message_add_reply",
     "WITH up AS (UPDATE messages SET reply_count = reply_count + 1, "
@@ -328,6 +345,26 @@ void PinnedForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, 
     if (channel_pks.empty()) return;
     batch.Add(kPinnedForChannels, PgParams().AddArray(channel_pks).Add(limit),
               [&into](const PgResult& r) { into = ReadAll(r); });
+}
+
+std::vector<MessageRow> PinnedPage(Pg& db, int64_t channel_pk, std::optional<int64_t> visible_after,
+                                   const std::optional<PinBound>& after, const std::optional<PinBound>& before,
+                                   bool ascending, int limit) {
+    PgParams p;
+    p.Add(channel_pk).Add(visible_after);
+    for (const auto* bound : {&after, &before}) {
+        if (*bound) {
+            p.Add((*bound)->pinned_at).Add((*bound)->pk).Add((*bound)->inclusive);
+        } else {
+            p.AddNull().AddNull().Add(false);
+        }
+    }
+    p.Add(limit);
+    PgResult r = db.Run(ascending ? kPinnedAscending : kPinnedDescending, p);
+    std::vector<MessageRow> out;
+    out.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadMessage(r, i, 0));
+    return out;
 }
 
 MessageRow AddReply(Pg& db, int64_t parent_pk, std::string_view replier) {

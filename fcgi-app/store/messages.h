@@ -78,6 +78,18 @@ void LatestForChannels(PgBatch& batch, const std::vector<std::pair<int64_t, std:
 void PinnedForChannels(PgBatch& batch, const std::vector<int64_t>& channel_pks, int limit,
                        std::vector<MessageRow>& into);
 
+// A position among a channel's pinned messages, which sort by (pinned_at, pk); `inclusive` takes
+// the message at the position itself too.
+struct PinBound {
+    int64_t pinned_at = 0;
+    int64_t pk = 0;
+    bool inclusive = false;
+};
+// The channel's pins in force (not expired, not deleted, after `visible_after`) between `after` and
+// `before`, the newest pin first unless `ascending`; at most `limit`.
+std::vector<MessageRow> PinnedPage(Pg& db, int64_t channel_pk, std::optional<int64_t> visible_after,
+                                   const std::optional<PinBound>& after, const std::optional<PinBound>& before,
+                                   bool ascending, int limit);
 // Counts a new reply on its parent and adds the replier to the thread participants.
 MessageRow AddReply(Pg& db, int64_t parent_pk, std::string_view replier);
 // Counts a deleted reply: soft deletes stay counted as deleted replies, hard deletes disappear

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  TIME_RE, api, connectUser, expectError, recordEvents, serverClient, uniqueId, userToken, uuid, watchingPair,
+  TIME_RE, api, connectUser, createUsers, expectError, recordEvents, serverClient, uniqueId, userToken, uuid, watchingPair,
 } from './lib/streambed.mjs';
 
 const room = watchingPair;
@@ -322,6 +322,57 @@ describe('editing', () => {
 });
 
 describe('pinning (partial update)', () => {
+  it('getPinnedMessages: the pins in force, newest pin first, paged by message or time, or oldest first', async () => {
+    const r = await room();
+    try {
+      const sent = [];
+      const pinnedAt = [];
+      for (let i = 0; i < 5; i++) {
+        const m = (await r.chA.sendMessage({ text: `pin ${i}` })).message;
+        sent.push(m);
+        pinnedAt.push((await r.ca.pinMessage(m)).message.pinned_at);
+      }
+      // Left out: a pin taken back, a pin that expired, a deleted message.
+      const unpinned = (await r.chA.sendMessage({ text: 'unpinned' })).message;
+      await r.ca.pinMessage(unpinned);
+      await r.ca.unpinMessage(unpinned);
+      const expiring = (await r.chA.sendMessage({ text: 'expired' })).message;
+      await r.ca.pinMessage(expiring, 1);
+      const deleted = (await r.chA.sendMessage({ text: 'deleted' })).message;
+      await r.ca.pinMessage(deleted);
+      await r.ca.deleteMessage(deleted.id);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+
+      const texts = (res) => res.messages.map((m) => m.text);
+      assert.deepEqual(texts(await r.chB.getPinnedMessages({})), ['pin 4', 'pin 3', 'pin 2', 'pin 1', 'pin 0']);
+      const page1 = await r.chB.getPinnedMessages({ limit: 2 });
+      assert.deepEqual(texts(page1), ['pin 4', 'pin 3']);
+      assert.equal(page1.messages[0].pinned_by.id, r.alice);
+      const page2 = await r.chB.getPinnedMessages({ limit: 2, id_lt: page1.messages[1].id });
+      assert.deepEqual(texts(page2), ['pin 2', 'pin 1']);
+      assert.deepEqual(texts(await r.chB.getPinnedMessages({ limit: 2, id_lte: page2.messages[1].id })), ['pin 1', 'pin 0']);
+      assert.deepEqual(texts(await r.chB.getPinnedMessages({ pinned_at_before: pinnedAt[2] })), ['pin 1', 'pin 0']);
+      assert.deepEqual(texts(await r.chB.getPinnedMessages({ pinned_at_before_or_equal: pinnedAt[2] })), ['pin 2', 'pin 1', 'pin 0']);
+      assert.deepEqual(texts(await r.chB.getPinnedMessages({ pinned_at_after: pinnedAt[2] })), ['pin 4', 'pin 3']);
+      assert.deepEqual(texts(await r.chB.getPinnedMessages({ pinned_at_after_or_equal: pinnedAt[2] })), ['pin 4', 'pin 3', 'pin 2']);
+      assert.deepEqual(texts(await r.chB.getPinnedMessages({}, { pinned_at: 1 })), ['pin 0', 'pin 1', 'pin 2', 'pin 3', 'pin 4']);
+      assert.deepEqual(texts(await r.chB.getPinnedMessages({ id_gt: sent[1].id, id_lt: sent[4].id }, { pinned_at: 1 })), ['pin 2', 'pin 3']);
+
+      await expectError(r.chB.getPinnedMessages({ id_around: sent[2].id }), 400, 4, /id_around/);
+      await expectError(r.chB.getPinnedMessages({}, { created_at: -1 }), 400, 4, /pinned_at/);
+      await expectError(r.chB.getPinnedMessages({ id_lt: unpinned.id }), 400, 4, /pinned message/);
+      await expectError(r.chB.getPinnedMessages({ id_lt: sent[1].id, pinned_at_before: pinnedAt[3] }), 400, 4);
+      await expectError(r.chB.getPinnedMessages({ pinned_at_before: 'yesterday' }), 400, 4, /RFC 3339/);
+      await expectError(r.chB.getPinnedMessages({ limit: 301 }), 400, 4, /limit/);
+      const [outsider] = await createUsers(1, 'pinout');
+      await expectError(api('GET', `/api/channels/messaging/${r.id}/pinned_messages/`, {
+        token: userToken(outsider), query: { payload: JSON.stringify({}) },
+      }), 403, 17);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('pin and unpin through PUT /messages/{id}: pinned, pinned_at, pinned_by, message.updated, pinned_messages', async () => {
     const r = await room();
     try {

@@ -189,6 +189,7 @@ const SPECS = {
   'GET /api/members/': { need: 'read', query: (f) => ({ payload: { type: 'messaging', id: f.id, filter_conditions: {} } }) },
   'POST /api/channels/{type}/{id}/message/': { need: 'read', body: (f, role) => ({ message: { text: `hello from ${role}` } }) },
   'GET /api/channels/{type}/{id}/messages/': { need: 'read', query: (f) => ({ ids: f.message }) },
+  'GET /api/channels/{type}/{id}/pinned_messages/': { need: 'read', query: () => ({ payload: {} }) },
   // Search answers anyone, but only from channels the caller may read.
   'GET /api/search/': { need: 'own', query: (f) => ({ payload: { filter_conditions: { cid: f.cid }, query: 'owner' } }),
     check: (f, role, res) => {
