@@ -33,6 +33,23 @@ Reply MessageReply(const MessageRow& message, const MessageContext& ctx) {
     return Reply::Json(JsonText(buf));
 }
 
+// {"messages"}, with what they refer to loaded for the caller.
+Reply MessagesReply(Call& call, const Actor& actor, const std::vector<MessageRow>& rows) {
+    std::vector<const MessageRow*> refs;
+    for (const auto& r : rows) refs.push_back(&r);
+    MessageContext ctx;
+    ctx.Load(call.db(), call.redis(), refs, actor.id());
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "messages");
+    w.StartArray();
+    for (const auto& r : rows) WriteMessage(w, r, ctx);
+    w.EndArray();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
 Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
     MessageContext ctx;
     ctx.Load(call.db(), call.redis(), {&message}, actor.id());
@@ -258,19 +275,7 @@ Reply HandleGetPinnedMessages(Call& call) {
         PinBoundFrom(call, open, payload, "id_gt", "id_gte", "pinned_at_after", "pinned_at_after_or_equal", false);
     auto rows = messages::PinnedPage(call.db(), open.channel.pk, VisibleAfter(open.channel, open.membership), after,
                                      before, ascending, limit);
-    std::vector<const MessageRow*> refs;
-    for (const auto& r : rows) refs.push_back(&r);
-    MessageContext ctx;
-    ctx.Load(call.db(), call.redis(), refs, actor.id());
-    JsonBuffer buf;
-    JsonWriter w(buf);
-    w.StartObject();
-    PutKey(w, "messages");
-    w.StartArray();
-    for (const auto& r : rows) WriteMessage(w, r, ctx);
-    w.EndArray();
-    w.EndObject();
-    return Reply::Json(JsonText(buf));
+    return MessagesReply(call, actor, rows);
 }
 
 // GET /api/channels/{type}/{id}/messages/?ids=a,b
@@ -288,19 +293,7 @@ Reply HandleGetManyMessages(Call& call) {
     if (ids.empty()) throw BadRequest("ids is required", "ids");
     if (ids.size() > 100) throw BadRequest("at most 100 ids", "ids");
     auto rows = messages::FindInChannel(call.db(), open.channel.pk, ids);
-    std::vector<const MessageRow*> refs;
-    for (const auto& r : rows) refs.push_back(&r);
-    MessageContext ctx;
-    ctx.Load(call.db(), call.redis(), refs, actor.id());
-    JsonBuffer buf;
-    JsonWriter w(buf);
-    w.StartObject();
-    PutKey(w, "messages");
-    w.StartArray();
-    for (const auto& r : rows) WriteMessage(w, r, ctx);
-    w.EndArray();
-    w.EndObject();
-    return Reply::Json(JsonText(buf));
+    return MessagesReply(call, actor, rows);
 }
 
 // POST /api/messages/{id}/: edit. The SDK sends the whole local message back; keys the server
@@ -405,19 +398,7 @@ Reply HandleGetReplies(Call& call) {
     auto [actor, a] = LoadActorOnMessage(call, call.Query("user_id"), false, call.Param("id"));
     Paging paging = Paging::FromQuery(call, 25, 300);
     auto rows = PageOfThread(call, a.message, paging);
-    std::vector<const MessageRow*> refs;
-    for (const auto& r : rows) refs.push_back(&r);
-    MessageContext ctx;
-    ctx.Load(call.db(), call.redis(), refs, actor.id());
-    JsonBuffer buf;
-    JsonWriter w(buf);
-    w.StartObject();
-    PutKey(w, "messages");
-    w.StartArray();
-    for (const auto& r : rows) WriteMessage(w, r, ctx);
-    w.EndArray();
-    w.EndObject();
-    return Reply::Json(JsonText(buf));
+    return MessagesReply(call, actor, rows);
 }
 
 }  // namespace streambed

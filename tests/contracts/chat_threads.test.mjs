@@ -99,7 +99,8 @@ describe('queryThreads and getThread', () => {
     const t = await r.cc.getThread(r.parent.id);
     assert.equal(t.id, r.parent.id);
     assert.equal(state(t).replyCount, 2);
-    assert.ok(!state(t).read[r.carol] || state(t).read[r.carol].unreadMessageCount === 0, 'no read state of its own');
+    assert.equal(state(t).read[r.carol], undefined, 'no read state of its own');
+    assert.deepEqual(Object.keys(state(t).read).sort(), [r.alice, r.bob].sort(), 'the participants\' read states');
     const [outsider] = await createUsers(1, 'out');
     await expectError(api('GET', `/api/threads/${r.parent.id}/`, { token: userToken(outsider) }), 403, 17);
   });
