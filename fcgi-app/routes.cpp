@@ -81,6 +81,7 @@ Router BuildRoutes() {
     r.Add("POST", "/api/users/unblock/", kStream, HandleUnblockUser);
     r.Add("GET", "/api/users/block/", kStream, HandleGetBlocks);
     r.Add("POST", "/api/moderation/flag/", kStream, HandleFlag);
+    r.Add("GET", "/api/moderation/flags/message/", kStream, HandleQueryMessageFlags);
     r.Add("POST", "/api/moderation/ban/", kStream, HandleBan);
     r.Add("DELETE", "/api/moderation/ban/", kStream, HandleUnban);
     // Drafts

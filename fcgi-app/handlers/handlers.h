@@ -84,6 +84,7 @@ Reply HandleBlockUser(Call& call);
 Reply HandleUnblockUser(Call& call);
 Reply HandleGetBlocks(Call& call);
 Reply HandleFlag(Call& call);
+Reply HandleQueryMessageFlags(Call& call);
 Reply HandleBan(Call& call);
 Reply HandleUnban(Call& call);
 

@@ -1,17 +1,19 @@
 // Mutes, blocks, flags and bans (STREAM-PROTOCOL.md §4.7).
 
+#include "fcgi-app/store/moderation.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/ids.h"
 #include "common/keys.h"
 #include "fcgi-app/event.h"
+#include "fcgi-app/filters.h"
 #include "fcgi-app/handlers/handlers.h"
 #include "fcgi-app/handlers/own_user.h"
 #include "fcgi-app/handlers/support.h"
 #include "fcgi-app/outbox.h"
 #include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/messages.h"
-#include "fcgi-app/store/moderation.h"
+#include "fcgi-app/wire.h"
 
 namespace streambed {
 
@@ -225,6 +227,58 @@ Reply HandleGetBlocks(Call& call) {
 }
 
 // POST /api/moderation/flag/ {"target_message_id" | "target_user_id", "reason"?}
+// GET /api/moderation/flags/message/?payload={"filter_conditions": {"channel_cid", "user_id" (who
+// flagged), "team", "is_reviewed", "created_at"}, "limit", "offset"}: flagged messages for review,
+// the newest flag first. Admins only: server tokens and users with the admin role. No review
+// workflow exists, so every flag is unreviewed (is_reviewed: true matches none).
+Reply HandleQueryMessageFlags(Call& call) {
+    auto payload = QueryJson(call, "payload");
+    auto named = NamedUser(payload);
+    Actor actor = LoadActor(call, named ? named : call.Query("user_id"), false);
+    if (!actor.admin()) throw Forbidden("only admins review flagged messages");
+    int limit = BodyInt(payload, "limit", "limit", 25, 1, 100);
+    int offset = BodyInt(payload, "offset", "offset", 0, 0, 10000);
+    PgParams params;
+    FilterCompiler filter(params);
+    filter.AddField("channel_cid", "ch.cid", FilterCompiler::Kind::kText);
+    filter.AddField("user_id", "f.user_id", FilterCompiler::Kind::kText);
+    filter.AddField("team", "ch.team", FilterCompiler::Kind::kText);
+    filter.AddField("is_reviewed", "false", FilterCompiler::Kind::kBool);
+    filter.AddField("created_at", "f.created_at", FilterCompiler::Kind::kTime);
+    const JsonValue* filter_json = json::OptObject(payload, "filter_conditions", "filter_conditions");
+    rapidjson::Value empty(rapidjson::kObjectType);
+    std::string where = filter.Compile(filter_json ? *filter_json : empty);
+    auto flagged = moderation::MessageFlags(call.db(), where, std::move(params), limit, offset);
+
+    std::vector<const MessageRow*> refs;
+    MessageContext ctx;
+    for (const auto& f : flagged) {
+        refs.push_back(&f.message);
+        ctx.users.Want(f.flag.user_id);
+    }
+    ctx.Load(call.db(), call.redis(), refs, "");
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "flags");
+    w.StartArray();
+    for (const auto& f : flagged) {
+        w.StartObject();
+        PutKey(w, "user");
+        WriteUserById(w, ctx.users, f.flag.user_id);
+        PutKey(w, "message");
+        WriteMessage(w, f.message, ctx);
+        PutOptString(w, "reason", f.flag.reason);
+        PutBool(w, "created_by_automod", false);
+        PutTime(w, "created_at", f.flag.created_at);
+        PutTime(w, "updated_at", f.flag.created_at);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
 Reply HandleFlag(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     Actor actor = LoadActor(call, NamedUser(body), true);

@@ -1,5 +1,7 @@
 #include "fcgi-app/store/moderation.h"
 
+#include "fcgi-app/store/messages.h"
+
 namespace streambed::moderation {
 
 namespace {
@@ -118,6 +120,26 @@ FlagRow Flag(Pg& db, std::string_view user_id, const std::optional<std::string>&
     PgResult r = message_id ? db.Run(kFlagMessage, PgParams().Add(user_id).Add(message_id).Add(reason))
                             : db.Run(kFlagUser, PgParams().Add(user_id).Add(target_user_id).Add(reason));
     return FlagRow{r.Int(0, 0), std::string(r.Str(0, 1)), r.OptStr(0, 2), r.OptStr(0, 3), r.OptStr(0, 4), r.Int(0, 5)};
+}
+
+std::vector<FlaggedMessage> MessageFlags(Pg& db, const std::string& where, PgParams params, int limit, int offset) {
+    params.Add(limit);
+    std::string limit_param = "$" + std::to_string(params.values().size());
+    params.Add(offset);
+    std::string offset_param = "$" + std::to_string(params.values().size());
+    PgResult r = db.RunDynamic(
+        "SELECT f.pk, f.user_id, f.target_message_id, f.reason, sb_micros(f.created_at), " SB_MESSAGE_COLUMNS
+        " FROM flags f JOIN messages msg ON msg.id = f.target_message_id JOIN channels ch ON ch.pk = msg.channel_pk "
+        "WHERE f.target_message_id IS NOT NULL AND (" +
+            where + ") ORDER BY f.created_at DESC, f.pk DESC LIMIT " + limit_param + " OFFSET " + offset_param,
+        params);
+    std::vector<FlaggedMessage> out;
+    out.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) {
+        FlagRow f{r.Int(i, 0), std::string(r.Str(i, 1)), r.OptStr(i, 2), std::nullopt, r.OptStr(i, 3), r.Int(i, 4)};
+        out.push_back({std::move(f), ReadMessage(r, i, 5)});
+    }
+    return out;
 }
 
 void BanUser(Pg& db, std::string_view user_id, std::optional<int64_t> expires) {

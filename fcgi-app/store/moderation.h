@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fcgi-app/model.h"
 #include "fcgi-app/store/pg.h"
 
 namespace streambed {
@@ -55,6 +56,14 @@ bool Unblock(Pg& db, std::string_view user_id, std::string_view blocked);
 FlagRow Flag(Pg& db, std::string_view user_id, const std::optional<std::string>& message_id,
              const std::optional<std::string>& target_user_id, const std::optional<std::string>& reason);
 
+// Message flags for review, the newest first: `where` is a condition over flags `f`, the flagged
+// message `msg` and its channel `ch` (FilterCompiler, handlers/moderation.cpp), with its values
+// in `params`. Flags of messages deleted since are left out.
+struct FlaggedMessage {
+    FlagRow flag;
+    MessageRow message;
+};
+std::vector<FlaggedMessage> MessageFlags(Pg& db, const std::string& where, PgParams params, int limit, int offset);
 void BanUser(Pg& db, std::string_view user_id, std::optional<int64_t> expires);
 void UnbanUser(Pg& db, std::string_view user_id);
 

@@ -187,6 +187,50 @@ describe('flags', () => {
   });
 });
 
+describe('flagged messages for review (queryMessageFlags)', () => {
+  it('admins list flagged messages, the newest flag first, with who flagged and the message; filters and pages; others get 403', async () => {
+    const server = serverClient();
+    const r = await room();
+    const other = await room();
+    try {
+      const rude = (await r.chB.sendMessage({ text: 'rude' })).message;
+      const spam = (await r.chB.sendMessage({ text: 'spam' })).message;
+      const elsewhere = (await other.chB.sendMessage({ text: 'elsewhere' })).message;
+      const gone = (await r.chB.sendMessage({ text: 'deleted since' })).message;
+      await r.ca.flagMessage(rude.id, { reason: 'rude' });
+      await r.ca.flagMessage(spam.id);
+      await other.ca.flagMessage(elsewhere.id, { reason: 'off topic' });
+      await r.ca.flagMessage(gone.id);
+      await r.cb.deleteMessage(gone.id, true);
+      await r.ca.flagUser(r.bob);  // a user flag: not a message flag
+
+      const mine = await server.queryMessageFlags({ channel_cid: r.cid });
+      assert.deepEqual(mine.flags.map((f) => f.message.text), ['spam', 'rude'], 'newest flag first; a hard-deleted message is gone');
+      const [spamFlag, rudeFlag] = mine.flags;
+      assert.equal(spamFlag.user.id, r.alice);
+      assert.equal(spamFlag.message.user.id, r.bob);
+      assert.equal(spamFlag.created_by_automod, false);
+      assert.match(spamFlag.created_at, TIME_RE);
+      assert.equal(rudeFlag.reason, 'rude');
+      assert.deepEqual((await server.queryMessageFlags({ channel_cid: { $in: [r.cid, other.cid] } })).flags.map((f) => f.message.text),
+        ['elsewhere', 'spam', 'rude']);
+      assert.deepEqual((await server.queryMessageFlags({ channel_cid: other.cid, user_id: other.alice })).flags.map((f) => f.message.text), ['elsewhere']);
+      assert.equal((await server.queryMessageFlags({ channel_cid: r.cid, user_id: other.alice })).flags.length, 0);
+      assert.equal((await server.queryMessageFlags({ channel_cid: r.cid, is_reviewed: true })).flags.length, 0, 'nothing is reviewed');
+      assert.equal((await server.queryMessageFlags({ channel_cid: r.cid, is_reviewed: false })).flags.length, 2);
+      const page = await server.queryMessageFlags({ channel_cid: r.cid }, { limit: 1, offset: 1 });
+      assert.deepEqual(page.flags.map((f) => f.message.text), ['rude']);
+
+      await expectError(r.ca.queryMessageFlags({ channel_cid: r.cid }), 403, 17);
+      await expectError(server.queryMessageFlags({ text: 'x' }), 400, 4);
+      await expectError(server.queryMessageFlags({}, { limit: 101 }), 400, 4, /limit/);
+    } finally {
+      await r.close();
+      await other.close();
+    }
+  });
+});
+
 describe('bans', () => {
   it('a channel ban: user.banned to watchers; the banned user can neither read (403 code 17) nor send; unban restores', async () => {
     const [carol] = await createUsers(1, 'carol');
