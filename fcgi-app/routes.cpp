@@ -82,6 +82,7 @@ Router BuildRoutes() {
     r.Add("GET", "/api/users/block/", kStream, HandleGetBlocks);
     r.Add("POST", "/api/moderation/flag/", kStream, HandleFlag);
     r.Add("GET", "/api/moderation/flags/message/", kStream, HandleQueryMessageFlags);
+    r.Add("GET", "/api/query_banned_users/", kStream, HandleQueryBannedUsers);
     r.Add("POST", "/api/moderation/ban/", kStream, HandleBan);
     r.Add("DELETE", "/api/moderation/ban/", kStream, HandleUnban);
     // Drafts

@@ -85,6 +85,7 @@ Reply HandleUnblockUser(Call& call);
 Reply HandleGetBlocks(Call& call);
 Reply HandleFlag(Call& call);
 Reply HandleQueryMessageFlags(Call& call);
+Reply HandleQueryBannedUsers(Call& call);
 Reply HandleBan(Call& call);
 Reply HandleUnban(Call& call);
 

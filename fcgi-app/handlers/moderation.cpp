@@ -1,6 +1,8 @@
 // Mutes, blocks, flags and bans (STREAM-PROTOCOL.md §4.7).
 
 #include "fcgi-app/store/moderation.h"
+#include <map>
+
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/ids.h"
@@ -279,6 +281,87 @@ Reply HandleQueryMessageFlags(Call& call) {
     return Reply::Json(JsonText(buf));
 }
 
+// GET /api/query_banned_users/?payload={"filter_conditions": {"channel_cid", "user_id",
+// "banned_by_id", "reason", "shadow", "team", "created_at"}, "sort": [{"field": "created_at"}],
+// "limit", "offset", "exclude_expired_bans"}: channel bans and app-wide bans (no channel), the
+// newest first. Admins only, as the app-wide bans are.
+Reply HandleQueryBannedUsers(Call& call) {
+    auto payload = QueryJson(call, "payload");
+    auto named = NamedUser(payload);
+    Actor actor = LoadActor(call, named ? named : call.Query("user_id"), false);
+    if (!actor.admin()) throw Forbidden("only admins list bans");
+    int limit = BodyInt(payload, "limit", "limit", 25, 1, 100);
+    int offset = BodyInt(payload, "offset", "offset", 0, 0, 10000);
+    PgParams params;
+    FilterCompiler filter(params);
+    filter.AddField("channel_cid", "bans.cid", FilterCompiler::Kind::kText);
+    filter.AddField("user_id", "bans.user_id", FilterCompiler::Kind::kText);
+    filter.AddField("banned_by_id", "bans.banned_by", FilterCompiler::Kind::kText);
+    filter.AddField("reason", "bans.reason", FilterCompiler::Kind::kText);
+    filter.AddField("shadow", "bans.shadow", FilterCompiler::Kind::kBool);
+    filter.AddField("team", "bans.team", FilterCompiler::Kind::kText);
+    filter.AddField("created_at", "bans.created_at", FilterCompiler::Kind::kTime);
+    const JsonValue* filter_json = json::OptObject(payload, "filter_conditions", "filter_conditions");
+    rapidjson::Value empty(rapidjson::kObjectType);
+    std::string where = filter.Compile(filter_json ? *filter_json : empty);
+    if (json::OptBool(payload, "exclude_expired_bans", "exclude_expired_bans").value_or(false))
+        where = "(" + where + ") AND (bans.expires IS NULL OR bans.expires > now())";
+    SortCompiler sort;
+    sort.AddField("created_at", "bans.created_at");
+    std::string order = sort.Compile(json::OptArray(payload, "sort", "sort"), "bans.created_at DESC",
+                                     "bans.user_id, bans.cid NULLS FIRST");
+    auto bans = moderation::Bans(call.db(), where, order, std::move(params), limit, offset);
+
+    // The users and the channels the bans name, in one round trip.
+    UserDirectory users;
+    std::map<std::string, std::optional<channels::ChannelView>> views;
+    for (const auto& b : bans) {
+        users.Want(b.user_id);
+        if (b.banned_by) users.Want(*b.banned_by);
+        if (b.cid) views[*b.cid];
+    }
+    PgBatch reads(call.db());
+    users.Load(reads);
+    for (auto& [cid, view] : views) channels::FindView(reads, cid, "", view);
+    reads.Run();
+    users.Settle(call.redis());
+    for (const auto& [cid, view] : views) {
+        if (view && view->channel.created_by) users.Want(*view->channel.created_by);
+    }
+    users.Load(call.db(), call.redis());
+
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "bans");
+    w.StartArray();
+    for (const auto& b : bans) {
+        w.StartObject();
+        PutKey(w, "user");
+        WriteUserById(w, users, b.user_id);
+        if (b.banned_by) {
+            PutKey(w, "banned_by");
+            WriteUserById(w, users, *b.banned_by);
+        }
+        if (b.cid) {
+            const auto& view = views[*b.cid];
+            const ChannelTypeRow* type = view ? channels::FindType(call.db(), view->channel.type) : nullptr;
+            if (view && type) {
+                PutKey(w, "channel");
+                WriteChannel(w, view->channel, *type, users, nullptr, nullptr);
+            }
+        }
+        if (b.expires) PutTime(w, "expires", *b.expires);
+        PutOptString(w, "reason", b.reason);
+        PutBool(w, "shadow", b.shadow);
+        PutTime(w, "created_at", b.created_at);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
 Reply HandleFlag(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     Actor actor = LoadActor(call, NamedUser(body), true);
@@ -376,7 +459,8 @@ Reply HandleBan(Call& call) {
     } else {
         // An app-wide ban is the app's decision: admins and server tokens only.
         if (!actor.admin()) throw Forbidden("only admins ban users from the whole app");
-        moderation::BanUser(call.db(), target, expires);
+        moderation::BanUser(call.db(), target, expires, reason,
+                            actor.acting ? std::optional<std::string>(actor.id()) : std::nullopt);
     }
     return EmptyReply();
 }

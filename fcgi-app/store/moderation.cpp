@@ -48,10 +48,14 @@ const PgStatement kFlagUser{
     "ON CONFLICT (user_id, target_user_id) WHERE target_user_id IS NOT NULL DO UPDATE SET reason = "
     "coalesce(EXCLUDED.reason, flags.reason) "
     "RETURNING pk, user_id, target_message_id, target_user_id, reason, sb_micros(created_at)"};
-const PgStatement kBanUser{"users_ban",
-                           "UPDATE users SET banned = true, ban_expires = sb_time($2), updated_at = now() WHERE id = $1"};
-const PgStatement kUnbanUser{"users_unban",
-                             "UPDATE users SET banned = false, ban_expires = NULL, updated_at = now() WHERE id = $1"};
+const PgStatement kBanUser{
+    "users_ban",
+    "UPDATE users SET banned = true, ban_expires = sb_time($2), ban_reason = $3, banned_by = $4, "
+    "  banned_at = now(), updated_at = now() WHERE id = $1"};
+const PgStatement kUnbanUser{
+    "users_unban",
+    "UPDATE users SET banned = false, ban_expires = NULL, ban_reason = NULL, banned_by = NULL, "
+    "  banned_at = NULL, updated_at = now() WHERE id = $1"};
 
 MuteRow ReadMute(const PgResult& r, int i) {
     return MuteRow{std::string(r.Str(i, 0)), std::string(r.Str(i, 1)), r.OptInt(i, 2), r.Int(i, 3), r.Int(i, 4)};
@@ -142,8 +146,35 @@ std::vector<FlaggedMessage> MessageFlags(Pg& db, const std::string& where, PgPar
     return out;
 }
 
-void BanUser(Pg& db, std::string_view user_id, std::optional<int64_t> expires) {
-    db.Run(kBanUser, PgParams().Add(user_id).Add(expires));
+void BanUser(Pg& db, std::string_view user_id, std::optional<int64_t> expires, const std::optional<std::string>& reason,
+             const std::optional<std::string>& banned_by) {
+    db.Run(kBanUser, PgParams().Add(user_id).Add(expires).Add(reason).Add(banned_by));
+}
+
+std::vector<BanRow> Bans(Pg& db, const std::string& where, const std::string& order, PgParams params, int limit,
+                         int offset) {
+    params.Add(limit);
+    std::string limit_param = "$" + std::to_string(params.values().size());
+    params.Add(offset);
+    std::string offset_param = "$" + std::to_string(params.values().size());
+    PgResult r = db.RunDynamic(
+        "SELECT bans.user_id, bans.banned_by, bans.reason, bans.shadow, sb_micros(bans.expires), "
+        "sb_micros(bans.created_at), bans.cid FROM ("
+        "  SELECT b.user_id, b.banned_by, b.reason, b.shadow, b.expires, b.created_at, c.cid, c.team "
+        "  FROM channel_bans b JOIN channels c ON c.pk = b.channel_pk "
+        "  UNION ALL "
+        "  SELECT u.id, u.banned_by, u.ban_reason, false, u.ban_expires, coalesce(u.banned_at, u.updated_at), NULL, "
+        "NULL "
+        "  FROM users u WHERE u.banned) bans "
+        "WHERE (" +
+            where + ") ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " + offset_param,
+        params);
+    std::vector<BanRow> out;
+    out.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({std::string(r.Str(i, 0)), r.OptStr(i, 1), r.OptStr(i, 2), r.Bool(i, 3), r.OptInt(i, 4),
+                       r.Int(i, 5), r.OptStr(i, 6)});
+    return out;
 }
 
 void UnbanUser(Pg& db, std::string_view user_id) { db.Run(kUnbanUser, PgParams().Add(user_id)); }

@@ -64,7 +64,23 @@ struct FlaggedMessage {
     MessageRow message;
 };
 std::vector<FlaggedMessage> MessageFlags(Pg& db, const std::string& where, PgParams params, int limit, int offset);
-void BanUser(Pg& db, std::string_view user_id, std::optional<int64_t> expires);
+// An app-wide ban, with why and by whom (both optional: a server token names no one).
+void BanUser(Pg& db, std::string_view user_id, std::optional<int64_t> expires, const std::optional<std::string>& reason,
+             const std::optional<std::string>& banned_by);
+// A ban as queryBannedUsers lists it: a channel's (`cid`) or the app's (no cid).
+struct BanRow {
+    std::string user_id;
+    std::optional<std::string> banned_by;
+    std::optional<std::string> reason;
+    bool shadow = false;
+    std::optional<int64_t> expires;
+    int64_t created_at = 0;
+    std::optional<std::string> cid;
+};
+// Channel and app-wide bans: `where` is a condition over `bans` (user_id, banned_by, reason,
+// shadow, expires, created_at, cid, team) and `order` sorts them, with their values in `params`.
+std::vector<BanRow> Bans(Pg& db, const std::string& where, const std::string& order, PgParams params, int limit,
+                         int offset);
 void UnbanUser(Pg& db, std::string_view user_id);
 
 }  // namespace moderation

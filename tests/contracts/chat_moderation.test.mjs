@@ -231,6 +231,49 @@ describe('flagged messages for review (queryMessageFlags)', () => {
   });
 });
 
+describe('bans for review (queryBannedUsers)', () => {
+  it('admins list channel and app-wide bans, the newest first, with who banned, why and until when; filters; others get 403', async () => {
+    const server = serverClient();
+    const r = await room();
+    const [carol, dave] = await createUsers(2, 'bq');
+    try {
+      await r.chA.addMembers([carol]);
+      await r.chA.banUser(carol, { reason: 'spam', timeout: 60 });
+      await server.banUser(dave, { reason: 'abuse', banned_by_id: r.alice });
+      const mine = { user_id: { $in: [carol, dave] } };
+      const all = await server.queryBannedUsers(mine);
+      assert.deepEqual(all.bans.map((b) => b.user.id), [dave, carol], 'the newest first');
+      const [app, channel] = all.bans;
+      assert.equal(app.channel, undefined, 'an app-wide ban names no channel');
+      assert.equal(app.reason, 'abuse');
+      assert.equal(app.banned_by.id, r.alice);
+      assert.equal(app.expires, undefined);
+      assert.match(app.created_at, TIME_RE);
+      assert.equal(channel.channel.cid, r.cid);
+      assert.equal(channel.reason, 'spam');
+      assert.equal(channel.banned_by.id, r.alice);
+      assert.equal(channel.shadow, false);
+      assert.ok(Date.parse(channel.expires) > Date.now() + 50 * 60 * 1000, 'about an hour from now');
+      assert.deepEqual((await server.queryBannedUsers({ ...mine, channel_cid: r.cid })).bans.map((b) => b.user.id), [carol]);
+      assert.deepEqual((await server.queryBannedUsers({ ...mine, reason: 'abuse' })).bans.map((b) => b.user.id), [dave]);
+      assert.deepEqual((await server.queryBannedUsers(mine, { created_at: 1 })).bans.map((b) => b.user.id), [carol, dave]);
+      assert.deepEqual((await server.queryBannedUsers(mine, [], { exclude_expired_bans: true })).bans.map((b) => b.user.id), [dave, carol],
+        'bans in force stay');
+      assert.deepEqual((await server.queryBannedUsers(mine, [], { limit: 1, offset: 1 })).bans.map((b) => b.user.id), [carol]);
+
+      await server.unbanUser(dave);
+      await r.chA.unbanUser(carol);
+      assert.equal((await server.queryBannedUsers(mine)).bans.length, 0, 'lifted bans are gone');
+
+      await expectError(r.ca.queryBannedUsers(mine), 403, 17);
+      await expectError(server.queryBannedUsers({ text: 'x' }), 400, 4);
+      await expectError(server.queryBannedUsers(mine, { name: 1 }), 400, 4, /sort/);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('bans', () => {
   it('a channel ban: user.banned to watchers; the banned user can neither read (403 code 17) nor send; unban restores', async () => {
     const [carol] = await createUsers(1, 'carol');

@@ -238,6 +238,7 @@ const SPECS = {
   'GET /api/users/block/': { need: 'own' },
   'POST /api/moderation/flag/': { need: 'read', body: (f) => ({ target_message_id: f.message }) },
   // Reviewing flags is an admin's: a moderator of one channel included, every user is refused.
+  'GET /api/query_banned_users/': { need: 'admin', query: (f) => ({ payload: { filter_conditions: { channel_cid: f.cid } } }) },
   'GET /api/moderation/flags/message/': { need: 'admin', query: (f) => ({ payload: { filter_conditions: { channel_cid: f.cid } } }) },
   'POST /api/moderation/ban/': { need: 'mod', body: (f) => ({ target_user_id: f.users.victim, type: 'messaging', id: f.id }), fresh: true },
   'DELETE /api/moderation/ban/': { need: 'mod', query: (f) => ({ target_user_id: f.users.banned, type: 'messaging', id: f.id }), fresh: true },
