@@ -243,7 +243,8 @@ void WriteChannelConfig(JsonWriter& w, const ChannelTypeRow& type) {
 }
 
 void WriteChannel(JsonWriter& w, const ChannelRow& c, const ChannelTypeRow& type, const UserDirectory& users,
-                  const std::vector<std::string_view>* caps, const bool* hidden) {
+                  const std::vector<std::string_view>* caps, const bool* hidden,
+                  const std::vector<const MemberRow*>* members) {
     w.StartObject();
     PutString(w, "id", c.id);
     PutString(w, "type", c.type);
@@ -270,6 +271,12 @@ void WriteChannel(JsonWriter& w, const ChannelRow& c, const ChannelTypeRow& type
         PutKey(w, "own_capabilities");
         w.StartArray();
         for (auto cap : *caps) WriteString(w, cap);
+        w.EndArray();
+    }
+    if (members != nullptr) {
+        PutKey(w, "members");
+        w.StartArray();
+        for (const MemberRow* m : *members) WriteMember(w, *m, users);
         w.EndArray();
     }
     WriteCustomFields(w, c.custom_json, IsReservedChannelField);
@@ -391,7 +398,7 @@ void WriteThread(JsonWriter& w, const ThreadView& v, const MessageContext& conte
     PutKey(w, "parent_message");
     WriteMessage(w, *v.parent, context);
     PutKey(w, "channel");
-    WriteChannel(w, *v.channel, *v.type, users, v.caps, nullptr);
+    WriteChannel(w, *v.channel, *v.type, users, v.caps, nullptr, &v.members);
     PutKey(w, "latest_replies");
     w.StartArray();
     for (const MessageRow* reply : v.replies) WriteMessage(w, *reply, context);

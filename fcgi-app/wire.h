@@ -50,8 +50,11 @@ void WriteChannelConfig(JsonWriter& w, const ChannelTypeRow& type);
 
 // ChannelResponse (§3.2). `caps` is written as own_capabilities unless null (events that replace
 // the client's copy wholesale must omit it, so the client keeps its own). `hidden` likewise.
+// `members`, when given, go in the channel object (a thread's channel: the SDK takes them from
+// there, as the channel states of queries carry them beside it).
 void WriteChannel(JsonWriter& w, const ChannelRow& channel, const ChannelTypeRow& type, const UserDirectory& users,
-                  const std::vector<std::string_view>* caps, const bool* hidden);
+                  const std::vector<std::string_view>* caps, const bool* hidden,
+                  const std::vector<const MemberRow*>* members = nullptr);
 
 // ChannelMemberResponse (§3.3).
 void WriteMember(JsonWriter& w, const MemberRow& member, const UserDirectory& users);
@@ -88,6 +91,7 @@ struct ThreadView {
     const ChannelRow* channel = nullptr;
     const ChannelTypeRow* type = nullptr;
     const std::vector<std::string_view>* caps = nullptr;
+    std::vector<const MemberRow*> members;  // the channel's first members
     std::vector<const MessageRow*> replies;
     std::vector<const threads::ParticipantRow*> participants;
     std::string caller;

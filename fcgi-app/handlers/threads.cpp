@@ -31,6 +31,7 @@ constexpr std::string_view kCursorPrefix = "threads:";
 struct ThreadLimits {
     int replies = 3;
     int participants = 100;
+    int members = 100;  // of each thread's channel
 };
 
 // Everything the threads of a page refer to, read in two round trips whatever their number: the
@@ -42,17 +43,20 @@ public:
         : actor_(actor), rows_(std::move(rows)) {
         std::vector<std::string> parent_ids;
         std::vector<int64_t> parent_pks;
+        std::vector<int64_t> channel_pks;
         std::map<std::string, std::optional<channels::ChannelView>> views;
         for (const auto& t : rows_) {
             parent_ids.push_back(t.parent_id);
             parent_pks.push_back(t.parent_pk);
-            views[t.cid];
+            if (views.emplace(t.cid, std::nullopt).second) channel_pks.push_back(t.channel_pk);
         }
         if (rows_.empty()) return;
         PgBatch reads(call.db());
+        PgBatch second(call.db());  // what the first batch's rows lead to
         messages::FindMany(reads, parent_ids, parents_);
         if (limits.replies > 0) threads::LatestReplies(reads, parent_ids, limits.replies, replies_);
         if (limits.participants > 0) threads::Participants(reads, parent_pks, limits.participants, participants_);
+        if (limits.members > 0) members::ListForChannels(reads, second, channel_pks, limits.members, members_);
         for (auto& [cid, view] : views) channels::FindView(reads, cid, actor.id(), view);
         reads.Run();
         for (auto& [cid, view] : views) {
@@ -68,11 +72,11 @@ public:
         for (const auto& m : replies_) messages.push_back(&m);
         for (const auto& t : rows_) context_.users.Want(t.created_by);
         for (const auto& p : participants_) context_.users.Want(p.user_id);
+        for (const auto& m : members_) context_.users.Want(m.user_id);
         for (const auto& [cid, open] : opened_) {
             if (open.channel.created_by) context_.users.Want(*open.channel.created_by);
         }
         context_.users.Put(actor.user, true);
-        PgBatch second(call.db());
         context_.Load(second, messages, actor.id());
         second.Run();
         context_.Settle(call.db(), call.redis());
@@ -119,6 +123,9 @@ private:
         for (const auto& p : participants_) {
             if (p.parent_pk == t.parent_pk) view.participants.push_back(&p);
         }
+        for (const auto& m : members_) {
+            if (m.channel_pk == t.channel_pk) view.members.push_back(&m);
+        }
         if (drafts_[i]) view.draft = &*drafts_[i];
         WriteThread(w, view, context_);
         return true;
@@ -129,6 +136,7 @@ private:
     std::vector<MessageRow> parents_;
     std::vector<MessageRow> replies_;
     std::vector<threads::ParticipantRow> participants_;
+    std::vector<MemberRow> members_;
     std::map<std::string, OpenChannel> opened_;
     MessageContext context_;
     std::vector<std::optional<Draft>> drafts_;  // by row
@@ -187,7 +195,7 @@ Reply HandleQueryThreads(Call& call) {
     ThreadLimits limits;
     limits.replies = BodyInt(body, "reply_limit", "reply_limit", 3, 0, 10);
     limits.participants = BodyInt(body, "participant_limit", "participant_limit", 100, 0, 100);
-    BodyInt(body, "member_limit", "member_limit", 100, 0, 100);  // checked; channels come without members
+    limits.members = BodyInt(body, "member_limit", "member_limit", 100, 0, 100);
     bool watch = json::OptBool(body, "watch", "watch").value_or(false);
     int offset = 0;
     if (auto next = json::OptString(body, "next", "next")) offset = ParseCursor(*next);
@@ -246,7 +254,7 @@ Reply HandleGetThread(Call& call) {
     ThreadLimits limits;
     limits.replies = QueryInt(call, "reply_limit", 3, 0, 10);
     limits.participants = QueryInt(call, "participant_limit", 100, 0, 100);
-    QueryInt(call, "member_limit", 100, 0, 100);
+    limits.members = QueryInt(call, "member_limit", 100, 0, 100);
     bool watch = call.Query("watch").value_or("") == "true";
     return ThreadReply(call, actor, std::move(thread), limits, watch);
 }

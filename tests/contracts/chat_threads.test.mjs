@@ -78,6 +78,19 @@ describe('queryThreads and getThread', () => {
     assert.equal(wire.last_message_at, r.replies[1].created_at);
     const own = wire.read.find((x) => x.user.id === r.alice);
     assert.equal(own.unread_messages, 2, 'the caller\'s read state, even beyond participant_limit');
+    assert.deepEqual(wire.channel.members.map((m) => m.user_id).sort(), [r.alice, r.bob, r.carol].sort());
+    const few = await api('POST', '/api/threads/', { token: userToken(r.alice), body: { member_limit: 1 } });
+    assert.equal(few.json.threads[0].channel.members.length, 1, 'member_limit');
+
+    // A client that has not loaded the channel gets its members from the thread (the kit titles a
+    // thread of an unnamed channel by them).
+    const fresh = await connectUser(r.alice);
+    try {
+      const [ft] = (await fresh.queryThreads()).threads;
+      assert.deepEqual(Object.keys(ft.channel.state.members).sort(), [r.alice, r.bob, r.carol].sort());
+    } finally {
+      await fresh.disconnectUser();
+    }
   });
 
   it('carries the caller\'s draft of the thread, from which the SDK\'s thread composer starts', async () => {
