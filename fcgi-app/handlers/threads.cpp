@@ -142,7 +142,7 @@ private:
     std::vector<std::optional<Draft>> drafts_;  // by row
 };
 
-// `next` is the offset of the following page, opaque to the client.
+// A page's offset as `next` and `prev` carry it, opaque to the client.
 int ParseCursor(std::string_view next) {
     int offset = -1;
     if (next.substr(0, kCursorPrefix.size()) == kCursorPrefix) {
@@ -150,7 +150,7 @@ int ParseCursor(std::string_view next) {
         auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), offset);
         if (ec != std::errc() || end != digits.data() + digits.size()) offset = -1;
     }
-    if (offset < 0 || offset > kMaxOffset) throw BadRequest("next is not a cursor this server gave", "next");
+    if (offset < 0 || offset > kMaxOffset) throw BadRequest("next and prev take cursors this server gave", "next");
     return offset;
 }
 
@@ -197,10 +197,11 @@ Reply HandleQueryThreads(Call& call) {
     limits.participants = BodyInt(body, "participant_limit", "participant_limit", 100, 0, 100);
     limits.members = BodyInt(body, "member_limit", "member_limit", 100, 0, 100);
     bool watch = json::OptBool(body, "watch", "watch").value_or(false);
-    int offset = 0;
-    if (auto next = json::OptString(body, "next", "next")) offset = ParseCursor(*next);
-    if (json::OptString(body, "prev", "prev"))
-        throw BadRequest("prev is not supported: page forward with next", "prev");
+    // `next` and `prev` are the offsets of the pages after and before this one.
+    auto next = json::OptString(body, "next", "next");
+    auto prev = json::OptString(body, "prev", "prev");
+    if (next && prev) throw BadRequest("give next or prev, not both", "next");
+    int offset = next ? ParseCursor(*next) : prev ? ParseCursor(*prev) : 0;
 
     PgParams params;
     params.Add(actor.id());  // $1
@@ -244,6 +245,7 @@ Reply HandleQueryThreads(Call& call) {
     w.EndArray();
     if (more && offset + limit <= kMaxOffset)
         PutString(w, "next", std::string(kCursorPrefix) + std::to_string(offset + limit));
+    if (offset > 0) PutString(w, "prev", std::string(kCursorPrefix) + std::to_string(std::max(0, offset - limit)));
     w.EndObject();
     return Reply::Json(JsonText(buf));
 }

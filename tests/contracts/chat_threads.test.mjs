@@ -336,6 +336,7 @@ describe('pages, filters and sorts', () => {
       }
       await r.chA.markRead({ thread_id: parents[1].id });
       await r.chA.markRead({ thread_id: parents[3].id });
+      const byId = (ids) => ids.map((id) => parents.findIndex((p) => p.id === id));
       const seen = [];
       let next;
       for (let page = 0; page < 5; page++) {
@@ -345,7 +346,12 @@ describe('pages, filters and sorts', () => {
         if (!next) break;
       }
       assert.equal(next, undefined, 'the last page has no next');
-      const byId = (ids) => ids.map((id) => parents.findIndex((p) => p.id === id));
+      const second = await api('POST', '/api/threads/', { token: userToken(r.alice), body: { limit: 2, next: 'threads:2' } });
+      assert.equal(second.json.prev, 'threads:0');
+      const back = await api('POST', '/api/threads/', { token: userToken(r.alice), body: { limit: 2, prev: second.json.prev } });
+      assert.deepEqual(byId(back.json.threads.map((t) => t.parent_message_id)), [4, 2], 'prev pages back to the first page');
+      assert.equal(back.json.prev, undefined, 'the first page has no prev');
+      await expectError(api('POST', '/api/threads/', { token: userToken(r.alice), body: { next: 'threads:2', prev: 'threads:0' } }), 400, 4);
       // Unread first (newest reply first among them), then the read ones.
       assert.deepEqual(byId(seen), [4, 2, 0, 3, 1]);
 
