@@ -4,7 +4,6 @@
 
 #include <charconv>
 #include <map>
-#include <unordered_map>
 
 #include "common/clock.h"
 #include "common/errors.h"
@@ -34,9 +33,10 @@ struct ThreadLimits {
     int members = 100;  // of each thread's channel
 };
 
-// Everything the threads of a page refer to, read in two round trips whatever their number: the
-// parents, newest replies, participants and channel views together, then what the messages refer
-// to and the users.
+// Everything the threads of a page refer to, read in two round trips to PostgreSQL whatever their
+// number (the parents, newest replies, participants, channels' members and views together, then
+// what the messages refer to, the users and the members' unread counts), then Redis for presence
+// and the caller's drafts.
 class ThreadPage {
 public:
     ThreadPage(Call& call, const Actor& actor, std::vector<threads::ThreadRow> rows, const ThreadLimits& limits)
