@@ -63,6 +63,24 @@ std::optional<int64_t> MinutesFromNow(const JsonValue& body, std::string_view ke
     return NowMicros() + *minutes * 60 * 1000000;
 }
 
+// What the admin listings (flagged messages, bans) share: the query's payload, the refusal of
+// everyone but admins (server tokens and the admin role), and the page.
+struct AdminListing {
+    rapidjson::Document payload;
+    int limit = 25;
+    int offset = 0;
+};
+AdminListing OpenAdminListing(Call& call, const char* refusal) {
+    AdminListing listing;
+    listing.payload = QueryJson(call, "payload");
+    auto named = NamedUser(listing.payload);
+    Actor actor = LoadActor(call, named ? named : call.Query("user_id"), false);
+    if (!actor.admin()) throw Forbidden(refusal);
+    listing.limit = BodyInt(listing.payload, "limit", "limit", 25, 1, 100);
+    listing.offset = BodyInt(listing.payload, "offset", "offset", 0, 0, 10000);
+    return listing;
+}
+
 }  // namespace
 
 // POST /api/moderation/mute/ {"target_id" | "target_ids", "timeout"? (minutes)}
@@ -228,18 +246,13 @@ Reply HandleGetBlocks(Call& call) {
     return Reply::Json(JsonText(buf));
 }
 
-// POST /api/moderation/flag/ {"target_message_id" | "target_user_id", "reason"?}
 // GET /api/moderation/flags/message/?payload={"filter_conditions": {"channel_cid", "user_id" (who
 // flagged), "team", "is_reviewed", "created_at"}, "limit", "offset"}: flagged messages for review,
 // the newest flag first. Admins only: server tokens and users with the admin role. No review
 // workflow exists, so every flag is unreviewed (is_reviewed: true matches none).
 Reply HandleQueryMessageFlags(Call& call) {
-    auto payload = QueryJson(call, "payload");
-    auto named = NamedUser(payload);
-    Actor actor = LoadActor(call, named ? named : call.Query("user_id"), false);
-    if (!actor.admin()) throw Forbidden("only admins review flagged messages");
-    int limit = BodyInt(payload, "limit", "limit", 25, 1, 100);
-    int offset = BodyInt(payload, "offset", "offset", 0, 0, 10000);
+    AdminListing listing = OpenAdminListing(call, "only admins review flagged messages");
+    const JsonValue& payload = listing.payload;
     PgParams params;
     FilterCompiler filter(params);
     filter.AddField("channel_cid", "ch.cid", FilterCompiler::Kind::kText);
@@ -250,7 +263,7 @@ Reply HandleQueryMessageFlags(Call& call) {
     const JsonValue* filter_json = json::OptObject(payload, "filter_conditions", "filter_conditions");
     rapidjson::Value empty(rapidjson::kObjectType);
     std::string where = filter.Compile(filter_json ? *filter_json : empty);
-    auto flagged = moderation::MessageFlags(call.db(), where, std::move(params), limit, offset);
+    auto flagged = moderation::MessageFlags(call.db(), where, std::move(params), listing.limit, listing.offset);
 
     std::vector<const MessageRow*> refs;
     MessageContext ctx;
@@ -286,12 +299,8 @@ Reply HandleQueryMessageFlags(Call& call) {
 // "limit", "offset", "exclude_expired_bans"}: channel bans and app-wide bans (no channel), the
 // newest first. Admins only, as the app-wide bans are.
 Reply HandleQueryBannedUsers(Call& call) {
-    auto payload = QueryJson(call, "payload");
-    auto named = NamedUser(payload);
-    Actor actor = LoadActor(call, named ? named : call.Query("user_id"), false);
-    if (!actor.admin()) throw Forbidden("only admins list bans");
-    int limit = BodyInt(payload, "limit", "limit", 25, 1, 100);
-    int offset = BodyInt(payload, "offset", "offset", 0, 0, 10000);
+    AdminListing listing = OpenAdminListing(call, "only admins list bans");
+    const JsonValue& payload = listing.payload;
     PgParams params;
     FilterCompiler filter(params);
     filter.AddField("channel_cid", "bans.cid", FilterCompiler::Kind::kText);
@@ -310,7 +319,7 @@ Reply HandleQueryBannedUsers(Call& call) {
     sort.AddField("created_at", "bans.created_at");
     std::string order = sort.Compile(json::OptArray(payload, "sort", "sort"), "bans.created_at DESC",
                                      "bans.user_id, bans.cid NULLS FIRST");
-    auto bans = moderation::Bans(call.db(), where, order, std::move(params), limit, offset);
+    auto bans = moderation::Bans(call.db(), where, order, std::move(params), listing.limit, listing.offset);
 
     // The users and the channels the bans name, in one round trip.
     UserDirectory users;
@@ -362,6 +371,7 @@ Reply HandleQueryBannedUsers(Call& call) {
     return Reply::Json(JsonText(buf));
 }
 
+// POST /api/moderation/flag/ {"target_message_id" | "target_user_id", "reason"?}
 Reply HandleFlag(Call& call) {
     auto body = ParseJsonObject(call.request().body);
     Actor actor = LoadActor(call, NamedUser(body), true);
