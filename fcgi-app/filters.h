@@ -41,6 +41,8 @@ public:
 
     // "TRUE" for an empty filter. Throws ApiError 400 naming the problem.
     std::string Compile(const JsonValue& filter);
+    // The same for a filter the request may leave out (nullptr: "TRUE").
+    std::string Compile(const JsonValue* filter) { return filter != nullptr ? Compile(*filter) : "TRUE"; }
 
     // Whether a field name appeared anywhere in the compiled filter.
     bool Mentions(std::string_view field) const;

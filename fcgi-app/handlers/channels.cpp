@@ -224,8 +224,7 @@ Reply HandleQueryChannels(Call& call) {
     FilterCompiler filter(params);
     AddChannelFilterFields(filter);
     const JsonValue* filter_json = json::OptObject(body, "filter_conditions", "filter_conditions");
-    rapidjson::Value empty(rapidjson::kObjectType);
-    std::string where = filter.Compile(filter_json ? *filter_json : empty);
+    std::string where = filter.Compile(filter_json);
 
     SortCompiler sort;
     AddChannelSortFields(sort);
@@ -690,8 +689,7 @@ Reply HandleQueryMembers(Call& call) {
                f.Bind(FilterCompiler::BoolValue(v, "banned") ? "true" : "false", "boolean");
     });
     const JsonValue* filter_json = json::OptObject(payload, "filter_conditions", "filter_conditions");
-    rapidjson::Value empty(rapidjson::kObjectType);
-    std::string where = filter.Compile(filter_json ? *filter_json : empty);
+    std::string where = filter.Compile(filter_json);
     SortCompiler sort;
     sort.AddField("user_id", "m.user_id");
     sort.AddField("created_at", "m.created_at");

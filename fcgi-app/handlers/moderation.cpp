@@ -261,8 +261,7 @@ Reply HandleQueryMessageFlags(Call& call) {
     filter.AddField("is_reviewed", "false", FilterCompiler::Kind::kBool);
     filter.AddField("created_at", "f.created_at", FilterCompiler::Kind::kTime);
     const JsonValue* filter_json = json::OptObject(payload, "filter_conditions", "filter_conditions");
-    rapidjson::Value empty(rapidjson::kObjectType);
-    std::string where = filter.Compile(filter_json ? *filter_json : empty);
+    std::string where = filter.Compile(filter_json);
     auto flagged = moderation::MessageFlags(call.db(), where, std::move(params), listing.limit, listing.offset);
 
     std::vector<const MessageRow*> refs;
@@ -311,8 +310,7 @@ Reply HandleQueryBannedUsers(Call& call) {
     filter.AddField("team", "bans.team", FilterCompiler::Kind::kText);
     filter.AddField("created_at", "bans.created_at", FilterCompiler::Kind::kTime);
     const JsonValue* filter_json = json::OptObject(payload, "filter_conditions", "filter_conditions");
-    rapidjson::Value empty(rapidjson::kObjectType);
-    std::string where = filter.Compile(filter_json ? *filter_json : empty);
+    std::string where = filter.Compile(filter_json);
     if (json::OptBool(payload, "exclude_expired_bans", "exclude_expired_bans").value_or(false))
         where = "(" + where + ") AND (bans.expires IS NULL OR bans.expires > now())";
     SortCompiler sort;

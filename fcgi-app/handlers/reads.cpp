@@ -81,7 +81,13 @@ Reply MarkThreadUnread(Call& call, const Actor& actor, const OpenChannel& open, 
         if (!reply || reply->parent_id != parent.id)
             throw BadRequest("message " + std::string(*from_reply) + " is not a reply of this thread", "message_id");
     }
-    auto marked = threads::MarkUnread(call.db(), parent.pk, actor.id(), from_reply.value_or(""));
+    // The mark and the user's new totals in one round trip (one implicit transaction).
+    std::optional<threads::MarkedUnread> marked;
+    members::UnreadSummary summary;
+    PgBatch mark(call.db());
+    threads::MarkUnread(mark, parent.pk, actor.id(), from_reply.value_or(""), marked);
+    members::Unread(mark, actor.id(), summary);
+    mark.Run();
     if (!marked) return EmptyReply();  // no part in the thread, or nothing to be unread
     UserDirectory users;
     users.Put(actor.user, true);
@@ -93,7 +99,7 @@ Reply MarkThreadUnread(Call& call, const Actor& actor, const OpenChannel& open, 
     PutOptString(n.w(), "last_read_message_id", marked->participant.last_read_message_id);
     PutTime(n.w(), "last_read_at", marked->participant.last_read_at);
     PutInt(n.w(), "unread_messages", marked->participant.unread_messages);
-    PutUnreadTotals(n.w(), members::Unread(call.db(), actor.id()));
+    PutUnreadTotals(n.w(), summary);
     Outbox outbox;
     outbox.Publish(keys::UserTopic(actor.id()), n.Done());
     outbox.Flush(call.redis());
@@ -120,7 +126,13 @@ Reply HandleMarkRead(Call& call) {
         // thread_id and the new totals to the user. A member who takes no part in the thread has
         // no read state in it, and is answered all the same.
         MessageRow parent = ThreadParentIn(call, open, *thread_id, "thread_id");
-        auto read = threads::MarkRead(call.db(), parent.pk, actor.id(), now);
+        // The read and the user's new totals in one round trip (one implicit transaction).
+        std::optional<threads::ParticipantRow> read;
+        members::UnreadSummary summary;
+        PgBatch mark(call.db());
+        threads::MarkRead(mark, parent.pk, actor.id(), now, read);
+        members::Unread(mark, actor.id(), summary);
+        mark.Run();
         std::optional<std::string> last_read_id = read ? read->last_read_message_id : std::nullopt;
         if (read) now = read->last_read_at;
         std::string event = ReadEvent(open, users, actor.id(), now, last_read_id, 0, parent.id);
@@ -128,7 +140,7 @@ Reply HandleMarkRead(Call& call) {
         n.User(users, actor.id());
         PutString(n.w(), "thread_id", parent.id);
         PutOptString(n.w(), "last_read_message_id", last_read_id);
-        PutUnreadTotals(n.w(), members::Unread(call.db(), actor.id()));
+        PutUnreadTotals(n.w(), summary);
         Outbox outbox;
         if (actor.user.read_receipts) outbox.Publish(keys::ChannelTopic(open.channel.cid), event);
         outbox.Publish(keys::UserTopic(actor.id()), n.Done());

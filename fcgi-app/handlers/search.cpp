@@ -147,8 +147,7 @@ Reply HandleSearch(Call& call) {
         return std::string(FilterCompiler::BoolValue(v, "attachments") ? "" : "NOT ") +
                "(jsonb_array_length(msg.attachments) > 0)";
     });
-    rapidjson::Value empty(rapidjson::kObjectType);
-    std::string message_where = messages.Compile(message_filter != nullptr ? *message_filter : empty);
+    std::string message_where = messages.Compile(message_filter);
 
     std::string relevance =
         rank_query.empty() ? "0::real" : "ts_rank(" + std::string(kDocument) + ", " + rank_query + ")";

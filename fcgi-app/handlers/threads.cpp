@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <map>
+#include <type_traits>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "common/errors.h"
@@ -79,6 +81,11 @@ public:
         context_.users.Put(actor.user, true);
         context_.Load(second, messages, actor.id());
         second.Run();
+        // What each thread refers to, by thread and by channel, for Write.
+        for (const auto& m : parents_) parent_of_[m.pk] = &m;
+        for (const auto& m : replies_) replies_of_[*m.parent_id].push_back(&m);
+        for (const auto& p : participants_) participants_of_[p.parent_pk].push_back(&p);
+        for (const auto& m : members_) members_of_[m.channel_pk].push_back(&m);
         context_.Settle(call.db(), call.redis());
         // The caller's draft of each thread: the SDK's thread composer starts from it.
         std::vector<drafts::DraftPlace> places;
@@ -105,27 +112,22 @@ private:
     bool Write(JsonWriter& w, size_t i) const {
         const threads::ThreadRow& t = rows_[i];
         auto open = opened_.find(t.cid);
-        const MessageRow* parent = nullptr;
-        for (const auto& m : parents_) {
-            if (m.pk == t.parent_pk) parent = &m;
-        }
-        if (open == opened_.end() || parent == nullptr) return false;
+        auto parent = parent_of_.find(t.parent_pk);
+        if (open == opened_.end() || parent == parent_of_.end()) return false;
         ThreadView view;
         view.thread = &t;
-        view.parent = parent;
+        view.parent = parent->second;
         view.channel = &open->second.channel;
         view.type = open->second.type;
         view.caps = &open->second.caps;
         view.caller = actor_.id();
-        for (const auto& m : replies_) {
-            if (m.parent_id == t.parent_id) view.replies.push_back(&m);
-        }
-        for (const auto& p : participants_) {
-            if (p.parent_pk == t.parent_pk) view.participants.push_back(&p);
-        }
-        for (const auto& m : members_) {
-            if (m.channel_pk == t.channel_pk) view.members.push_back(&m);
-        }
+        auto listed = [](const auto& by_key, const auto& key) {
+            auto found = by_key.find(key);
+            return found == by_key.end() ? std::decay_t<decltype(found->second)>{} : found->second;
+        };
+        view.replies = listed(replies_of_, t.parent_id);
+        view.participants = listed(participants_of_, t.parent_pk);
+        view.members = listed(members_of_, t.channel_pk);
         if (drafts_[i]) view.draft = &*drafts_[i];
         WriteThread(w, view, context_);
         return true;
@@ -137,6 +139,10 @@ private:
     std::vector<MessageRow> replies_;
     std::vector<threads::ParticipantRow> participants_;
     std::vector<MemberRow> members_;
+    std::unordered_map<int64_t, const MessageRow*> parent_of_;
+    std::unordered_map<std::string, std::vector<const MessageRow*>> replies_of_;
+    std::unordered_map<int64_t, std::vector<const threads::ParticipantRow*>> participants_of_;
+    std::unordered_map<int64_t, std::vector<const MemberRow*>> members_of_;
     std::map<std::string, OpenChannel> opened_;
     MessageContext context_;
     std::vector<std::optional<Draft>> drafts_;  // by row
@@ -214,8 +220,7 @@ Reply HandleQueryThreads(Call& call) {
     filter.AddField("last_message_at", "t.last_message_at", FilterCompiler::Kind::kTime);
     filter.AllowCustom("t.custom");
     const JsonValue* filter_json = json::OptObject(body, "filter", "filter");
-    rapidjson::Value empty(rapidjson::kObjectType);
-    std::string where = filter.Compile(filter_json ? *filter_json : empty);
+    std::string where = filter.Compile(filter_json);
 
     SortCompiler sort;
     sort.AddField("has_unread", "(q.unread > 0)");

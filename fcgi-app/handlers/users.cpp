@@ -103,8 +103,7 @@ Reply HandleQueryUsers(Call& call) {
     });
     filter.AllowCustom("u.custom");
     const JsonValue* filter_json = json::OptObject(payload, "filter_conditions", "filter_conditions");
-    rapidjson::Value empty(rapidjson::kObjectType);
-    std::string where = filter.Compile(filter_json ? *filter_json : empty);
+    std::string where = filter.Compile(filter_json);
     SortCompiler sort;
     sort.AddField("id", "u.id");
     sort.AddField("name", "u.name");

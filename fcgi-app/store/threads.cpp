@@ -265,23 +265,31 @@ void Unread(PgBatch& batch, std::string_view user_id, std::vector<UnreadThread>&
     });
 }
 
-std::optional<ParticipantRow> MarkRead(Pg& db, int64_t parent_pk, std::string_view user_id, int64_t at) {
-    PgResult r = db.Run(kMarkRead, PgParams().Add(parent_pk).Add(user_id).Add(at));
-    if (r.empty()) return std::nullopt;
-    return ReadParticipant(r, 0, 0);
+void MarkRead(PgBatch& batch, int64_t parent_pk, std::string_view user_id, int64_t at,
+              std::optional<ParticipantRow>& into) {
+    batch.Add(kMarkRead, PgParams().Add(parent_pk).Add(user_id).Add(at), [&into](const PgResult& r) {
+        if (!r.empty()) into = ReadParticipant(r, 0, 0);
+    });
 }
 
 void QueueMarkAllRead(Pg& db, std::string_view user_id, int64_t at) {
     db.Queue(kMarkAllRead, PgParams().Add(user_id).Add(at));
 }
 
-std::optional<MarkedUnread> MarkUnread(Pg& db, int64_t parent_pk, std::string_view user_id,
-                                       std::string_view from_reply_id) {
-    PgResult r = db.Run(kMarkUnread, PgParams().Add(parent_pk).Add(user_id).Add(from_reply_id));
-    if (r.empty()) return std::nullopt;
-    auto thread = Find(db, parent_pk, std::string(user_id));
-    if (!thread || !thread->own) return std::nullopt;  // deleted meanwhile
-    return MarkedUnread{std::move(*thread->own), std::string(r.Str(0, 0))};
+void MarkUnread(PgBatch& batch, int64_t parent_pk, std::string_view user_id, std::string_view from_reply_id,
+                std::optional<MarkedUnread>& into) {
+    batch.Add(kMarkUnread, PgParams().Add(parent_pk).Add(user_id).Add(from_reply_id), [&into](const PgResult& r) {
+        if (!r.empty()) into = MarkedUnread{ParticipantRow{}, std::string(r.Str(0, 0))};
+    });
+    // The participation as marked, with its unread count: the same implicit transaction sees it.
+    batch.Add(kFind, PgParams().Add(parent_pk).Add(user_id), [&into](const PgResult& r) {
+        if (!into) return;
+        if (r.empty() || r.IsNull(0, 11)) {
+            into.reset();  // deleted meanwhile
+            return;
+        }
+        into->participant = *ReadThread(r, 0).own;
+    });
 }
 
 std::optional<ThreadRow> Update(Pg& db, int64_t parent_pk, const std::optional<std::string>& title,

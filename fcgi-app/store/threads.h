@@ -71,20 +71,23 @@ struct UnreadThread {
 };
 void Unread(PgBatch& batch, std::string_view user_id, std::vector<UnreadThread>& into);
 
-// Moves `user_id`'s read point in the thread to `at` or its newest reply, whichever is later.
-// nullopt when the user does not take part in the thread.
-std::optional<ParticipantRow> MarkRead(Pg& db, int64_t parent_pk, std::string_view user_id, int64_t at);
+// Moves `user_id`'s read point in the thread to `at` or its newest reply, whichever is later, into
+// `into` when `batch` runs (nullopt: the user takes no part in the thread). Read state changes go
+// out in a batch so that the user's new totals (members::Unread) can follow in the same round trip.
+void MarkRead(PgBatch& batch, int64_t parent_pk, std::string_view user_id, int64_t at,
+              std::optional<ParticipantRow>& into);
 // Mark all read: every thread of the user read up to its newest reply, in the caller's
 // transaction (queued: it leaves with the COMMIT).
 void QueueMarkAllRead(Pg& db, std::string_view user_id, int64_t at);
 // Makes the thread unread from reply `from_reply_id`, or, when empty, from its newest reply by
-// someone else. nullopt when the user does not take part, or there is no such reply.
+// someone else, into `into` when `batch` runs (nullopt when the user does not take part, or there
+// is no such reply).
 struct MarkedUnread {
-    ParticipantRow participant;
+    ParticipantRow participant;  // with its unread count
     std::string first_unread_message_id;
 };
-std::optional<MarkedUnread> MarkUnread(Pg& db, int64_t parent_pk, std::string_view user_id,
-                                       std::string_view from_reply_id);
+void MarkUnread(PgBatch& batch, int64_t parent_pk, std::string_view user_id, std::string_view from_reply_id,
+                std::optional<MarkedUnread>& into);
 
 // Sets the title (when given) and merges `custom_set_json` into the custom data, then removes
 // `custom_unset`. nullopt when there is no such thread.
