@@ -101,6 +101,7 @@ Config Config::FromEnvironment() {
     if (!c.upload_url.empty() && c.upload_url.rfind("https://", 0) != 0 && c.upload_url.rfind("http://", 0) != 0)
         throw ConfigError("STREAMBED_UPLOAD_URL must start with https:// or http://");
     c.upload_max_bytes = EnvInt("STREAMBED_UPLOAD_MAX_BYTES", 100 << 20, 1024, 1 << 30);
+    c.link_preview_timeout_ms = EnvInt("STREAMBED_LINK_PREVIEW_TIMEOUT_MS", 3000, 0, 10000);
     return c;
 }
 

@@ -61,6 +61,11 @@ struct Config {
     // STREAMBED_UPLOAD_MAX_BYTES: largest file or image accepted (getstream.io's size_limit).
     int upload_max_bytes = 100 << 20;
 
+    // STREAMBED_LINK_PREVIEW_TIMEOUT_MS: how long a link preview may take, name lookup to the
+    // page's head (fcgi-app/link_preview.h); 0 turns link previews off on this server. A send
+    // waits for it, as on getstream.io (which allows about 4 s).
+    int link_preview_timeout_ms = 3000;
+
     bool OriginAllowed(std::string_view origin) const;
 
     static constexpr size_t kMinSecretBytes = 32;

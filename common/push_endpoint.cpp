@@ -315,19 +315,27 @@ HostClass ClassifyIpv6(const unsigned char a[16]) {
     return HostClass::kPublic;
 }
 
-std::optional<std::string> PushEndpointProblem(const PushEndpoint& ep, bool dev_mode) {
-    HostClass cls;
+std::optional<HostClass> ClassifyHost(const PushEndpoint& ep) {
     if (ep.host_is_ip && ep.host.find(':') != std::string::npos) {
         unsigned char bytes[16];
-        if (inet_pton(AF_INET6, ep.host.c_str(), bytes) != 1) return "endpoint has a malformed IPv6 address";
-        cls = ClassifyIpv6(bytes);
-    } else if (ep.host_is_ip) {
-        in_addr v4{};
-        if (inet_pton(AF_INET, ep.host.c_str(), &v4) != 1) return "endpoint has a malformed IPv4 address";
-        cls = ClassifyIpv4(ntohl(v4.s_addr));
-    } else {
-        cls = ClassifyName(ep.host);
+        if (inet_pton(AF_INET6, ep.host.c_str(), bytes) != 1) return std::nullopt;
+        return ClassifyIpv6(bytes);
     }
+    if (ep.host_is_ip) {
+        in_addr v4{};
+        if (inet_pton(AF_INET, ep.host.c_str(), &v4) != 1) return std::nullopt;
+        return ClassifyIpv4(ntohl(v4.s_addr));
+    }
+    return ClassifyName(ep.host);
+}
+
+std::optional<std::string> PushEndpointProblem(const PushEndpoint& ep, bool dev_mode) {
+    auto classified = ClassifyHost(ep);
+    if (!classified) {
+        return ep.host.find(':') != std::string::npos ? "endpoint has a malformed IPv6 address"
+                                                      : "endpoint has a malformed IPv4 address";
+    }
+    HostClass cls = *classified;
     if (cls == HostClass::kInternal) {
         return ep.host_is_ip ? "endpoint must not point at a private, link-local or reserved address"
                              : "endpoint host must be a public DNS name";

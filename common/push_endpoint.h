@@ -53,6 +53,11 @@ std::optional<std::string> PushEndpointProblem(const PushEndpoint& endpoint, boo
 // Parse and check in one step, for the registration route. nullopt when acceptable.
 std::optional<std::string> PushEndpointUrlProblem(std::string_view url, bool dev_mode);
 
+// The class of the host as written: an IP literal's, or a name's (`localhost` is loopback, a
+// single-label or local-only name internal, any other public until resolved). nullopt for a
+// malformed IP literal.
+std::optional<HostClass> ClassifyHost(const PushEndpoint& endpoint);
+
 // Addresses as the resolver returns them: IPv4 in host byte order, IPv6 as 16 bytes.
 HostClass ClassifyIpv4(uint32_t address);
 HostClass ClassifyIpv6(const unsigned char address[16]);

@@ -29,6 +29,7 @@ struct ChannelTypeRow {
     bool custom_events = true;
     bool push_notifications = true;
     bool delivery_events = false;
+    bool url_enrichment = false;
     int max_message_length = 5000;
     // The config as WriteChannelConfig writes it, made on first use. A reload of the type replaces
     // the whole row, and this with it.
@@ -58,6 +59,7 @@ inline constexpr ChannelTypeFlag kChannelTypeFlags[] = {
     {"custom_events", &ChannelTypeRow::custom_events, true},
     {"push_notifications", &ChannelTypeRow::push_notifications, true},
     {"delivery_events", &ChannelTypeRow::delivery_events, false},
+    {"url_enrichment", &ChannelTypeRow::url_enrichment, false},
 };
 
 struct ChannelRow {

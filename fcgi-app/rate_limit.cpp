@@ -12,7 +12,7 @@ namespace streambed {
 namespace {
 
 // getstream.io's default budgets per minute for the whole app.
-constexpr std::array<std::pair<std::string_view, int>, 13> kDefaults = {{
+constexpr std::array<std::pair<std::string_view, int>, 14> kDefaults = {{
     {"query_channels", 10000},
     {"mark_read", 10000},
     {"send_event", 10000},
@@ -20,6 +20,8 @@ constexpr std::array<std::pair<std::string_view, int>, 13> kDefaults = {{
     {"reactions", 1000},
     {"replies", 1000},
     {"get_message", 1000},
+    // Link previews fetch a page from the internet when the cache does not have it.
+    {"og", 1000},
     {"moderation", 300},
     {"query_members", 300},
     {"update_users", 300},
@@ -54,6 +56,7 @@ std::string_view RateLimits::ClassOf(const Route& r) {
     if (p.find("/reaction") != std::string::npos) return "reactions";
     if (ends("/replies/")) return "replies";
     if (p == "/api/messages/{id}/" && m == "GET") return "get_message";
+    if (p == "/api/og/") return "og";
     if (p.find("/moderation/") != std::string::npos || p.find("/users/block") != std::string::npos ||
         p.find("/users/unblock") != std::string::npos)
         return "moderation";

@@ -44,6 +44,7 @@ Router BuildRoutes() {
     r.Add("GET", "/api/channels/{type}/{id}/messages/", kStream, HandleGetManyMessages);
     r.Add("GET", "/api/channels/{type}/{id}/pinned_messages/", kStream, HandleGetPinnedMessages);
     r.Add("GET", "/api/search/", kStream, HandleSearch);
+    r.Add("GET", "/api/og/", kStream, HandleGetLinkPreview);
     r.Add("GET", "/api/messages/{id}/", kStream, HandleGetMessage);
     r.Add("POST", "/api/messages/{id}/", kStream, HandleUpdateMessage);
     r.Add("PUT", "/api/messages/{id}/", kStream, HandlePartialUpdateMessage);

@@ -17,6 +17,7 @@
 #include <ostream>
 
 #include "common/clock.h"
+#include "common/outbound.h"
 #include "push/retry_policy.h"
 
 namespace streambed {
@@ -120,19 +121,6 @@ Resolution Resolve(const PushEndpoint& ep, bool dev_mode) {
     return out;
 }
 
-Poco::Net::Context::Ptr MakeContext(bool verify) {
-    Poco::Net::Context::Params params;
-    // STRICT, not RELAXED: Poco skips the host-name check under RELAXED when the name resolves to a
-    // loopback address, which it finds out with a second DNS lookup that an attacker may answer.
-    params.verificationMode = verify ? Poco::Net::Context::VERIFY_STRICT : Poco::Net::Context::VERIFY_NONE;
-    params.loadDefaultCAs = verify;  // the system store (/etc/ssl/certs)
-    params.verificationDepth = 9;
-    params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:@STRENGTH";
-    Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
-    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    return context;
-}
-
 // The start of an error body, for the log: push services explain refusals there.
 std::string Snippet(std::istream& in) {
     std::string text(300, '\0');
@@ -151,8 +139,8 @@ PushSender::PushSender(bool dev_mode, int timeout_ms, Watchdog& watchdog, size_t
       timeout_ms_(timeout_ms),
       watchdog_(watchdog),
       slot_(slot),
-      verified_(MakeContext(true)),
-      unverified_(MakeContext(false)) {}
+      verified_(OutboundTlsContext(true)),
+      unverified_(OutboundTlsContext(false)) {}
 
 PushResponse PushSender::Send(const PushRequest& req) {
     PushResponse res;
@@ -166,26 +154,13 @@ PushResponse PushSender::Send(const PushRequest& req) {
 
     bool fired = false;
     try {
-        Poco::Net::StreamSocket socket;
-        std::string connect_error = "no time left to connect";
-        bool connected = false;
-        for (const auto& address : resolved.addresses) {
-            int64_t remaining = deadline - NowMicros();
-            if (remaining <= 0) break;
-            try {
-                Poco::Net::StreamSocket attempt;
-                attempt.connect(address, Poco::Timespan(std::min<int64_t>(remaining, 5 * 1000000)));
-                socket = attempt;
-                connected = true;
-                break;
-            } catch (const Poco::Exception& e) {
-                connect_error = e.displayText();
-            }
-        }
+        std::string connect_error;
+        std::optional<Poco::Net::StreamSocket> connected = ConnectFirst(resolved.addresses, deadline, &connect_error);
         if (!connected) {
             res.error = "cannot connect: " + connect_error;
             return res;
         }
+        Poco::Net::StreamSocket socket = *connected;
         Poco::Timespan io(std::max<int64_t>(deadline - NowMicros(), 1000));
         socket.setReceiveTimeout(io);
         socket.setSendTimeout(io);

@@ -49,6 +49,9 @@ Reply HandleDeleteFile(Call& call);
 // handlers/search.cpp
 Reply HandleSearch(Call& call);
 
+// handlers/link_previews.cpp
+Reply HandleGetLinkPreview(Call& call);
+
 // handlers/reactions.cpp
 Reply HandleSendReaction(Call& call);
 Reply HandleDeleteReaction(Call& call);

@@ -14,6 +14,7 @@
 #include "fcgi-app/handlers/send.h"
 #include "fcgi-app/handlers/support.h"
 #include "fcgi-app/handlers/uploads.h"
+#include "fcgi-app/link_preview.h"
 #include "fcgi-app/outbox.h"
 #include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/messages.h"
@@ -126,9 +127,14 @@ void RequireEditRights(const MessageAccess& a, const Actor& actor) {
     if (a.message.type == "deleted") throw BadRequest("a deleted message cannot be edited", "id");
 }
 
+bool SkipEnrichUrl(const JsonValue& body) {
+    return json::OptBool(body, "skip_enrich_url", "skip_enrich_url").value_or(false);
+}
+
 // Fields an edit or a `set` may change, read from `m`; read-only keys are ignored, not refused.
-void ApplyEditable(Call& call, const MessageAccess& a, const JsonValue& m, std::string_view prefix, messages::Edit& edit,
-                   const Actor& actor) {
+// A new text brings the message's link preview up to date unless the request says skip_enrich_url.
+void ApplyEditable(Call& call, const MessageAccess& a, const JsonValue& m, std::string_view prefix,
+                   messages::Edit& edit, const Actor& actor, bool skip_enrich_url) {
     auto field = [&](std::string_view k) { return std::string(prefix) + std::string(k); };
     if (auto text = json::OptString(m, "text", field("text"))) {
         size_t max_length = static_cast<size_t>(std::min(a.channel.type->max_message_length, call.config().max_message_length));
@@ -137,9 +143,13 @@ void ApplyEditable(Call& call, const MessageAccess& a, const JsonValue& m, std::
         edit.text = std::string(*text);
         edit.html = RenderHtml(*text);
     }
-    if (const JsonValue* att = json::OptArray(m, "attachments", field("attachments"))) {
-        if (att->Size() > 30) throw BadRequest("at most 30 attachments", field("attachments"));
-        edit.attachments_json = ToJson(*att);
+    if (const JsonValue* att = json::OptArray(m, "attachments", field("attachments")))
+        edit.attachments_json = CheckedAttachments(*att, field("attachments"));
+    if (edit.text && a.channel.type->url_enrichment && !skip_enrich_url) {
+        if (auto refreshed =
+                RefreshLinkPreview(call, *edit.text, edit.attachments_json.value_or(a.message.attachments_json),
+                                   LinkPreviewRefresh::kDropStale))
+            edit.attachments_json = std::move(*refreshed);
     }
     if (const JsonValue* mentions = json::OptArray(m, "mentioned_users", field("mentioned_users"))) {
         std::vector<std::string> ids;
@@ -227,6 +237,7 @@ Reply HandleSendMessage(Call& call) {
     SendOptions options;
     options.skip_push = json::OptBool(body, "skip_push", "skip_push").value_or(false);
     options.keep_channel_hidden = json::OptBool(body, "keep_channel_hidden", "keep_channel_hidden").value_or(false);
+    options.skip_enrich_url = SkipEnrichUrl(body);
     SentMessage sent = SendMessage(call, actor, open, *message, options);
     JsonBuffer buf;
     JsonWriter w(buf);
@@ -306,7 +317,7 @@ Reply HandleUpdateMessage(Call& call) {
         LoadActorOnMessage(call, NamedUser(*m) ? NamedUser(*m) : NamedUser(body), false, call.Param("id"));
     RequireEditRights(a, actor);
     messages::Edit edit;
-    ApplyEditable(call, a, *m, "message.", edit, actor);
+    ApplyEditable(call, a, *m, "message.", edit, actor, SkipEnrichUrl(body));
     edit.custom_json = CustomOf(*m);  // an edit replaces the custom fields
     PgTransaction tx(call.db());
     MessageRow updated = messages::Update(call.db(), a.message.pk, edit);
@@ -326,7 +337,7 @@ Reply HandlePartialUpdateMessage(Call& call) {
             std::string_view k = it->name.GetString();
             if (k != "pinned" && k != "pin_expires" && k != "pinned_at") only_pin = false;
         }
-        ApplyEditable(call, a, *set, "set.", edit, actor);
+        ApplyEditable(call, a, *set, "set.", edit, actor, SkipEnrichUrl(body));
         edit.custom_set_json = CustomOf(*set);
     }
     if (unset != nullptr) {

@@ -11,6 +11,7 @@
 #include "common/push_queue.h"
 #include "fcgi-app/drafts.h"
 #include "fcgi-app/event.h"
+#include "fcgi-app/link_preview.h"
 #include "fcgi-app/outbox.h"
 #include "fcgi-app/realtime.h"
 #include "fcgi-app/store/channels.h"
@@ -76,6 +77,16 @@ void NotifyThreadParticipants(Call& call, int64_t parent_pk, const SentMessage& 
 
 }  // namespace
 
+std::string CheckedAttachments(const JsonValue& attachments, std::string_view field) {
+    if (attachments.Size() > 30) throw BadRequest("at most 30 attachments", std::string(field));
+    for (const auto& a : attachments.GetArray()) {
+        if (!a.IsObject()) throw BadRequest("each attachment must be an object", std::string(field));
+    }
+    std::string text = ToJson(attachments);
+    if (text.size() > 64 * 1024) throw BadRequest("attachments are larger than 64 KB", std::string(field));
+    return text;
+}
+
 size_t CountCharacters(std::string_view s) {
     size_t n = 0;
     for (unsigned char c : s) {
@@ -129,15 +140,8 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         throw BadRequest("message.type must be regular or system", "message.type");
     if (type == "system" && !actor.admin()) throw Forbidden("only admins and server tokens send system messages");
     fresh.type = type;
-    if (const JsonValue* attachments = json::OptArray(m, "attachments", "message.attachments")) {
-        if (attachments->Size() > 30) throw BadRequest("at most 30 attachments", "message.attachments");
-        for (const auto& a : attachments->GetArray()) {
-            if (!a.IsObject()) throw BadRequest("each attachment must be an object", "message.attachments");
-        }
-        fresh.attachments_json = ToJson(*attachments);
-        if (fresh.attachments_json.size() > 64 * 1024)
-            throw BadRequest("attachments are larger than 64 KB", "message.attachments");
-    }
+    if (const JsonValue* attachments = json::OptArray(m, "attachments", "message.attachments"))
+        fresh.attachments_json = CheckedAttachments(*attachments, "message.attachments");
     if (fresh.text.empty() && fresh.attachments_json == "[]" && type != "system")
         throw BadRequest("a message needs text or attachments", "message.text");
     if (const JsonValue* mentions = json::OptArray(m, "mentioned_users", "message.mentioned_users")) {
@@ -192,6 +196,12 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         auto last = messages::LastSentBy(call.db(), open.channel.pk, actor.id());
         if (last && NowMicros() - *last < int64_t{open.channel.cooldown} * 1000000)
             throw ApiError(429, code::kCooldown, "slow mode is on: wait before sending another message");
+    }
+    // The link preview, once the message is known to be allowed, and before anything is stored or
+    // locked: the fetch may take seconds.
+    if (open.type->url_enrichment && !options.skip_enrich_url && fresh.type != "system") {
+        if (auto with_preview = RefreshLinkPreview(call, fresh.text, fresh.attachments_json, LinkPreviewRefresh::kAdd))
+            fresh.attachments_json = std::move(*with_preview);
     }
 
     bool shown = !fresh.parent_id || fresh.show_in_channel;

@@ -17,6 +17,7 @@ struct SentMessage {
 
 struct SendOptions {
     bool skip_push = false;
+    bool skip_enrich_url = false;      // no link preview (fcgi-app/link_preview.h)
     bool keep_channel_hidden = false;  // members who hid the channel keep it hidden
 };
 
@@ -26,6 +27,10 @@ struct SendOptions {
 // sender's draft deleted. A duplicate id is 400 with code 4 and "already exists".
 SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& channel, const JsonValue& message,
                         const SendOptions& options);
+
+// A message's attachments as stored, after the limits every write of them obeys: at most 30, each
+// an object, 64 KB in all. `field` names them in the error.
+std::string CheckedAttachments(const JsonValue& attachments, std::string_view field);
 
 // html of a message text: escaped, paragraphs and line breaks kept.
 std::string RenderHtml(std::string_view text);

@@ -331,7 +331,8 @@ describe('STREAM-PROTOCOL.md §9 checklist', () => {
         assert.equal(cfg.polls, false, type);
         assert.equal(cfg.shared_locations, false, type);
         assert.equal(cfg.user_message_reminders, false, type);
-        assert.equal(cfg.url_enrichment, false, type);
+        // Link previews are served (tests/contracts/link_previews.test.mjs), but not for livestreams.
+        assert.equal(cfg.url_enrichment, type !== 'livestream', type);
         assert.deepEqual(cfg.commands, [], type);
         // Uploads and search are served (tests/contracts/uploads.test.mjs, search.test.mjs).
         assert.equal(cfg.uploads, true, type);

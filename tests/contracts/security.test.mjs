@@ -191,6 +191,10 @@ const SPECS = {
   'GET /api/channels/{type}/{id}/messages/': { need: 'read', query: (f) => ({ ids: f.message }) },
   'GET /api/channels/{type}/{id}/pinned_messages/': { need: 'read', query: () => ({ payload: {} }) },
   // Search answers anyone, but only from channels the caller may read.
+  // Any caller's: a preview holds only what the page says. The page here is the fixture's image,
+  // which nginx serves on loopback (the stack runs in development mode).
+  'GET /api/og/': { need: 'own', query: (f) => ({ url: f.image }),
+    check: (f, role, res) => assert.equal(res.json.image_url, f.image, res.text.slice(0, 200)) },
   'GET /api/search/': { need: 'own', query: (f) => ({ payload: { filter_conditions: { cid: f.cid }, query: 'owner' } }),
     check: (f, role, res) => {
       const found = res.json.results.some((r) => r.message.id === f.message);

@@ -1,8 +1,9 @@
 // Live messaging between the page (the kit in Chromium) and a second client (the SDK in Node):
 // messages both ways, typing, delivery and read receipts, reactions, threads, edit and delete,
-// image attachments.
+// image attachments, link previews.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
 import {
@@ -324,6 +325,50 @@ describe('messages between the page and a second client', () => {
       assertNoProblems(c.app);
     } finally {
       await c.close();
+    }
+  });
+
+  it('shows the preview card of a link sent from the page, with the page\'s title, description and picture', async () => {
+    // The linked page, on loopback (the stack runs in development mode, where it may fetch there).
+    const picture = png(240, 120);
+    const pages = http.createServer((req, res) => {
+      if (req.url === '/pic.png') {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        return res.end(picture);
+      }
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end('<html><head><meta property="og:title" content="The River Guide"><meta property="og:description" '
+        + 'content="Where the water goes."><meta property="og:image" content="/pic.png"></head><body></body></html>');
+    });
+    await new Promise((resolve) => pages.listen(0, '127.0.0.1', resolve));
+    const link = `http://127.0.0.1:${pages.address().port}/guide`;
+    const c = await conversation('Links');
+    try {
+      const text = `Read this: ${link}`;
+      const received = nextEvent(c.sdk, 'message.new', (e) => e.message?.text === text);
+      await sendFromPage(c.page, text);
+      const event = await received;
+      assert.equal(event.message.attachments[0]?.title, 'The River Guide');
+      // The kit shows the link in the text as a link of its own, so the message is found by the words before it.
+      const item = messageList(c.page).locator('.str-chat__message').filter({ hasText: 'Read this:' });
+      await item.locator(`a[href="${link}"]`).first().waitFor();
+      const card = item.locator('.str-chat__message-attachment-card');
+      await card.waitFor();
+      await card.getByText('The River Guide').waitFor();
+      await card.getByText('Where the water goes.').waitFor();
+      const img = card.locator('img').first();
+      await img.waitFor();
+      const loaded = await img.evaluate((el) => (el.complete && el.naturalWidth > 0) || new Promise((resolve, reject) => {
+        el.addEventListener('load', () => resolve(true), { once: true });
+        el.addEventListener('error', () => reject(new Error(`image failed to load: ${el.src}`)), { once: true });
+      }));
+      assert.ok(loaded);
+      await screenshot(c.page, 'link-preview');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+      pages.closeAllConnections();
+      await new Promise((resolve) => pages.close(resolve));
     }
   });
 });

@@ -27,6 +27,12 @@ function createClient(apiKey) {
     if (!path.endsWith('/')) config.url = path + '/' + (query ? '?' + query : '');
     return config;
   });
+  // Link previews while a message is written (client.enrichURL, GET /api/og/): the composer makes
+  // them only when the app turns them on, and then where the channel type has url_enrichment. The
+  // server makes one on send anyway; this shows it before, and lets the writer dismiss it.
+  client.setMessageComposerSetupFunction(({ composer }) => {
+    composer.updateConfig({ linkPreviews: { enabled: true } });
+  });
   return client;
 }
 
