@@ -28,6 +28,10 @@ std::optional<Poco::Net::StreamSocket> ConnectFirst(const std::vector<Poco::Net:
         try {
             Poco::Net::StreamSocket socket;
             socket.connect(address, Poco::Timespan(std::min<int64_t>(remaining, 5 * 1000000)));
+            Poco::Timespan io(std::max<int64_t>(deadline_micros - NowMicros(), 1000));
+            socket.setReceiveTimeout(io);
+            socket.setSendTimeout(io);
+            socket.setNoDelay(true);
             return socket;
         } catch (const Poco::Exception& e) {
             *error = e.displayText();

@@ -21,7 +21,8 @@ namespace streambed {
 Poco::Net::Context::Ptr OutboundTlsContext(bool verify);
 
 // A connection to the first of `addresses` that accepts one before `deadline_micros` (each try
-// waits at most 5 s), tried in order; nullopt with `error` set when none did.
+// waits at most 5 s), tried in order, with Nagle off and reads and writes timing out at the
+// deadline; nullopt with `error` set when none did.
 std::optional<Poco::Net::StreamSocket> ConnectFirst(const std::vector<Poco::Net::SocketAddress>& addresses,
                                                     int64_t deadline_micros, std::string* error);
 

@@ -161,10 +161,6 @@ Page FetchOnce(const PushEndpoint& ep, bool dev_mode, int64_t deadline) {
     std::optional<Poco::Net::StreamSocket> connected = ConnectFirst(addresses, deadline, &connect_error);
     if (!connected) throw Failure{"the link's host could not be reached"};
     Poco::Net::StreamSocket socket = *connected;
-    Poco::Timespan io(std::max<int64_t>(deadline - NowMicros(), 1000));
-    socket.setReceiveTimeout(io);
-    socket.setSendTimeout(io);
-    socket.setNoDelay(true);
     std::optional<Poco::Net::SecureStreamSocket> tls;
     std::unique_ptr<Poco::Net::HTTPClientSession> session;
     SocketDeadline watch(socket.impl()->sockfd(), deadline);
@@ -179,7 +175,7 @@ Page FetchOnce(const PushEndpoint& ep, bool dev_mode, int64_t deadline) {
     } else {
         session = std::make_unique<Poco::Net::HTTPClientSession>(socket);
     }
-    session->setTimeout(io);
+    session->setTimeout(socket.getReceiveTimeout());  // the deadline's, from ConnectFirst
     session->setKeepAlive(false);
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, ep.target, Poco::Net::HTTPMessage::HTTP_1_1);
     request.setHost(ep.HostHeader());

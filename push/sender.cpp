@@ -161,10 +161,6 @@ PushResponse PushSender::Send(const PushRequest& req) {
             return res;
         }
         Poco::Net::StreamSocket socket = *connected;
-        Poco::Timespan io(std::max<int64_t>(deadline - NowMicros(), 1000));
-        socket.setReceiveTimeout(io);
-        socket.setSendTimeout(io);
-        socket.setNoDelay(true);
 
         std::optional<Poco::Net::SecureStreamSocket> tls;
         std::unique_ptr<Poco::Net::HTTPClientSession> session;
@@ -182,7 +178,7 @@ PushResponse PushSender::Send(const PushRequest& req) {
         } else {
             session = std::make_unique<Poco::Net::HTTPClientSession>(socket);
         }
-        session->setTimeout(io);
+        session->setTimeout(socket.getReceiveTimeout());  // the deadline's, from ConnectFirst
         session->setKeepAlive(false);
 
         Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, req.endpoint.target,
