@@ -64,9 +64,11 @@ void MessageContext::Load(PgBatch& batch, const std::vector<const MessageRow*>& 
     // of every reaction change (reactions::RefreshGroups), so "{}" means none, and most messages
     // (a fresh send always) have none.
     std::vector<int64_t> reacted_pks;
+    std::vector<int64_t> all_pks;
     std::vector<std::string> quoted_ids;
     for (const MessageRow* m : messages) {
         if (m->reaction_groups_json != "{}") reacted_pks.push_back(m->pk);
+        all_pks.push_back(m->pk);
         users.Want(m->user_id);
         users.Want(m->mentioned_users);
         users.Want(m->thread_participants);
@@ -78,6 +80,8 @@ void MessageContext::Load(PgBatch& batch, const std::vector<const MessageRow*>& 
     // Stream keeps about ten latest reactions per message; so do we.
     reactions::Latest(batch, reacted_pks, 10, latest_rows_);
     reactions::Own(batch, reacted_pks, caller, own_rows_);
+    // Any message may carry the caller's reminder: a lookup by the primary key per message.
+    reminders::Own(batch, all_pks, caller, reminder_rows_);
     users.Load(batch);
 }
 
@@ -95,9 +99,11 @@ void MessageContext::Settle(Pg& db, RedisClient& redis) {
         users.Want(r.user_id);
         own_reactions[r.message_pk].push_back(std::move(r));
     }
+    for (auto& r : reminder_rows_) own_reminders.emplace(r.message_pk, std::move(r));
     quoted_rows_.clear();
     latest_rows_.clear();
     own_rows_.clear();
+    reminder_rows_.clear();
     // Users named only by quoted messages or reactions: the batch could not know them.
     PgBatch more(db);
     users.Load(more);

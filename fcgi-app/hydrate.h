@@ -12,6 +12,7 @@
 #include "common/redis.h"
 #include "fcgi-app/model.h"
 #include "fcgi-app/store/pg.h"
+#include "fcgi-app/store/reminders.h"
 #include "fcgi-app/store/users.h"
 
 namespace streambed {
@@ -52,18 +53,22 @@ struct MessageContext {
     UserDirectory users;
     std::unordered_map<int64_t, std::vector<ReactionRow>> latest_reactions;
     std::unordered_map<int64_t, std::vector<ReactionRow>> own_reactions;
-    std::unordered_map<std::string, MessageRow> quoted;  // by id
+    std::unordered_map<int64_t, reminders::ReminderRow> own_reminders;  // by message pk
+    std::unordered_map<std::string, MessageRow> quoted;                 // by id
 
-    // Runs `write` with own_reactions set aside: an event goes to every watcher, and may be
-    // written from a context loaded for the caller's own reply.
+    // Runs `write` with the caller's own reactions and reminders set aside: an event goes to every
+    // watcher, and may be written from a context loaded for the caller's own reply.
     template <typename Write>
-    void WithoutOwnReactions(Write&& write) {
-        auto own = std::exchange(own_reactions, {});
+    void WithoutCallersOwn(Write&& write) {
+        auto reactions = std::exchange(own_reactions, {});
+        auto reminders = std::exchange(own_reminders, {});
         write();
-        own_reactions = std::move(own);
+        own_reactions = std::move(reactions);
+        own_reminders = std::move(reminders);
     }
 
-    // Loads what `messages` refer to. `caller` personalises own_reactions (empty: none).
+    // Loads what `messages` refer to. `caller` personalises own_reactions and own_reminders
+    // (empty: none).
     // `users` may already hold other wanted users: they are loaded in the same query.
     void Load(Pg& db, RedisClient& redis, const std::vector<const MessageRow*>& messages, const std::string& caller);
     // The same with other reads: the quoted messages, reactions and wanted users go out with
@@ -76,6 +81,7 @@ private:
     std::vector<MessageRow> quoted_rows_;  // the batch's answers, until Settle
     std::vector<ReactionRow> latest_rows_;
     std::vector<ReactionRow> own_rows_;
+    std::vector<reminders::ReminderRow> reminder_rows_;
 };
 
 }  // namespace streambed

@@ -30,6 +30,7 @@ struct ChannelTypeRow {
     bool push_notifications = true;
     bool delivery_events = false;
     bool url_enrichment = false;
+    bool user_message_reminders = false;
     int max_message_length = 5000;
     // The config as WriteChannelConfig writes it, made on first use. A reload of the type replaces
     // the whole row, and this with it.
@@ -60,6 +61,7 @@ inline constexpr ChannelTypeFlag kChannelTypeFlags[] = {
     {"push_notifications", &ChannelTypeRow::push_notifications, true},
     {"delivery_events", &ChannelTypeRow::delivery_events, false},
     {"url_enrichment", &ChannelTypeRow::url_enrichment, false},
+    {"user_message_reminders", &ChannelTypeRow::user_message_reminders, false},
 };
 
 struct ChannelRow {

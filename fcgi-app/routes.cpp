@@ -50,6 +50,11 @@ Router BuildRoutes() {
     r.Add("PUT", "/api/messages/{id}/", kStream, HandlePartialUpdateMessage);
     r.Add("DELETE", "/api/messages/{id}/", kStream, HandleDeleteMessage);
     r.Add("GET", "/api/messages/{id}/replies/", kStream, HandleGetReplies);
+    // Reminders ("Remind me", "Save for later"): the caller's own
+    r.Add("POST", "/api/messages/{id}/reminders/", kStream, HandleCreateReminder);
+    r.Add("PATCH", "/api/messages/{id}/reminders/", kStream, HandleUpdateReminder);
+    r.Add("DELETE", "/api/messages/{id}/reminders/", kStream, HandleDeleteReminder);
+    r.Add("POST", "/api/reminders/query/", kStream, HandleQueryReminders);
     r.Add("POST", "/api/threads/", kStream, HandleQueryThreads);
     r.Add("GET", "/api/threads/{id}/", kStream, HandleGetThread);
     r.Add("PATCH", "/api/threads/{id}/", kStream, HandleUpdateThread);

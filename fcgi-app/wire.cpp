@@ -1,6 +1,7 @@
 #include "fcgi-app/wire.h"
 
 #include <array>
+#include <unordered_set>
 
 namespace streambed {
 
@@ -38,6 +39,22 @@ void WriteUserFields(JsonWriter& w, const UserRow& u, bool online, bool with_pri
     WriteCustomFields(w, u.custom_json, IsReservedUserField);
 }
 }  // namespace
+
+bool IsReservedMessageField(std::string_view key) {
+    // The MessageResponse's own fields, and what the SDK adds to its local copy and sends back on
+    // an edit (status, error, __html, ...).
+    // clang-format off
+    static const std::unordered_set<std::string_view> kReserved = {
+        "id", "text", "html", "type", "cid", "user", "user_id", "attachments", "mentioned_users", "mentioned_channel",
+        "mentioned_here", "mentioned_roles", "mentioned_group_ids", "parent_id", "show_in_channel", "quoted_message_id",
+        "quoted_message", "reply_count", "deleted_reply_count", "thread_participants", "latest_reactions",
+        "own_reactions", "reaction_groups", "reaction_counts", "reaction_scores", "silent", "shadowed", "pinned",
+        "pinned_at", "pinned_by", "pin_expires", "restricted_visibility", "created_at", "updated_at", "deleted_at",
+        "message_text_updated_at", "i18n", "command", "args", "status", "channel", "poll_id", "poll",
+        "before_message_send_failed", "error", "errorStatusCode", "__html", "member", "channel_role", "reminder", "type_"};
+    // clang-format on
+    return kReserved.count(key) > 0;
+}
 
 void WriteUser(JsonWriter& w, const UserRow& user, bool online, bool with_privacy) {
     w.StartObject();
@@ -112,21 +129,6 @@ bool IsReservedChannelField(std::string_view key) {
     return false;
 }
 
-bool IsReservedMessageField(std::string_view key) {
-    static constexpr std::array<std::string_view, 44> kReserved = {
-        "id", "text", "html", "type", "cid", "user", "user_id", "attachments", "mentioned_users",
-        "mentioned_channel", "mentioned_here", "mentioned_roles", "mentioned_group_ids", "parent_id",
-        "show_in_channel", "quoted_message_id", "quoted_message", "reply_count", "deleted_reply_count",
-        "thread_participants", "latest_reactions", "own_reactions", "reaction_groups", "reaction_counts",
-        "reaction_scores", "silent", "shadowed", "pinned", "pinned_at", "pinned_by", "pin_expires",
-        "restricted_visibility", "created_at", "updated_at", "deleted_at", "message_text_updated_at", "i18n",
-        "command", "args", "status", "channel", "poll_id", "before_message_send_failed", "error"};
-    for (auto r : kReserved) {
-        if (r == key) return true;
-    }
-    return false;
-}
-
 void WriteReactionList(JsonWriter& w, std::string_view key, const std::vector<ReactionRow>* reactions,
                        const UserDirectory& users) {
     PutKey(w, key);
@@ -194,6 +196,10 @@ void WriteMessageFields(JsonWriter& w, const MessageRow& m, const MessageContext
     WriteReactionList(w, "latest_reactions", latest == ctx.latest_reactions.end() ? nullptr : &latest->second, ctx.users);
     auto own = ctx.own_reactions.find(m.pk);
     WriteReactionList(w, "own_reactions", own == ctx.own_reactions.end() ? nullptr : &own->second, ctx.users);
+    if (auto reminder = ctx.own_reminders.find(m.pk); reminder != ctx.own_reminders.end()) {
+        PutKey(w, "reminder");
+        WriteReminder(w, reminder->second);
+    }
     WriteReactionTotals(w, m.reaction_groups_json);
     PutBool(w, "silent", m.silent);
     PutBool(w, "shadowed", m.shadowed);
@@ -217,6 +223,18 @@ void WriteMessageFields(JsonWriter& w, const MessageRow& m, const MessageContext
 }
 
 }  // namespace
+
+void WriteReminder(JsonWriter& w, const reminders::ReminderRow& r, const std::function<void()>& extra) {
+    w.StartObject();
+    PutString(w, "channel_cid", r.cid);
+    PutString(w, "message_id", r.message_id);
+    PutString(w, "user_id", r.user_id);
+    PutOptTime(w, "remind_at", r.remind_at);
+    PutTime(w, "created_at", r.created_at);
+    PutTime(w, "updated_at", r.updated_at);
+    if (extra) extra();
+    w.EndObject();
+}
 
 void WriteChannelConfig(JsonWriter& w, const ChannelTypeRow& type) {
     // Made once per type as loaded rather than once per channel written (a queryChannels page

@@ -4,6 +4,7 @@
 // drift apart.
 
 #include <cstdint>
+#include <functional>
 
 #include <string_view>
 #include <vector>
@@ -65,6 +66,10 @@ void WriteReaction(JsonWriter& w, const ReactionRow& reaction, const UserDirecto
 // MessageResponse (§3.5), with quoted message, reactions and users from the context.
 void WriteMessage(JsonWriter& w, const MessageRow& message, const MessageContext& context);
 
+// getstream.io's ReminderResponseData: the reminder's own fields, then whatever `extra` writes
+// (the routes add the message and the user; message.reminder has neither).
+void WriteReminder(JsonWriter& w, const reminders::ReminderRow& reminder, const std::function<void()>& extra = {});
+
 // ChannelAPIResponse (§3.7): one channel's state for the caller.
 struct ChannelState {
     const ChannelRow* channel = nullptr;
@@ -103,6 +108,8 @@ void WriteThread(JsonWriter& w, const ThreadView& view, const MessageContext& co
 void WriteThreadSummary(JsonWriter& w, const threads::ThreadRow& thread, const MessageRow& parent);
 // Field names a thread's custom data may not use: the ThreadResponse's own.
 bool IsReservedThreadField(std::string_view key);
+// A message's own field names: never custom data, neither stored (send, edit) nor written.
+bool IsReservedMessageField(std::string_view key);
 
 // Writes the members of a stored JSON object as fields of the object being written, skipping
 // names for which `reserved` returns true.

@@ -1,6 +1,7 @@
 // streambed-push: Web Push delivery (docs/push.md). Delivery threads take jobs from the Redis
 // queue that streambed-api fills (common/push_queue.h); this thread handles signals, bounds every
-// request in time (Watchdog), moves due retries back to the queue, and keeps the liveness key.
+// request in time (Watchdog), moves due retries back to the queue, keeps the liveness key, and
+// sends notification.reminder_due for the message reminders whose time has come.
 // Run one per Redis: at start it requeues whatever the previous run left in flight.
 
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -29,6 +30,7 @@
 #include "common/log.h"
 #include "common/metrics_catalog.h"
 #include "common/redis.h"
+#include "fcgi-app/reminder_events.h"
 #include "push/deliverer.h"
 #include "push/settings.h"
 
@@ -164,6 +166,10 @@ int main() {
 
     int64_t next_retry_scan = 0;
     int64_t next_alive = NowMicros() + 5 * 1000000;
+    // Reminders whose time has come get their notification.reminder_due from here, once a second
+    // (fcgi-app/reminder_events.h): this is the process that runs on a clock.
+    Pg reminders_db(config.pg_conninfo, config.pg_statement_timeout_ms);
+    int64_t next_reminder_scan = 0;
     while (true) {
         siginfo_t info;
         timespec tick{0, 100 * 1000 * 1000};
@@ -185,6 +191,15 @@ int main() {
             Log(LogLevel::kWarn, "push.redis_error").Str("error", e.what());
             next_retry_scan = now + 1000000;
             next_alive = now + 1000000;
+        }
+        if (now >= next_reminder_scan) {
+            next_reminder_scan = now + 1000000;
+            try {
+                // A full batch means more may be due: the next tick takes them.
+                if (NotifyDueReminders(reminders_db, redis, 200) == 200) next_reminder_scan = now;
+            } catch (const std::exception& e) {
+                Log(LogLevel::kWarn, "push.reminders_failed").Str("error", e.what());
+            }
         }
     }
 

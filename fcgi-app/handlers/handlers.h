@@ -52,6 +52,12 @@ Reply HandleSearch(Call& call);
 // handlers/link_previews.cpp
 Reply HandleGetLinkPreview(Call& call);
 
+// handlers/reminders.cpp
+Reply HandleCreateReminder(Call& call);
+Reply HandleUpdateReminder(Call& call);
+Reply HandleDeleteReminder(Call& call);
+Reply HandleQueryReminders(Call& call);
+
 // handlers/reactions.cpp
 Reply HandleSendReaction(Call& call);
 Reply HandleDeleteReaction(Call& call);

@@ -63,7 +63,7 @@ Reply MessageReply(Call& call, const Actor& actor, const MessageRow& message) {
 Outbox::Logged MessageEvent(const std::string& type, const OpenChannel& open, const MessageRow& message,
                             const Actor& actor, MessageContext& ctx, bool hard_delete = false) {
     Event e(type, open.channel.cid, NowMicros());
-    ctx.WithoutOwnReactions([&] {
+    ctx.WithoutCallersOwn([&] {
         if (actor.acting) e.User(ctx.users, actor.id());
         PutKey(e.w(), "message");
         WriteMessage(e.w(), message, ctx);
@@ -97,23 +97,11 @@ Reply CommitMessageUpdate(Call& call, PgTransaction& tx, const OpenChannel& open
     return MessageReply(updated, ctx);
 }
 
-bool IsReadOnlyMessageKey(std::string_view k) {
-    static const std::unordered_set<std::string_view> kKeys = {
-        "id", "text", "html", "type", "cid", "user", "user_id", "attachments", "mentioned_users", "mentioned_channel",
-        "mentioned_here", "mentioned_roles", "mentioned_group_ids", "parent_id", "show_in_channel", "quoted_message_id",
-        "quoted_message", "reply_count", "deleted_reply_count", "thread_participants", "latest_reactions",
-        "own_reactions", "reaction_groups", "reaction_counts", "reaction_scores", "silent", "shadowed", "pinned",
-        "pinned_at", "pinned_by", "pin_expires", "restricted_visibility", "created_at", "updated_at", "deleted_at",
-        "message_text_updated_at", "i18n", "command", "args", "status", "channel", "poll_id", "poll",
-        "before_message_send_failed", "error", "errorStatusCode", "__html", "member", "channel_role"};
-    return kKeys.count(k) > 0;
-}
-
 std::string CustomOf(const JsonValue& m) {
     rapidjson::Document custom(rapidjson::kObjectType);
     for (auto it = m.MemberBegin(); it != m.MemberEnd(); ++it) {
         std::string_view key(it->name.GetString(), it->name.GetStringLength());
-        if (IsReadOnlyMessageKey(key)) continue;
+        if (IsReservedMessageField(key)) continue;
         custom.AddMember(JsonValue(it->name, custom.GetAllocator()), JsonValue(it->value, custom.GetAllocator()),
                          custom.GetAllocator());
     }
@@ -351,7 +339,7 @@ Reply HandlePartialUpdateMessage(Call& call) {
                 edit.pin_expires = std::optional<int64_t>();
             } else {
                 only_pin = false;
-                if (!IsReadOnlyMessageKey(key)) edit.custom_unset.emplace_back(key);
+                if (!IsReservedMessageField(key)) edit.custom_unset.emplace_back(key);
             }
         }
     }

@@ -37,7 +37,7 @@ Reply ReactionChange(Call& call, PgTransaction& tx, const Actor& actor, const Me
     Event e(type, t.channel.channel.cid, NowMicros());
     e.User(ctx.users, actor.id());
     PutKey(e.w(), "message");
-    ctx.WithoutOwnReactions([&] { WriteMessage(e.w(), updated, ctx); });
+    ctx.WithoutCallersOwn([&] { WriteMessage(e.w(), updated, ctx); });
     PutKey(e.w(), "reaction");
     WriteReaction(e.w(), reaction, ctx.users);
     e.SeqFromStore();

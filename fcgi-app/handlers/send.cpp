@@ -44,18 +44,6 @@ std::string NewMessageId() {
     return id;
 }
 
-bool IsReservedMessageKey(std::string_view k) {
-    static const std::unordered_set<std::string_view> kKeys = {
-        "id", "text", "html", "type", "cid", "user", "user_id", "attachments", "mentioned_users", "mentioned_channel",
-        "mentioned_here", "mentioned_roles", "mentioned_group_ids", "parent_id", "show_in_channel", "quoted_message_id",
-        "quoted_message", "reply_count", "deleted_reply_count", "thread_participants", "latest_reactions",
-        "own_reactions", "reaction_groups", "reaction_counts", "reaction_scores", "silent", "shadowed", "pinned",
-        "pinned_at", "pinned_by", "pin_expires", "restricted_visibility", "created_at", "updated_at", "deleted_at",
-        "message_text_updated_at", "i18n", "command", "args", "status", "channel", "poll_id", "poll",
-        "before_message_send_failed", "error", "errorStatusCode", "__html", "member", "channel_role", "type_"};
-    return kKeys.count(k) > 0;
-}
-
 // notification.thread_message_new to the thread's other participants who are still members, each
 // with its own counts: the kit's thread list shows "new replies" from it, and its unread threads
 // badge follows unread_threads.
@@ -182,7 +170,7 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
     rapidjson::Document custom(rapidjson::kObjectType);
     for (auto it = m.MemberBegin(); it != m.MemberEnd(); ++it) {
         std::string_view key(it->name.GetString(), it->name.GetStringLength());
-        if (IsReservedMessageKey(key)) continue;
+        if (IsReservedMessageField(key)) continue;
         custom.AddMember(JsonValue(it->name, custom.GetAllocator()), JsonValue(it->value, custom.GetAllocator()),
                          custom.GetAllocator());
     }

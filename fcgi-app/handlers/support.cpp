@@ -1,5 +1,7 @@
 #include "fcgi-app/handlers/support.h"
 
+#include <charconv>
+
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/ids.h"
@@ -218,5 +220,28 @@ rapidjson::Document QueryJson(const Call& call, std::string_view key) {
 Reply EmptyReply() { return Reply::Json("{}"); }
 
 std::string JsonText(const JsonBuffer& buffer) { return std::string(buffer.GetString(), buffer.GetSize()); }
+
+int OffsetCursor::Read(const JsonValue& body) const {
+    auto next = json::OptString(body, "next", "next");
+    auto prev = json::OptString(body, "prev", "prev");
+    if (next && prev) throw BadRequest("give next or prev, not both", "next");
+    if (!next && !prev) return 0;
+    std::string_view cursor = next ? *next : *prev;
+    int offset = -1;
+    if (cursor.substr(0, prefix_.size()) == prefix_) {
+        std::string_view digits = cursor.substr(prefix_.size());
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), offset);
+        if (ec != std::errc() || end != digits.data() + digits.size()) offset = -1;
+    }
+    if (offset < 0 || offset > kMaxOffset)
+        throw BadRequest("next and prev take cursors this server gave", next ? "next" : "prev");
+    return offset;
+}
+
+void OffsetCursor::Write(JsonWriter& w, int offset, int limit, bool more) const {
+    if (more && offset + limit <= kMaxOffset)
+        PutString(w, "next", std::string(prefix_) + std::to_string(offset + limit));
+    if (offset > 0) PutString(w, "prev", std::string(prefix_) + std::to_string(std::max(0, offset - limit)));
+}
 
 }  // namespace streambed

@@ -88,6 +88,22 @@ std::pair<std::string, std::string> ChannelPath(const Call& call);
 int QueryInt(const Call& call, std::string_view key, int fallback, int min, int max);
 int BodyInt(const JsonValue& body, std::string_view key, std::string_view field, int fallback, int min, int max);
 
+// Offset pages behind cursors opaque to the client ("<prefix><offset>" in `next` and `prev`), as
+// queryThreads and queryReminders hand them out. Offsets stop at kMaxOffset.
+class OffsetCursor {
+public:
+    static constexpr int kMaxOffset = 10000;
+    explicit OffsetCursor(std::string_view prefix) : prefix_(prefix) {}
+    // The offset the body's `next` or `prev` asks for, 0 with neither; 400 for both, or for a
+    // cursor this route did not give.
+    int Read(const JsonValue& body) const;
+    // `next` and `prev` of the page at `offset` with `limit` rows; `more` when there are rows after it.
+    void Write(JsonWriter& w, int offset, int limit, bool more) const;
+
+private:
+    std::string_view prefix_;
+};
+
 // A query-string value that the SDK sends JSON-encoded (payload=..., sort=...).
 rapidjson::Document QueryJson(const Call& call, std::string_view key);
 

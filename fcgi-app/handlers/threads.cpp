@@ -2,7 +2,6 @@
 // partialUpdateThread; the kit's ThreadList). The replies are messages (handlers/send.cpp starts
 // and continues a thread); the thread's own state is in store/threads.h.
 
-#include <charconv>
 #include <map>
 #include <type_traits>
 #include <unordered_map>
@@ -26,8 +25,7 @@ namespace streambed {
 namespace {
 
 constexpr int kMaxThreadsPage = 100;
-constexpr int kMaxOffset = 10000;
-constexpr std::string_view kCursorPrefix = "threads:";
+const OffsetCursor kCursor("threads:");
 
 struct ThreadLimits {
     int replies = 3;
@@ -148,18 +146,6 @@ private:
     std::vector<std::optional<Draft>> drafts_;  // by row
 };
 
-// A page's offset as `next` and `prev` carry it, opaque to the client.
-int ParseCursor(std::string_view next) {
-    int offset = -1;
-    if (next.substr(0, kCursorPrefix.size()) == kCursorPrefix) {
-        std::string_view digits = next.substr(kCursorPrefix.size());
-        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), offset);
-        if (ec != std::errc() || end != digits.data() + digits.size()) offset = -1;
-    }
-    if (offset < 0 || offset > kMaxOffset) throw BadRequest("next and prev take cursors this server gave", "next");
-    return offset;
-}
-
 // The thread of message `message_id` (a top-level message with replies) for an actor who can
 // read its channel; 404 when there is none.
 struct OpenThread {
@@ -203,11 +189,7 @@ Reply HandleQueryThreads(Call& call) {
     limits.participants = BodyInt(body, "participant_limit", "participant_limit", 100, 0, 100);
     limits.members = BodyInt(body, "member_limit", "member_limit", 100, 0, 100);
     bool watch = json::OptBool(body, "watch", "watch").value_or(false);
-    // `next` and `prev` are the offsets of the pages after and before this one.
-    auto next = json::OptString(body, "next", "next");
-    auto prev = json::OptString(body, "prev", "prev");
-    if (next && prev) throw BadRequest("give next or prev, not both", "next");
-    int offset = next ? ParseCursor(*next) : prev ? ParseCursor(*prev) : 0;
+    int offset = kCursor.Read(body);
 
     PgParams params;
     params.Add(actor.id());  // $1
@@ -248,9 +230,7 @@ Reply HandleQueryThreads(Call& call) {
     w.StartArray();
     page.WriteAll(w);
     w.EndArray();
-    if (more && offset + limit <= kMaxOffset)
-        PutString(w, "next", std::string(kCursorPrefix) + std::to_string(offset + limit));
-    if (offset > 0) PutString(w, "prev", std::string(kCursorPrefix) + std::to_string(std::max(0, offset - limit)));
+    kCursor.Write(w, offset, limit, more);
     w.EndObject();
     return Reply::Json(JsonText(buf));
 }

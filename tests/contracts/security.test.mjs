@@ -193,6 +193,13 @@ const SPECS = {
   // Search answers anyone, but only from channels the caller may read.
   // Any caller's: a preview holds only what the page says. The page here is the fixture's image,
   // which nginx serves on loopback (the stack runs in development mode).
+  // Reminders: the fixture's type (messaging) has none, so a reader is told so (400) where an
+  // outsider is refused first (403/404); the allowed path is tests/contracts/reminders.test.mjs.
+  'POST /api/messages/{id}/reminders/': { need: 'read', path: { id: (f) => f.message }, body: () => ({}), ok: [400] },
+  'PATCH /api/messages/{id}/reminders/': { need: 'read', path: { id: (f) => f.message }, body: () => ({ remind_at: null }), ok: [400] },
+  'DELETE /api/messages/{id}/reminders/': { need: 'read', path: { id: (f) => f.message }, ok: [404], deny: [403] },
+  'POST /api/reminders/query/': { need: 'own', body: () => ({}),
+    check: (f, role, res) => assert.deepEqual(res.json.reminders, [], res.text.slice(0, 200)) },
   'GET /api/og/': { need: 'own', query: (f) => ({ url: f.image }),
     check: (f, role, res) => assert.equal(res.json.image_url, f.image, res.text.slice(0, 200)) },
   'GET /api/search/': { need: 'own', query: (f) => ({ payload: { filter_conditions: { cid: f.cid }, query: 'owner' } }),

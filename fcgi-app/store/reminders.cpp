@@ -1,0 +1,106 @@
+#include "fcgi-app/store/reminders.h"
+
+#include "fcgi-app/channel_filter.h"
+#include "fcgi-app/store/channels.h"
+
+namespace streambed::reminders {
+
+namespace {
+
+// clang-format off
+#define SB_REMINDER_COLUMNS(r, m, c) \
+    #r ".user_id, " #r ".message_pk, " #m ".id, " #c ".cid, sb_micros(" #r ".remind_at), sb_micros(" #r ".created_at), " \
+    "sb_micros(" #r ".updated_at)"
+// The reminder a write returns, with its message's id and channel's cid.
+#define SB_RETURNING_REMINDER \
+    " RETURNING r.user_id, r.message_pk, (SELECT id FROM messages WHERE pk = r.message_pk), " \
+    "(SELECT cid FROM channels WHERE pk = r.channel_pk), sb_micros(r.remind_at), sb_micros(r.created_at), " \
+    "sb_micros(r.updated_at)"
+// clang-format on
+
+const PgStatement kCreate{"reminder_create",
+                          "INSERT INTO message_reminders AS r (user_id, message_pk, channel_pk, remind_at) "
+                          "VALUES ($1, $2, $3, sb_time($4)) ON CONFLICT DO NOTHING" SB_RETURNING_REMINDER};
+const PgStatement kUpdate{"reminder_update",
+                          "UPDATE message_reminders AS r SET remind_at = sb_time($3), notified_at = NULL, "
+                          "updated_at = now() WHERE r.user_id = $1 AND r.message_pk = $2" SB_RETURNING_REMINDER};
+const PgStatement kDelete{
+    "reminder_delete",
+    "DELETE FROM message_reminders AS r WHERE r.user_id = $1 AND r.message_pk = $2" SB_RETURNING_REMINDER};
+const PgStatement kOwn{"reminder_own",
+                       "SELECT " SB_REMINDER_COLUMNS(r, m, c) " FROM message_reminders r "
+                       "JOIN messages m ON m.pk = r.message_pk JOIN channels c ON c.pk = r.channel_pk "
+                       "WHERE r.message_pk = ANY($1::bigint[]) AND r.user_id = $2"};
+// Claimed with SKIP LOCKED: two streambed-push processes (a rolling restart) never notify twice.
+const PgStatement kTakeDue{"reminder_take_due",
+                           "WITH due AS (SELECT user_id, message_pk FROM message_reminders "
+                           "  WHERE remind_at <= now() AND notified_at IS NULL AND remind_at IS NOT NULL "
+                           "  ORDER BY remind_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+                           "UPDATE message_reminders AS r SET notified_at = now() FROM due "
+                           "WHERE r.user_id = due.user_id AND r.message_pk = due.message_pk" SB_RETURNING_REMINDER};
+
+ReminderRow Read(const PgResult& r, int i) {
+    ReminderRow row;
+    row.user_id = std::string(r.Str(i, 0));
+    row.message_pk = r.Int(i, 1);
+    row.message_id = std::string(r.Str(i, 2));
+    row.cid = std::string(r.Str(i, 3));
+    row.remind_at = r.OptInt(i, 4);
+    row.created_at = r.Int(i, 5);
+    row.updated_at = r.Int(i, 6);
+    return row;
+}
+
+std::vector<ReminderRow> ReadAll(const PgResult& r) {
+    std::vector<ReminderRow> rows;
+    for (int i = 0; i < r.rows(); ++i) rows.push_back(Read(r, i));
+    return rows;
+}
+
+std::optional<ReminderRow> First(const PgResult& r) {
+    if (r.empty()) return std::nullopt;
+    return Read(r, 0);
+}
+
+}  // namespace
+
+std::optional<ReminderRow> Create(Pg& db, std::string_view user_id, int64_t message_pk, int64_t channel_pk,
+                                  std::optional<int64_t> remind_at) {
+    return First(db.Run(kCreate, PgParams().Add(user_id).Add(message_pk).Add(channel_pk).Add(remind_at)));
+}
+
+std::optional<ReminderRow> Update(Pg& db, std::string_view user_id, int64_t message_pk,
+                                  std::optional<int64_t> remind_at) {
+    return First(db.Run(kUpdate, PgParams().Add(user_id).Add(message_pk).Add(remind_at)));
+}
+
+std::optional<ReminderRow> Delete(Pg& db, std::string_view user_id, int64_t message_pk) {
+    return First(db.Run(kDelete, PgParams().Add(user_id).Add(message_pk)));
+}
+
+void Own(PgBatch& batch, const std::vector<int64_t>& message_pks, std::string_view user_id,
+         std::vector<ReminderRow>& into) {
+    if (message_pks.empty() || user_id.empty()) return;
+    batch.Add(kOwn, PgParams().AddArray(message_pks).Add(user_id), [&into](const PgResult& r) { into = ReadAll(r); });
+}
+
+std::vector<ReminderRow> List(Pg& db, const std::string& where, const std::string& order, PgParams params, int limit,
+                              int offset) {
+    params.Add(limit);
+    std::string limit_param = "$" + std::to_string(params.values().size());
+    params.Add(offset);
+    std::string offset_param = "$" + std::to_string(params.values().size());
+    std::string sql =
+        "SELECT " SB_REMINDER_COLUMNS(r, m, c) " FROM message_reminders r "
+        "JOIN messages m ON m.pk = r.message_pk JOIN channels c ON c.pk = r.channel_pk "
+        "JOIN channel_types ct ON ct.name = c.type " SB_JOIN_OWN_MEMBER("me", "$1")
+        "WHERE r.user_id = $1 AND " + ChannelVisibleSql(false) +
+        " AND m.deleted_at IS NULL "
+        "AND m.created_at > coalesce(greatest(c.truncated_at, me.history_cleared_at), '-infinity') AND (" + where +
+        ") ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " + offset_param;
+    return ReadAll(db.RunDynamic(sql, params));
+}
+
+std::vector<ReminderRow> TakeDue(Pg& db, int limit) { return ReadAll(db.Run(kTakeDue, PgParams().Add(limit))); }
+
+}  // namespace streambed::reminders
