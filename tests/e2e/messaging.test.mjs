@@ -1,6 +1,6 @@
 // Live messaging between the page (the kit in Chromium) and a second client (the SDK in Node):
 // messages both ways, typing, delivery and read receipts, reactions, threads, edit and delete,
-// image attachments, link previews.
+// image attachments, saved for later, link previews.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -10,7 +10,7 @@ import {
   BASE_URL, assertNoProblems, channelHeaderTitle, composer, launchBrowser, message, messageList, openApp, screenshot, sendFromPage,
   waitForCount,
 } from './lib/browser.mjs';
-import { connectUser, makeChannel, makeChannelType, makeUsers, nextEvent } from './lib/fixtures.mjs';
+import { connectUser, makeChannel, makeChannelType, makeUsers, nextEvent, serverClient } from './lib/fixtures.mjs';
 import { png } from '../contracts/lib/images.mjs';
 
 let browser;
@@ -322,6 +322,42 @@ describe('messages between the page and a second client', () => {
       const shown = await shownImage(message(list, 'Mine is square'));
       assert.ok(shown.src.startsWith(BASE_URL + '/uploads/i/'), shown.src);
       await screenshot(c.page, 'image-attachments');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('saves a message for later from its actions (a type with user_message_reminders), and removes it again', async () => {
+    const type = await makeChannelType({ user_message_reminders: true });
+    const c = await conversation('Reminders', ['Read me later'], { type });
+    try {
+      const list = messageList(c.page);
+      const theirs = message(list, 'Read me later');
+      await theirs.waitFor();
+      const saved = c.page.waitForResponse((r) => r.request().method() === 'POST' && /\/api\/messages\/[^/]+\/reminders\/$/.test(new URL(r.url()).pathname));
+      await theirs.hover();
+      await theirs.getByTestId('message-actions-toggle-button').click();
+      // The item reads "Save for later"; its accessible name is the kit's aria label.
+      const item = c.page.getByRole('menuitem', { name: 'Bookmark Message' });
+      await item.getByText('Save for later').waitFor();
+      await item.click();
+      assert.equal((await saved).status(), 200);
+      await theirs.locator('.str-chat__message-saved-for-later').getByText('Saved for later').waitFor();
+      const server = serverClient();
+      const { reminders } = await server.queryReminders({ user_id: c.me.id });
+      assert.equal(reminders.length, 1);
+      assert.equal(reminders[0].message.text, 'Read me later');
+      assert.equal(reminders[0].remind_at ?? null, null);
+      await screenshot(c.page, 'saved-for-later');
+
+      await theirs.hover();
+      await theirs.getByTestId('message-actions-toggle-button').click();
+      const removed = c.page.waitForResponse((r) => r.request().method() === 'DELETE' && /\/reminders\/$/.test(new URL(r.url()).pathname));
+      await c.page.getByRole('menuitem', { name: 'Remove Save For Later' }).click();
+      assert.equal((await removed).status(), 200);
+      await waitForCount(theirs.locator('.str-chat__message-saved-for-later'), 0);
+      assert.deepEqual((await server.queryReminders({ user_id: c.me.id })).reminders, []);
       assertNoProblems(c.app);
     } finally {
       await c.close();

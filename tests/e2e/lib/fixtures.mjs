@@ -3,7 +3,7 @@
 
 import { connectUser, serverClient, uniqueId } from '../../contracts/lib/streambed.mjs';
 
-export { connectUser, uniqueId };
+export { connectUser, serverClient, uniqueId };
 
 const server = serverClient();
 
