@@ -37,8 +37,12 @@ void PublishReminderEvent(RedisClient& redis, std::string_view type, const remin
 }
 
 int NotifyDueReminders(Pg& db, RedisClient& redis, int limit) {
-    std::vector<reminders::ReminderRow> due = reminders::TakeDue(db, limit);
-    if (due.empty()) return 0;
+    std::vector<reminders::ReminderRow> claimed = reminders::TakeDue(db, limit);
+    // A user who left the channel (or lost the message) is not told what it says.
+    std::vector<reminders::ReminderRow> due;
+    for (auto& r : claimed)
+        if (r.readable) due.push_back(std::move(r));
+    if (due.empty()) return static_cast<int>(claimed.size());
     std::vector<std::string> ids;
     for (const auto& r : due) ids.push_back(r.message_id);
     std::vector<MessageRow> rows;
@@ -61,7 +65,7 @@ int NotifyDueReminders(Pg& db, RedisClient& redis, int limit) {
         PublishReminderEvent(redis, "notification.reminder_due", r, message, ctx);
     }
     Log(LogLevel::kInfo, "reminders.due_notified").Int("count", static_cast<int64_t>(due.size()));
-    return static_cast<int>(due.size());
+    return static_cast<int>(claimed.size());
 }
 
 }  // namespace streambed

@@ -22,8 +22,9 @@ void WriteReminderWithMessage(JsonWriter& w, const reminders::ReminderRow& remin
 void PublishReminderEvent(RedisClient& redis, std::string_view type, const reminders::ReminderRow& reminder,
                           const MessageRow* message, const MessageContext& ctx);
 
-// Claims the reminders that are due and sends each its notification.reminder_due; how many it
-// sent. At most `limit` a call: the caller calls again while it gets a full batch.
+// Claims the reminders that are due and sends each whose user can still read the message its
+// notification.reminder_due; how many it claimed. At most `limit` a call: the caller calls again
+// while it gets a full batch.
 int NotifyDueReminders(Pg& db, RedisClient& redis, int limit);
 
 }  // namespace streambed

@@ -32,12 +32,22 @@ const PgStatement kOwn{"reminder_own",
                        "JOIN messages m ON m.pk = r.message_pk JOIN channels c ON c.pk = r.channel_pk "
                        "WHERE r.message_pk = ANY($1::bigint[]) AND r.user_id = $2"};
 // Claimed with SKIP LOCKED: two streambed-push processes (a rolling restart) never notify twice.
-const PgStatement kTakeDue{"reminder_take_due",
-                           "WITH due AS (SELECT user_id, message_pk FROM message_reminders "
-                           "  WHERE remind_at <= now() AND notified_at IS NULL AND remind_at IS NOT NULL "
-                           "  ORDER BY remind_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-                           "UPDATE message_reminders AS r SET notified_at = now() FROM due "
-                           "WHERE r.user_id = due.user_id AND r.message_pk = due.message_pk" SB_RETURNING_REMINDER};
+// Each says whether its user can still read the message (queryReminders' rule, List below).
+const PgStatement kTakeDue{
+    "reminder_take_due",
+    "WITH due AS (SELECT user_id, message_pk FROM message_reminders "
+    "  WHERE remind_at <= now() AND notified_at IS NULL AND remind_at IS NOT NULL "
+    "  ORDER BY remind_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+    "UPDATE message_reminders AS r SET notified_at = now() FROM due "
+    "WHERE r.user_id = due.user_id AND r.message_pk = due.message_pk" SB_RETURNING_REMINDER
+    ", EXISTS (SELECT 1 FROM messages m JOIN channels c ON c.pk = m.channel_pk "
+    "  JOIN channel_types ct ON ct.name = c.type "
+    "  LEFT JOIN members me ON me.channel_pk = c.pk AND me.user_id = r.user_id "
+    "  WHERE m.pk = r.message_pk AND m.deleted_at IS NULL "
+    "  AND (me.user_id IS NOT NULL OR ct.policy = 'public_read') "
+    "  AND NOT EXISTS (SELECT 1 FROM channel_bans xb WHERE xb.channel_pk = c.pk AND xb.user_id = r.user_id "
+    "    AND (xb.expires IS NULL OR xb.expires > now())) "
+    "  AND m.created_at > coalesce(greatest(c.truncated_at, me.history_cleared_at), '-infinity'))"};
 
 ReminderRow Read(const PgResult& r, int i) {
     ReminderRow row;
@@ -101,6 +111,11 @@ std::vector<ReminderRow> List(Pg& db, const std::string& where, const std::strin
     return ReadAll(db.RunDynamic(sql, params));
 }
 
-std::vector<ReminderRow> TakeDue(Pg& db, int limit) { return ReadAll(db.Run(kTakeDue, PgParams().Add(limit))); }
+std::vector<ReminderRow> TakeDue(Pg& db, int limit) {
+    PgResult r = db.Run(kTakeDue, PgParams().Add(limit));
+    std::vector<ReminderRow> rows = ReadAll(r);
+    for (int i = 0; i < r.rows(); ++i) rows[static_cast<size_t>(i)].readable = r.Bool(i, 7);
+    return rows;
+}
 
 }  // namespace streambed::reminders

@@ -19,6 +19,9 @@ struct ReminderRow {
     std::optional<int64_t> remind_at;
     int64_t created_at = 0;
     int64_t updated_at = 0;
+    // TakeDue only: whether the user can still read the message (a member of its channel or a
+    // public_read one, not banned, the message neither deleted nor truncated or cleared away).
+    bool readable = true;
 };
 
 // nullopt when the user already has one for the message.
@@ -42,7 +45,7 @@ std::vector<ReminderRow> List(Pg& db, const std::string& where, const std::strin
                               int offset);
 
 // The reminders whose time has come and whose notification has not gone out, marked as notified
-// (streambed-push sends notification.reminder_due for them), at most `limit` at a time.
+// (streambed-push sends notification.reminder_due for the readable ones), at most `limit` at a time.
 std::vector<ReminderRow> TakeDue(Pg& db, int limit);
 
 }  // namespace streambed::reminders

@@ -186,7 +186,7 @@ describe('reminders: who and where', () => {
     }
   });
 
-  it('a reminder stops being listed when its message is deleted or its user leaves the channel; the server side acts for a user', async () => {
+  it('a reminder stops being listed, and does not fall due, when its message is deleted or its user leaves the channel; the server side acts for a user', async () => {
     const [a, b] = r.messages;
     await r.cb.createReminder({ messageId: a.id });
     await r.cb.createReminder({ messageId: b.id });
@@ -194,8 +194,13 @@ describe('reminders: who and where', () => {
     assert.deepEqual((await r.cb.queryReminders({})).reminders.map((x) => x.message_id), [b.id]);
     const viaServer = await server.createReminder({ messageId: r.messages[2].id, user_id: r.bob });
     assert.equal(viaServer.reminder.user_id, r.bob);
+    // Due in a second, but Bob leaves first: he is not sent what the message says.
+    const bobEvents = recordEvents(r.cb);
+    await r.cb.updateReminder({ messageId: b.id, remind_at: inSeconds(1.5) });
     await server.channel(TYPE, r.id).removeMembers([r.bob]);
     assert.deepEqual((await r.cb.queryReminders({})).reminders, []);
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    assert.deepEqual(bobEvents.of('notification.reminder_due'), []);
     const direct = await api('POST', '/api/reminders/query/', { token: userToken(r.bob), query: { user_id: r.bob }, body: {} });
     assert.deepEqual(direct.json.reminders, []);
   });
