@@ -120,9 +120,10 @@ constexpr int kPushAliveTtl = 15;
 constexpr const char* kPushSubscribers = "sb:push:subscribers";
 constexpr int kPushSubscribersTtl = 3600;
 
-// STRING per link (the URL as written in a message): its preview attachment's JSON, or "!" and
-// why it has none (fcgi-app/link_preview.h). Expires: an hour, a failure five minutes.
-inline std::string LinkPreview(std::string_view link) { return "sb:link-preview:" + std::string(link); }
+// STRING per link (named by the SHA-256 of the URL as written in a message, base64url: a link may
+// be 2 KB): its preview attachment's JSON, or "!" and why it has none (fcgi-app/link_preview.h).
+// Expires: an hour, a failure five minutes.
+inline std::string LinkPreview(std::string_view link_digest) { return "sb:link-preview:" + std::string(link_digest); }
 
 // Pub/sub topics.
 // Channel events for the sockets watching the channel.

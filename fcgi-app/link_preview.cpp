@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/sha.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/base64.h"
 #include "common/clock.h"
 #include "common/keys.h"
 #include "common/log.h"
@@ -288,7 +290,10 @@ LinkPreviewResult PreviewLink(Call& call, std::string_view link) {
         result.problem = "link previews are turned off on this server";
         return result;
     }
-    std::string key = keys::LinkPreview(link);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(link.data()), link.size(), digest);
+    std::string key =
+        keys::LinkPreview(Base64UrlEncode(std::string_view(reinterpret_cast<char*>(digest), sizeof digest)));
     try {
         if (auto cached = ReplyString(call.redis().Command({"GET", key}).get())) {
             if (cached->rfind(kFailureMark, 0) == 0)
