@@ -31,6 +31,7 @@ struct ChannelTypeRow {
     bool delivery_events = false;
     bool url_enrichment = false;
     bool user_message_reminders = false;
+    bool shared_locations = false;
     int max_message_length = 5000;
     // The config as WriteChannelConfig writes it, made on first use. A reload of the type replaces
     // the whole row, and this with it.
@@ -62,6 +63,7 @@ inline constexpr ChannelTypeFlag kChannelTypeFlags[] = {
     {"delivery_events", &ChannelTypeRow::delivery_events, false},
     {"url_enrichment", &ChannelTypeRow::url_enrichment, false},
     {"user_message_reminders", &ChannelTypeRow::user_message_reminders, false},
+    {"shared_locations", &ChannelTypeRow::shared_locations, false},
 };
 
 struct ChannelRow {
@@ -137,6 +139,8 @@ struct MessageRow {
     std::optional<std::string> pinned_by;
     std::optional<int64_t> pin_expires;
     std::string reaction_groups_json = "{}";
+    // sql/140: {latitude, longitude, created_by_device_id, end_at?, updated_at} (wire times), or none.
+    std::optional<std::string> shared_location_json;
     int64_t created_at = 0;
     int64_t updated_at = 0;
     std::optional<int64_t> deleted_at;

@@ -55,6 +55,9 @@ Router BuildRoutes() {
     r.Add("PATCH", "/api/messages/{id}/reminders/", kStream, HandleUpdateReminder);
     r.Add("DELETE", "/api/messages/{id}/reminders/", kStream, HandleDeleteReminder);
     r.Add("POST", "/api/reminders/query/", kStream, HandleQueryReminders);
+    // Live locations: the author's device keeps its shared location moving
+    r.Add("GET", "/api/users/live_locations/", kStream, HandleGetLiveLocations);
+    r.Add("PUT", "/api/users/live_locations/", kStream, HandleUpdateLiveLocation);
     r.Add("POST", "/api/threads/", kStream, HandleQueryThreads);
     r.Add("GET", "/api/threads/{id}/", kStream, HandleGetThread);
     r.Add("PATCH", "/api/threads/{id}/", kStream, HandleUpdateThread);

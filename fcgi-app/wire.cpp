@@ -51,7 +51,7 @@ bool IsReservedMessageField(std::string_view key) {
         "own_reactions", "reaction_groups", "reaction_counts", "reaction_scores", "silent", "shadowed", "pinned",
         "pinned_at", "pinned_by", "pin_expires", "restricted_visibility", "created_at", "updated_at", "deleted_at",
         "message_text_updated_at", "i18n", "command", "args", "status", "channel", "poll_id", "poll",
-        "before_message_send_failed", "error", "errorStatusCode", "__html", "member", "channel_role", "reminder", "type_"};
+        "before_message_send_failed", "error", "errorStatusCode", "__html", "member", "channel_role", "reminder", "shared_location", "type_"};
     // clang-format on
     return kReserved.count(key) > 0;
 }
@@ -219,10 +219,32 @@ void WriteMessageFields(JsonWriter& w, const MessageRow& m, const MessageContext
     PutTime(w, "updated_at", m.updated_at);
     PutOptTime(w, "deleted_at", m.deleted_at);
     PutOptTime(w, "message_text_updated_at", m.message_text_updated_at);
+    if (m.shared_location_json) {
+        PutKey(w, "shared_location");
+        WriteSharedLocation(w, m);
+    }
     WriteCustomFields(w, m.custom_json, IsReservedMessageField);
 }
 
 }  // namespace
+
+void WriteSharedLocation(JsonWriter& w, const MessageRow& m) {
+    w.StartObject();
+    PutString(w, "channel_cid", m.cid);
+    PutString(w, "message_id", m.id);
+    PutString(w, "user_id", m.user_id);
+    PutTime(w, "created_at", m.created_at);
+    // The location's own fields as the message stores them (sql/140).
+    rapidjson::Document location;
+    if (m.shared_location_json) location.Parse(m.shared_location_json->c_str());
+    if (location.IsObject()) {
+        for (auto it = location.MemberBegin(); it != location.MemberEnd(); ++it) {
+            PutKey(w, std::string_view(it->name.GetString(), it->name.GetStringLength()));
+            it->value.Accept(w);
+        }
+    }
+    w.EndObject();
+}
 
 void WriteReminder(JsonWriter& w, const reminders::ReminderRow& r, const std::function<void()>& extra) {
     w.StartObject();

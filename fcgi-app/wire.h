@@ -66,6 +66,9 @@ void WriteReaction(JsonWriter& w, const ReactionRow& reaction, const UserDirecto
 // MessageResponse (§3.5), with quoted message, reactions and users from the context.
 void WriteMessage(JsonWriter& w, const MessageRow& message, const MessageContext& context);
 
+// getstream.io's SharedLocationResponse of a message that has one (m.shared_location_json).
+void WriteSharedLocation(JsonWriter& w, const MessageRow& message);
+
 // getstream.io's ReminderResponseData: the reminder's own fields, then whatever `extra` writes
 // (the routes add the message and the user; message.reminder has neither).
 void WriteReminder(JsonWriter& w, const reminders::ReminderRow& reminder, const std::function<void()>& extra = {});

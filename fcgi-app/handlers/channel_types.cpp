@@ -22,8 +22,8 @@ namespace {
 
 // Settings of getstream.io's whose features streambed does not have (the backed ones are
 // kChannelTypeFlags).
-constexpr std::array<std::string_view, 5> kUnbackedFlags = {
-    "polls", "shared_locations", "reminders", "mark_messages_pending", "skip_last_msg_update_for_system_msgs"};
+constexpr std::array<std::string_view, 4> kUnbackedFlags = {"polls", "reminders", "mark_messages_pending",
+                                                            "skip_last_msg_update_for_system_msgs"};
 // The most a type may set; STREAMBED_MAX_MESSAGE_LENGTH (5,000 by default) caps every type's limit too.
 constexpr int64_t kMaxMessageLengthLimit = 20000;
 

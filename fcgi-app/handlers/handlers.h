@@ -36,6 +36,8 @@ Reply HandlePartialUpdateMessage(Call& call);
 Reply HandleDeleteMessage(Call& call);
 Reply HandleGetReplies(Call& call);
 Reply HandleGetPinnedMessages(Call& call);
+Reply HandleUpdateLiveLocation(Call& call);
+Reply HandleGetLiveLocations(Call& call);
 Reply HandleQueryThreads(Call& call);
 Reply HandleGetThread(Call& call);
 Reply HandleUpdateThread(Call& call);

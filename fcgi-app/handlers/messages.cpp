@@ -392,6 +392,45 @@ Reply HandleDeleteMessage(Call& call) {
     return Reply::Json(JsonText(buf));
 }
 
+// PUT /api/users/live_locations/ {"message_id", "latitude"?, "longitude"?, "end_at"?,
+// "created_by_device_id"?}: the author's device moves a live location on (or ends it, with end_at
+// now); the channel hears message.updated. The reply is the location (SharedLocationResponse).
+Reply HandleUpdateLiveLocation(Call& call) {
+    auto body = ParseJsonObject(call.request().body);
+    std::string message_id(json::RequireString(body, "message_id", "message_id"));
+    auto [actor, a] = LoadActorOnMessage(call, NamedUser(body), true, message_id);
+    if (a.message.user_id != actor.id()) throw Forbidden("only the author of a location shares it");
+    rapidjson::Document current;
+    if (a.message.shared_location_json) current.Parse(a.message.shared_location_json->c_str());
+    auto end_at = current.IsObject() ? json::OptString(current, "end_at", "end_at") : std::nullopt;
+    if (!end_at || a.message.type == "deleted") throw BadRequest("the message has no live location", "message_id");
+    if (ParseTimestamp(*end_at).value_or(0) <= NowMicros())
+        throw BadRequest("the live location has ended", "message_id");
+    std::string location = StoredLocation(body, &current, true, "location");
+    PgTransaction tx(call.db());
+    MessageRow updated = messages::UpdateSharedLocation(call.db(), a.message.pk, location);
+    CommitMessageUpdate(call, tx, a.channel, updated, actor);
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    WriteSharedLocation(w, updated);
+    return Reply::Json(JsonText(buf));
+}
+
+// GET /api/users/live_locations/: the caller's live locations still running, for the SDK's
+// LiveLocationManager to keep updating after a reload.
+Reply HandleGetLiveLocations(Call& call) {
+    Actor actor = LoadActor(call, call.Query("user_id"), true);
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "active_live_locations");
+    w.StartArray();
+    for (const auto& m : messages::LiveLocations(call.db(), actor.id(), 100)) WriteSharedLocation(w, m);
+    w.EndArray();
+    w.EndObject();
+    return Reply::Json(JsonText(buf));
+}
+
 // GET /api/messages/{parent_id}/replies/?limit=25&id_lt=...
 Reply HandleGetReplies(Call& call) {
     auto [actor, a] = LoadActorOnMessage(call, call.Query("user_id"), false, call.Param("id"));

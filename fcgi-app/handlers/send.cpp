@@ -75,6 +75,49 @@ std::string CheckedAttachments(const JsonValue& attachments, std::string_view fi
     return text;
 }
 
+std::string StoredLocation(const JsonValue& request, const JsonValue* current, bool updating, std::string_view field) {
+    auto name = [&](std::string_view k) { return std::string(field) + "." + std::string(k); };
+    auto coordinate = [&](const char* key, double limit) -> std::optional<double> {
+        auto v = json::OptNumber(request, key, name(key));
+        if (!v && current != nullptr) v = json::OptNumber(*current, key, name(key));
+        if (!v) return std::nullopt;
+        if (!(*v >= -limit && *v <= limit))  // NaN fails too
+            throw BadRequest(name(key) + " must be between " + std::to_string(static_cast<int>(-limit)) + " and " +
+                                 std::to_string(static_cast<int>(limit)),
+                             name(key));
+        return v;
+    };
+    auto latitude = coordinate("latitude", 90);
+    auto longitude = coordinate("longitude", 180);
+    if (!latitude || !longitude)
+        throw BadRequest(std::string(field) + " needs latitude and longitude", name("latitude"));
+    auto device = json::OptString(request, "created_by_device_id", name("created_by_device_id"));
+    if (!device && current != nullptr)
+        device = json::OptString(*current, "created_by_device_id", name("created_by_device_id"));
+    if (device && device->size() > 255)
+        throw BadRequest(name("created_by_device_id") + " is longer than 255", name("created_by_device_id"));
+    std::optional<std::string_view> end_at = json::OptString(request, "end_at", name("end_at"));
+    if (end_at) {
+        auto t = ParseTimestamp(*end_at);
+        if (!t) throw BadRequest(name("end_at") + " must be an RFC 3339 time", name("end_at"));
+        if (!updating && *t <= NowMicros()) throw BadRequest(name("end_at") + " must be in the future", name("end_at"));
+    } else if (current != nullptr) {
+        end_at = json::OptString(*current, "end_at", name("end_at"));
+    }
+    JsonBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    PutKey(w, "latitude");
+    w.Double(*latitude);
+    PutKey(w, "longitude");
+    w.Double(*longitude);
+    if (device) PutString(w, "created_by_device_id", *device);
+    if (end_at) PutTime(w, "end_at", *ParseTimestamp(*end_at));
+    PutTime(w, "updated_at", NowMicros());
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
 size_t CountCharacters(std::string_view s) {
     size_t n = 0;
     for (unsigned char c : s) {
@@ -130,8 +173,14 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
     fresh.type = type;
     if (const JsonValue* attachments = json::OptArray(m, "attachments", "message.attachments"))
         fresh.attachments_json = CheckedAttachments(*attachments, "message.attachments");
-    if (fresh.text.empty() && fresh.attachments_json == "[]" && type != "system")
-        throw BadRequest("a message needs text or attachments", "message.text");
+    if (const JsonValue* location = json::OptObject(m, "shared_location", "message.shared_location")) {
+        if (!open.type->shared_locations)
+            throw BadRequest("shared locations are not enabled for channel type " + open.type->name,
+                             "message.shared_location");
+        fresh.shared_location_json = StoredLocation(*location, nullptr, false, "message.shared_location");
+    }
+    if (fresh.text.empty() && fresh.attachments_json == "[]" && !fresh.shared_location_json && type != "system")
+        throw BadRequest("a message needs text, attachments or a shared location", "message.text");
     if (const JsonValue* mentions = json::OptArray(m, "mentioned_users", "message.mentioned_users")) {
         if (mentions->Size() > 100) throw BadRequest("at most 100 mentioned users", "message.mentioned_users");
         std::vector<std::string> ids;

@@ -32,6 +32,12 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& chann
 // an object, 64 KB in all. `field` names them in the error.
 std::string CheckedAttachments(const JsonValue& attachments, std::string_view field);
 
+// A shared location as the message stores it (sql/140), from getstream.io's SharedLocationRequest
+// `request`: latitude and longitude in range, created_by_device_id, and end_at (a live location,
+// which `updating` may set to any time, ending it; a new one must end in the future). Fields
+// `request` leaves out keep their value in `current` (an update's). `field` names them in errors.
+std::string StoredLocation(const JsonValue& request, const JsonValue* current, bool updating, std::string_view field);
+
 // html of a message text: escaped, paragraphs and line breaks kept.
 std::string RenderHtml(std::string_view text);
 // Characters (code points) in UTF-8 text: what the length limit counts.

@@ -55,6 +55,7 @@ MessageRow ReadMessage(const PgResult& r, int row, int c) {
     m.updated_at = r.Int(row, c + 25);
     m.deleted_at = r.OptInt(row, c + 26);
     m.message_text_updated_at = r.OptInt(row, c + 27);
+    m.shared_location_json = r.OptStr(row, c + 28);
     return m;
 }
 
@@ -86,9 +87,10 @@ const PgStatement kAppend{
     "  event_seq = event_seq + $16 "
     "  FROM t WHERE pk = $2 RETURNING last_stamp, event_seq - $16 + 1 AS first_seq), "
     "ins AS (INSERT INTO messages (id, channel_pk, user_id, type, text, html, attachments, mentioned_users, "
-    "  custom, parent_id, show_in_channel, quoted_message_id, silent, shadowed, created_at, updated_at) "
+    "  custom, parent_id, show_in_channel, quoted_message_id, silent, shadowed, shared_location, created_at, "
+    "  updated_at) "
     "  SELECT $1::text, $2::bigint, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text[], $9::jsonb, "
-    "         $10::text, $11::boolean, $12::text, $13::boolean, $14::boolean, s.last_stamp, s.last_stamp "
+    "         $10::text, $11::boolean, $12::text, $13::boolean, $14::boolean, $20::jsonb, s.last_stamp, s.last_stamp "
     "  FROM stamp s RETURNING *), "
     "ev AS (INSERT INTO channel_events (channel_pk, seq, type, payload) "
     "  SELECT $2, s.first_seq, 'message.new', "
@@ -99,7 +101,8 @@ const PgStatement kAppend{
     "rd AS (UPDATE members m SET last_read_at = s.last_stamp, last_read_message_id = $1 "
     "  FROM stamp s WHERE $18 AND m.channel_pk = $2 AND m.user_id = $3), "
     "uh AS (UPDATE members m SET hidden = false FROM stamp s WHERE $19 AND m.channel_pk = $2 AND m.hidden) "
-    "SELECT s.first_seq, " SB_MESSAGE_COLUMNS ", ev.payload "
+    "SELECT s.first_seq, " SB_MESSAGE_COLUMNS
+    ", ev.payload "
     " FROM stamp s JOIN ins msg ON true JOIN channels ch ON ch.pk = msg.channel_pk JOIN ev ON true"};
 const PgStatement kFind{"message_find",
                         "SELECT " SB_MESSAGE_COLUMNS
@@ -193,6 +196,18 @@ const PgStatement kRemoveReply{
     "  updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond') "
     "  WHERE id = $1 RETURNING *) "
     "SELECT " SB_MESSAGE_COLUMNS " FROM up msg JOIN channels ch ON ch.pk = msg.channel_pk"};
+const PgStatement kUpdateSharedLocation{
+    "message_update_shared_location",
+    "WITH up AS (UPDATE messages SET shared_location = $2::jsonb, "
+    "  updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond') "
+    "  WHERE pk = $1 RETURNING *) "
+    "SELECT " SB_MESSAGE_COLUMNS " FROM up msg JOIN channels ch ON ch.pk = msg.channel_pk"};
+const PgStatement kLiveLocations{
+    "message_live_locations",
+    "SELECT " SB_MESSAGE_COLUMNS
+    " FROM messages msg JOIN channels ch ON ch.pk = msg.channel_pk "
+    "WHERE msg.user_id = $1 AND msg.shared_location IS NOT NULL AND msg.deleted_at IS NULL "
+    "AND (msg.shared_location ->> 'end_at')::timestamptz > now() ORDER BY msg.created_at DESC, msg.pk DESC LIMIT $2"};
 // NULL parameters keep the column. message_text_updated_at moves only when the text changes.
 const PgStatement kUpdate{
     "message_update",
@@ -239,12 +254,22 @@ Bound Bound::Newest() {
     return b;
 }
 
+MessageRow UpdateSharedLocation(Pg& db, int64_t pk, const std::string& location_json) {
+    PgResult r = db.Run(kUpdateSharedLocation, PgParams().Add(pk).Add(location_json));
+    if (r.empty()) throw NotFound("message does not exist");
+    return ReadMessage(r, 0, 0);
+}
+
+std::vector<MessageRow> LiveLocations(Pg& db, std::string_view user_id, int limit) {
+    return ReadAll(db.Run(kLiveLocations, PgParams().Add(user_id).Add(limit)));
+}
+
 std::optional<Appended> Append(Pg& db, const MessageRow& m, const AppendWrites& writes) {
     PgParams p;
     p.Add(m.id).Add(m.channel_pk).Add(m.user_id).Add(m.type).Add(m.text).Add(m.html).Add(m.attachments_json);
     p.AddArray(m.mentioned_users).Add(m.custom_json).Add(m.parent_id).Add(m.show_in_channel).Add(m.quoted_message_id);
     p.Add(m.silent).Add(m.shadowed).Add(writes.shown_in_channel).Add(writes.events).Add(writes.event_template);
-    p.Add(writes.mark_read).Add(writes.unhide);
+    p.Add(writes.mark_read).Add(writes.unhide).Add(m.shared_location_json);
     try {
         PgResult r = db.Run(kAppend, p);
         if (r.empty()) throw NotFound("channel does not exist");

@@ -12,15 +12,15 @@
 
 namespace streambed {
 
-#define SB_MESSAGE_COLUMNS                                                                                      \
+#define SB_MESSAGE_COLUMNS                                                                                       \
     "msg.pk, msg.id, msg.channel_pk, ch.cid, msg.user_id, msg.type, msg.text, msg.html, msg.attachments::text, " \
-    "array_to_json(msg.mentioned_users)::text, msg.custom::text, msg.parent_id, msg.show_in_channel, "          \
-    "msg.quoted_message_id, msg.reply_count, msg.deleted_reply_count, "                                         \
+    "array_to_json(msg.mentioned_users)::text, msg.custom::text, msg.parent_id, msg.show_in_channel, "           \
+    "msg.quoted_message_id, msg.reply_count, msg.deleted_reply_count, "                                          \
     "array_to_json(msg.thread_participants)::text, msg.silent, msg.shadowed, msg.pinned, "                       \
-    "sb_micros(msg.pinned_at), msg.pinned_by, sb_micros(msg.pin_expires), msg.reaction_groups::text, "          \
-    "sb_micros(msg.created_at), sb_micros(msg.updated_at), sb_micros(msg.deleted_at), "                         \
-    "sb_micros(msg.message_text_updated_at)"
-constexpr int kMessageColumnCount = 28;
+    "sb_micros(msg.pinned_at), msg.pinned_by, sb_micros(msg.pin_expires), msg.reaction_groups::text, "           \
+    "sb_micros(msg.created_at), sb_micros(msg.updated_at), sb_micros(msg.deleted_at), "                          \
+    "sb_micros(msg.message_text_updated_at), msg.shared_location::text"
+constexpr int kMessageColumnCount = 29;
 MessageRow ReadMessage(const PgResult& r, int row, int first_column);
 
 namespace messages {
@@ -112,6 +112,10 @@ struct Edit {
     std::optional<bool> show_in_channel;
 };
 MessageRow Update(Pg& db, int64_t pk, const Edit& edit);
+// A live location's new state (StoredLocation's JSON); the message's updated_at moves with it.
+MessageRow UpdateSharedLocation(Pg& db, int64_t pk, const std::string& location_json);
+// `user_id`'s live locations still running (end_at ahead), newest first, at most `limit`.
+std::vector<MessageRow> LiveLocations(Pg& db, std::string_view user_id, int limit);
 MessageRow SoftDelete(Pg& db, int64_t pk);
 void HardDelete(Pg& db, int64_t pk);
 

@@ -82,7 +82,7 @@ describe('channel types (server tokens)', () => {
 
   it('refuses what this server does not back, unknown settings and bad values (400), and user tokens (403)', async () => {
     await expectError(server.updateChannelType(TYPE, { polls: true }), 400, 4, /polls/);
-    await expectError(server.updateChannelType(TYPE, { shared_locations: true }), 400, 4, /shared_locations/);
+    await expectError(server.updateChannelType(TYPE, { mark_messages_pending: true }), 400, 4, /mark_messages_pending/);
     await expectError(server.updateChannelType(TYPE, { commands: ['giphy'] }), 400, 4, /commands/);
     await expectError(server.updateChannelType(TYPE, { favourite_colour: 'blue' }), 400, 4, /favourite_colour/);
     await expectError(server.updateChannelType(TYPE, { delivery_events: 'yes' }), 400, 4, /delivery_events/);

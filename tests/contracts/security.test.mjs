@@ -198,6 +198,11 @@ const SPECS = {
   'POST /api/messages/{id}/reminders/': { need: 'read', path: { id: (f) => f.message }, body: () => ({}), ok: [400] },
   'PATCH /api/messages/{id}/reminders/': { need: 'read', path: { id: (f) => f.message }, body: () => ({ remind_at: null }), ok: [400] },
   'DELETE /api/messages/{id}/reminders/': { need: 'read', path: { id: (f) => f.message }, ok: [404], deny: [403] },
+  // Live locations: only a message's author moves its location, and the fixture's message is the
+  // owner's (not one of the roles), so every role is refused.
+  'PUT /api/users/live_locations/': { need: 'admin', body: (f) => ({ message_id: f.message, latitude: 1, longitude: 1 }), deny: [403, 404] },
+  'GET /api/users/live_locations/': { need: 'own',
+    check: (f, role, res) => assert.deepEqual(res.json.active_live_locations, [], res.text.slice(0, 200)) },
   'POST /api/reminders/query/': { need: 'own', body: () => ({}),
     check: (f, role, res) => assert.deepEqual(res.json.reminders, [], res.text.slice(0, 200)) },
   'GET /api/og/': { need: 'own', query: (f) => ({ url: f.image }),

@@ -1,6 +1,6 @@
 // Live messaging between the page (the kit in Chromium) and a second client (the SDK in Node):
 // messages both ways, typing, delivery and read receipts, reactions, threads, edit and delete,
-// image attachments, saved for later, link previews.
+// image attachments, saved for later, shared locations, link previews.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -358,6 +358,33 @@ describe('messages between the page and a second client', () => {
       assert.equal((await removed).status(), 200);
       await waitForCount(theirs.locator('.str-chat__message-saved-for-later'), 0);
       assert.deepEqual((await server.queryReminders({ user_id: c.me.id })).reminders, []);
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('shares the page\'s location from the composer (a type with shared_locations); the second client gets it', async () => {
+    const type = await makeChannelType({ shared_locations: true });
+    const c = await conversation('Where we are', [], { type });
+    try {
+      await c.app.context.grantPermissions(['geolocation']);
+      await c.app.context.setGeolocation({ latitude: 59.3293, longitude: 18.0686 });
+      const received = nextEvent(c.sdk, 'message.new', (e) => e.message?.shared_location);
+      await c.page.getByRole('button', { name: 'Open Attachment Selector' }).click();
+      await c.page.getByRole('menuitem', { name: 'Location' }).click();
+      const dialog = c.page.locator('.str-chat__prompt').filter({ hasText: 'Share Location' });
+      await dialog.waitFor();
+      const share = dialog.getByRole('button', { name: 'Share', exact: true });
+      await share.and(c.page.locator(':enabled')).waitFor();
+      await share.click();
+      const event = await received;
+      assert.equal(event.message.user.id, c.me.id);
+      assert.equal(event.message.shared_location.latitude, 59.3293);
+      assert.equal(event.message.shared_location.longitude, 18.0686);
+      assert.equal(event.message.shared_location.channel_cid, c.channel.cid);
+      await messageList(c.page).locator('.str-chat__message-attachment-geolocation').waitFor();
+      await screenshot(c.page, 'shared-location');
       assertNoProblems(c.app);
     } finally {
       await c.close();
