@@ -42,6 +42,7 @@ std::string SerializePushJob(const PushJob& job) {
     JsonWriter w(buf);
     w.StartObject();
     PutInt(w, "v", kJobVersion);
+    if (job.type != kPushMessageNew) PutString(w, "type", job.type);
     PutString(w, "recipient_id", job.recipient_id);
     PutString(w, "cid", job.cid);
     PutString(w, "message_id", job.message_id);
@@ -69,6 +70,11 @@ std::optional<PushJob> ParsePushJob(std::string_view json) {
     if (version == doc.MemberEnd() || !version->value.IsInt() || version->value.GetInt() != kJobVersion)
         return std::nullopt;
     PushJob job;
+    if (doc.HasMember("type")) {
+        auto type = str("type", 64);
+        if (!type || (*type != kPushMessageNew && *type != kPushReminderDue)) return std::nullopt;
+        job.type = std::move(*type);
+    }
     auto recipient = str("recipient_id", kMaxIdBytes);
     auto cid = str("cid", kMaxCidBytes);
     auto message_id = str("message_id", kMaxIdBytes);
@@ -107,7 +113,7 @@ std::string PushPayload(const PushJob& job) {
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
-    PutString(w, "type", "message.new");
+    PutString(w, "type", job.type);
     PutString(w, "cid", job.cid);
     PutString(w, "message_id", job.message_id);
     PutString(w, "text", TruncateCharacters(job.text, kPushTextChars));
@@ -118,6 +124,7 @@ std::string PushPayload(const PushJob& job) {
 
 PushJobFrame MessagePushJobFrame(const PushMessage& message) {
     PushJob job;
+    job.type = message.type;
     job.cid = message.cid;
     job.message_id = message.message_id;
     job.text = TruncateCharacters(message.text, kPushTextChars);
@@ -142,7 +149,8 @@ size_t EnqueueMessagePush(RedisClient& redis, const PushMessage& message) noexce
         std::vector<std::string> lpush{"LPUSH", keys::kPushQueue};
         std::unordered_set<std::string_view> seen;
         for (const std::string& recipient : message.recipient_ids) {
-            if (recipient.empty() || recipient == message.sender_id || !seen.insert(recipient).second) continue;
+            bool sender = message.type == kPushMessageNew && recipient == message.sender_id;
+            if (recipient.empty() || sender || !seen.insert(recipient).second) continue;
             JsonBuffer id;
             JsonWriter w(id);
             w.String(recipient.data(), static_cast<rapidjson::SizeType>(recipient.size()));

@@ -18,13 +18,20 @@
 
 namespace streambed {
 
+// What the browser is told: a new message (to members away from the app), or a reminder whose time
+// has come (to the user who set it, fcgi-app/reminder_events.h).
+constexpr std::string_view kPushMessageNew = "message.new";
+constexpr std::string_view kPushReminderDue = "notification.reminder_due";
+
 struct PushMessage {
     std::string cid;  // "messaging:general"
     std::string message_id;
     std::string text;  // the whole text; cut to kPushTextChars here
     std::string sender_id;
     std::string sender_name;                 // empty: the payload shows the sender's id
-    std::vector<std::string> recipient_ids;  // one job each; duplicates and the sender are skipped
+    // One job each; duplicates are skipped, and so is the sender of a new message.
+    std::vector<std::string> recipient_ids;
+    std::string type = std::string(kPushMessageNew);
 };
 
 // The job of `message` for any one recipient, cut where the recipient's id goes: head, the id as a
@@ -52,6 +59,7 @@ constexpr size_t kMaxQueuedPushJobs = 100000;
 // One job: one message for one recipient. A retry carries the one subscription still owed the
 // message and the number of attempts made so far.
 struct PushJob {
+    std::string type = std::string(kPushMessageNew);  // kPushMessageNew or kPushReminderDue
     std::string recipient_id;
     std::string cid;
     std::string message_id;
@@ -63,15 +71,16 @@ struct PushJob {
     int attempts = 0;             // retries only: attempts already made for subscription_id
 };
 
-// {"v":1,"recipient_id","cid","message_id","text","user":{"id","name"},"queued_at",
-//  "subscription_id"?,"attempts"?}
+// {"v":1,"type"?,"recipient_id","cid","message_id","text","user":{"id","name"},"queued_at",
+//  "subscription_id"?,"attempts"?}; type only when not message.new (the jobs before it had none).
 std::string SerializePushJob(const PushJob& job);
 // nullopt when the text is not a job of version 1 with every field present and within bounds.
 // Text and name longer than the limits are cut, not refused.
 std::optional<PushJob> ParsePushJob(std::string_view json);
 
 // The plaintext pushed to the browser (API.md §3):
-// {"type":"message.new","cid","message_id","text","user":{"id","name"}}
+// {"type":"message.new" | "notification.reminder_due","cid","message_id","text","user":{"id","name"}}
+// (the user is the message's author).
 std::string PushPayload(const PushJob& job);
 
 // The first `max_chars` code points of UTF-8 text (never cuts a character in two).

@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/push_queue.h"
 #include "fcgi-app/event.h"
 #include "fcgi-app/outbox.h"
 #include "fcgi-app/store/messages.h"
@@ -63,6 +64,18 @@ int NotifyDueReminders(Pg& db, RedisClient& redis, int limit) {
         if (message != nullptr) refs.push_back(message);
         ctx.Load(db, redis, refs, r.user_id);
         PublishReminderEvent(redis, "notification.reminder_due", r, message, ctx);
+        // And a Web Push to the user's browsers, open or not: a reminder is what they asked for.
+        // streambed-push leaves out a channel the user muted, as for messages.
+        if (message != nullptr) {
+            const UserRow* author = ctx.users.Find(message->user_id);
+            EnqueueMessagePush(redis, {r.cid,
+                                       r.message_id,
+                                       message->text,
+                                       message->user_id,
+                                       author != nullptr ? author->name.value_or("") : "",
+                                       {r.user_id},
+                                       std::string(kPushReminderDue)});
+        }
     }
     Log(LogLevel::kInfo, "reminders.due_notified").Int("count", static_cast<int64_t>(due.size()));
     return static_cast<int>(claimed.size());

@@ -506,6 +506,40 @@ describe('delivery by streambed-push', () => {
     }
   });
 
+  it('a reminder whose time comes is pushed to the user who set it, open app or not, once; also on their own message', async () => {
+    const [author, reader] = await Promise.all(['author', 'reader'].map((name) => subscribed(`remind-${name}`)));
+    const type = uniqueId('rpush').replace(/[^A-Za-z0-9_-]/g, '_').slice(-40);
+    await serverClient().createChannelType({ name: type, user_message_reminders: true });
+    const channelId = uniqueId('remindroom');
+    const channel = serverClient().channel(type, channelId, { created_by_id: author.user, members: [author.user, reader.user] });
+    await channel.create();
+    const as = (who) => ({ token: userToken(who.user), query: { user_id: who.user } });
+    // The reader is online (so the message itself is not pushed to it); reminders are pushed all the same.
+    const client = await connectUser(reader.user);
+    try {
+      let res = await api('POST', `/api/channels/${type}/${channelId}/message/`, { ...as(author), body: { message: { text: 'remember this' } } });
+      assert.equal(res.status, 200, res.text);
+      const messageId = res.json.message.id;
+      const soon = () => new Date(Date.now() + 1000).toISOString();
+      for (const who of [reader, author]) {
+        res = await api('POST', `/api/messages/${messageId}/reminders/`, { ...as(who), body: { remind_at: soon() } });
+        assert.equal(res.status, 200, res.text);
+      }
+      for (const who of [reader, author]) {
+        const [request] = await service.waitFor(who.path, 1);
+        assert.deepEqual(openPush(request, who.browser, { vapidKey, audience: service.origin }), {
+          type: 'notification.reminder_due', cid: `${type}:${channelId}`, message_id: messageId, text: 'remember this',
+          user: { id: author.user, name: author.user },
+        });
+      }
+      await sleep(2000);
+      assert.equal(service.at(reader.path).length, 1, 'once');
+      assert.equal(service.at(author.path).length, 1, 'once, and the message itself was not pushed to its author');
+    } finally {
+      await client.disconnectUser();
+    }
+  });
+
   // Jobs go only to members with a subscription (keys::kPushSubscribers). MONITOR shows every
   // command Redis runs, the audience script's included, so the queue's LPUSHes can be counted
   // whatever streambed-push has already taken off the queue.

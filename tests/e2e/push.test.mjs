@@ -172,7 +172,7 @@ describe('Web Push in the demo app', () => {
     }
   });
 
-  it('a push delivered through the DevTools protocol shows the sender’s name and the text, with cid and message id', async () => {
+  it('a push delivered through the DevTools protocol shows the sender’s name and the text, with cid and message id; a reminder shows as one', async () => {
     const [me, other] = await makeUsers('Pia Push', 'Sid Sender');
     const app = await subscribedApp(me);
     try {
@@ -203,6 +203,18 @@ describe('Web Push in the demo app', () => {
         Body: 'New activity',
       });
       await log.waitFor('second completed push event', (e) => e.event === 'Push event completed' && e.Status === 'Success', 2);
+
+      // A reminder whose time has come: titled as one, the author and the text as its body.
+      const reminder = { ...payload, type: 'notification.reminder_due', message_id: crypto.randomUUID() };
+      await log.cdp.send('ServiceWorker.deliverPushMessage', { origin: BASE_URL, registrationId, data: JSON.stringify(reminder) });
+      await log.waitFor('third notification', (e) => e.event === 'Notification displayed', 3);
+      assert.deepEqual(log.events.filter((e) => e.event === 'Notification displayed')[2], {
+        event: 'Notification displayed',
+        tag: `reminder:${reminder.message_id}`,
+        Title: 'Reminder',
+        Body: `${other.name}: ${payload.text}`,
+      });
+      await log.waitFor('third completed push event', (e) => e.event === 'Push event completed' && e.Status === 'Success', 3);
       assertNoProblems(app);
     } finally {
       await app.context.close();

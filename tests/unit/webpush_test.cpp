@@ -411,6 +411,37 @@ BOOST_AUTO_TEST_CASE(job_round_trip_and_payload) {
     BOOST_TEST(!ParsePushJob(R"({"v":1,"recipient_id":"b","cid":"t:c","message_id":"m","text":""})"));
 }
 
+BOOST_AUTO_TEST_CASE(reminder_jobs_keep_their_type) {
+    PushJob job;
+    job.type = std::string(kPushReminderDue);
+    job.recipient_id = "bob";
+    job.cid = "messaging:general";
+    job.message_id = "m-1";
+    job.text = "read me";
+    job.sender_id = "alice";
+    auto serialized = SerializePushJob(job);
+    BOOST_TEST(serialized.rfind(R"({"v":1,"type":"notification.reminder_due","recipient_id":"bob")", 0) == 0);
+    auto parsed = ParsePushJob(serialized);
+    BOOST_REQUIRE(parsed.has_value());
+    BOOST_TEST(parsed->type == kPushReminderDue);
+    BOOST_TEST(PushPayload(*parsed).rfind(R"({"type":"notification.reminder_due","cid":"messaging:general")", 0) == 0);
+    // A message job says nothing of its type (as the jobs queued before there were two).
+    job.type = std::string(kPushMessageNew);
+    BOOST_TEST(SerializePushJob(job).find("\"type\"") == std::string::npos);
+    BOOST_TEST(!ParsePushJob(
+        R"({"v":1,"type":"user.banned","recipient_id":"b","cid":"t:c","message_id":"m","text":"","user":{"id":"a"}})"));
+    BOOST_TEST(!ParsePushJob(
+        R"({"v":1,"type":7,"recipient_id":"b","cid":"t:c","message_id":"m","text":"","user":{"id":"a"}})"));
+
+    // The sender of a new message is never its recipient; a reminder's author may be (a reminder
+    // on one's own message): the frame keeps the type.
+    PushMessage reminder{"messaging:general", "m-1", "read me", "alice", "Alice", {}, std::string(kPushReminderDue)};
+    PushJobFrame frame = MessagePushJobFrame(reminder);
+    auto own = ParsePushJob(frame.head + R"("alice")" + frame.tail);
+    BOOST_REQUIRE(own.has_value());
+    BOOST_TEST(own->type == kPushReminderDue);
+}
+
 BOOST_AUTO_TEST_CASE(job_frame_holds_any_recipient) {
     // The text imitates the recipient slot: the frame must still cut at the real one.
     PushMessage message{"messaging:general", "m-1", R"(x "recipient_id":"\u0001" \x01 y)" + std::string(300, 'z'),

@@ -1,7 +1,8 @@
 // The demo's service worker: a notification for each Web Push from streambed-push, and a click on
 // it opens the channel. src/push.js registers it after sign-in and subscribes the browser.
 // The browser hands over the payload already decrypted (API.md §3, docs/push.md):
-//   {"type": "message.new", "cid", "message_id", "text", "user": {"id", "name"}}
+//   {"type": "message.new" | "notification.reminder_due", "cid", "message_id", "text",
+//    "user": {"id", "name"}}   (a reminder's user is the message's author)
 
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
@@ -15,15 +16,19 @@ self.addEventListener('push', (event) => {
   }
   // The subscription promised userVisibleOnly: every push shows a notification, or the browser
   // shows one of its own ("This site has been updated in the background").
-  if (message?.type !== 'message.new' || typeof message.cid !== 'string') {
+  const known = message?.type === 'message.new' || message?.type === 'notification.reminder_due';
+  if (!known || typeof message.cid !== 'string') {
     event.waitUntil(self.registration.showNotification('streambed chat', { body: 'New activity' }));
     return;
   }
+  const author = message.user?.name || message.user?.id || '';
+  const reminder = message.type === 'notification.reminder_due';
   event.waitUntil(
-    self.registration.showNotification(message.user?.name || message.user?.id || 'New message', {
-      body: message.text ?? '',
+    self.registration.showNotification(reminder ? 'Reminder' : author || 'New message', {
+      body: reminder ? `${author}: ${message.text ?? ''}` : message.text ?? '',
       // One notification per channel: a newer message replaces the older one, and alerts again.
-      tag: message.cid,
+      // A reminder has its own, one per message.
+      tag: reminder ? `reminder:${message.message_id}` : message.cid,
       renotify: true,
       data: { cid: message.cid, message_id: message.message_id },
     }),
