@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { TIME_RE, createUsers, connectUser, expectError, recordEvents, serverClient, uniqueId } from './lib/streambed.mjs';
+import { TIME_RE, expectError, recordEvents, serverClient, uniqueId, watchingPair } from './lib/streambed.mjs';
 
 const server = serverClient();
 const TYPE = uniqueId('loc').replace(/[^A-Za-z0-9_-]/g, '_').slice(-40);
@@ -16,16 +16,9 @@ describe('shared locations', () => {
   let r;
   before(async () => {
     await server.createChannelType({ name: TYPE, shared_locations: true });
-    const [alice, bob] = await createUsers(2, 'loc');
-    const [ca, cb] = await Promise.all([connectUser(alice), connectUser(bob)]);
-    const id = uniqueId('ch');
-    const chA = ca.channel(TYPE, id, { members: [alice, bob] });
-    await chA.watch();
-    const chB = cb.channel(TYPE, id);
-    await chB.watch();
-    r = { alice, bob, ca, cb, chA, chB, id, cid: `${TYPE}:${id}` };
+    r = await watchingPair({ type: TYPE });
   });
-  after(() => Promise.all([r.ca.disconnectUser(), r.cb.disconnectUser()]));
+  after(() => r.close());
 
   it('a static location: sent without text, in the reply, the event and the history, as getstream.io shapes it', async () => {
     const events = recordEvents(r.cb);

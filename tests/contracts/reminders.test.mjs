@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { TIME_RE, api, connectUser, createUsers, expectError, recordEvents, serverClient, uniqueId, userToken } from './lib/streambed.mjs';
+import {
+  TIME_RE, api, connectUser, createUsers, expectError, recordEvents, serverClient, uniqueId, userToken, watchingPair,
+} from './lib/streambed.mjs';
 
 const server = serverClient();
 const TYPE = uniqueId('remind').replace(/[^A-Za-z0-9_-]/g, '_').slice(-40);
@@ -15,16 +17,10 @@ const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString();
 
 // Alice and Bob in a channel of a type with reminders, both connected and watching, three messages.
 async function room() {
-  const [alice, bob] = await createUsers(2, 'rm');
-  const [ca, cb] = await Promise.all([connectUser(alice), connectUser(bob)]);
-  const id = uniqueId('ch');
-  const chA = ca.channel(TYPE, id, { members: [alice, bob] });
-  await chA.watch();
-  const chB = cb.channel(TYPE, id);
-  await chB.watch();
+  const r = await watchingPair({ type: TYPE });
   const messages = [];
-  for (const text of ['one', 'two', 'three']) messages.push((await chB.sendMessage({ text })).message);
-  return { alice, bob, ca, cb, chA, chB, id, cid: `${TYPE}:${id}`, messages, close: () => Promise.all([ca.disconnectUser(), cb.disconnectUser()]) };
+  for (const text of ['one', 'two', 'three']) messages.push((await r.chB.sendMessage({ text })).message);
+  return { ...r, messages };
 }
 
 before(async () => {

@@ -304,16 +304,16 @@ export async function connectUsers(ids) {
 
 // Alice and Bob, both connected, in a fresh messaging channel (with `extraMembers` besides them)
 // that both watch: the two ends of most chat tests. `close()` disconnects both.
-export async function watchingPair({ extraMembers = [] } = {}) {
+export async function watchingPair({ extraMembers = [], type = 'messaging' } = {}) {
   const alice = uniqueId('alice');
   const bob = uniqueId('bob');
   const [ca, cb] = await connectUsers([alice, bob]);
   const id = uniqueId('ch');
-  const chA = ca.channel('messaging', id, { members: [alice, bob, ...extraMembers] });
+  const chA = ca.channel(type, id, { members: [alice, bob, ...extraMembers] });
   await chA.watch();
-  const chB = cb.channel('messaging', id);
+  const chB = cb.channel(type, id);
   await chB.watch();
-  return { alice, bob, ca, cb, chA, chB, id, cid: `messaging:${id}`, close: () => Promise.all([ca.disconnectUser(), cb.disconnectUser()]) };
+  return { alice, bob, ca, cb, chA, chB, id, cid: `${type}:${id}`, close: () => Promise.all([ca.disconnectUser(), cb.disconnectUser()]) };
 }
 
 // Records every event `client` receives from now on. waitFor() resolves with the first recorded
