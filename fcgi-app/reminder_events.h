@@ -14,13 +14,13 @@
 namespace streambed {
 
 // getstream.io's ReminderResponseData with its message (as the user sees it, from `ctx`) and user.
-void WriteReminderWithMessage(JsonWriter& w, const reminders::ReminderRow& reminder, const MessageRow* message,
+void WriteReminderWithMessage(JsonWriter& w, const reminders::ReminderRow& reminder, const MessageRow& message,
                               const MessageContext& ctx);
 
 // `type` with {message_id, user_id, reminder} to the reminder's user. Never throws: the change is
 // stored either way, and the SDK's reminder list re-reads on reconnect.
 void PublishReminderEvent(RedisClient& redis, std::string_view type, const reminders::ReminderRow& reminder,
-                          const MessageRow* message, const MessageContext& ctx);
+                          const MessageRow& message, const MessageContext& ctx);
 
 // Claims the reminders that are due and sends each whose user can still read the message its
 // notification.reminder_due; how many it claimed. At most `limit` a call: the caller calls again

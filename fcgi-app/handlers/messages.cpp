@@ -84,9 +84,9 @@ Outbox::Logged MessageEvent(Call& call, const std::string& type, const OpenChann
 }
 
 // The end of an update made in `tx` (it holds the message's row): message.updated logged with the
-// COMMIT in one round trip, published, and the reply from the same reads.
-Reply CommitMessageUpdate(Call& call, PgTransaction& tx, const OpenChannel& open, const MessageRow& updated,
-                          const Actor& actor) {
+// COMMIT in one round trip, and published. What the event was written from, for a reply.
+MessageContext CommitUpdateEvent(Call& call, PgTransaction& tx, const OpenChannel& open, const MessageRow& updated,
+                                 const Actor& actor) {
     MessageContext ctx;
     if (actor.acting) ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), {&updated}, actor.id());
@@ -94,7 +94,13 @@ Reply CommitMessageUpdate(Call& call, PgTransaction& tx, const OpenChannel& open
     outbox.LogAndCommit(tx, open.channel.pk, open.channel.cid,
                         {MessageEvent("message.updated", open, updated, actor, ctx)});
     outbox.Flush(call.redis());
-    return MessageReply(updated, ctx);
+    return ctx;
+}
+
+// The same, answered with the message.
+Reply CommitMessageUpdate(Call& call, PgTransaction& tx, const OpenChannel& open, const MessageRow& updated,
+                          const Actor& actor) {
+    return MessageReply(updated, CommitUpdateEvent(call, tx, open, updated, actor));
 }
 
 std::string CustomOf(const JsonValue& m) {
@@ -409,7 +415,7 @@ Reply HandleUpdateLiveLocation(Call& call) {
     std::string location = StoredLocation(body, &current, true, "location");
     PgTransaction tx(call.db());
     MessageRow updated = messages::UpdateSharedLocation(call.db(), a.message.pk, location);
-    CommitMessageUpdate(call, tx, a.channel, updated, actor);
+    CommitUpdateEvent(call, tx, a.channel, updated, actor);
     JsonBuffer buf;
     JsonWriter w(buf);
     WriteSharedLocation(w, updated);

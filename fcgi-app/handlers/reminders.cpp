@@ -52,12 +52,12 @@ Reply ReminderChanged(Call& call, std::string_view type, const reminders::Remind
     MessageContext ctx;
     ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), {&message}, actor.id());
-    PublishReminderEvent(call.redis(), type, reminder, &message, ctx);
+    PublishReminderEvent(call.redis(), type, reminder, message, ctx);
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
     PutKey(w, "reminder");
-    WriteReminderWithMessage(w, reminder, &message, ctx);
+    WriteReminderWithMessage(w, reminder, message, ctx);
     w.EndObject();
     return Reply::Json(JsonText(buf));
 }
@@ -93,7 +93,7 @@ Reply HandleDeleteReminder(Call& call) {
     MessageContext ctx;
     ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), {&access.message}, actor.id());
-    PublishReminderEvent(call.redis(), "reminder.deleted", *deleted, &access.message, ctx);
+    PublishReminderEvent(call.redis(), "reminder.deleted", *deleted, access.message, ctx);
     return EmptyReply();
 }
 
@@ -111,8 +111,8 @@ Reply HandleQueryReminders(Call& call) {
     filter.AddField("remind_at", "r.remind_at", FilterCompiler::Kind::kTime);
     filter.AddField("created_at", "r.created_at", FilterCompiler::Kind::kTime);
     filter.AddField("updated_at", "r.updated_at", FilterCompiler::Kind::kTime);
-    filter.AddField("channel_cid", "c.cid", FilterCompiler::Kind::kText);
-    filter.AddField("message_id", "m.id", FilterCompiler::Kind::kText);
+    filter.AddField("channel_cid", "ch.cid", FilterCompiler::Kind::kText);
+    filter.AddField("message_id", "msg.id", FilterCompiler::Kind::kText);
     std::string where = filter.Compile(json::OptObject(body, "filter", "filter"));
     SortCompiler sort;
     sort.AddField("remind_at", "r.remind_at");
@@ -123,20 +123,8 @@ Reply HandleQueryReminders(Call& call) {
     auto rows = reminders::List(call.db(), where, order, std::move(params), limit + 1, offset);
     bool more = static_cast<int>(rows.size()) > limit;
     if (more) rows.pop_back();
-    std::vector<std::string> ids;
-    for (const auto& r : rows) ids.push_back(r.message_id);
-    std::vector<MessageRow> messages;
-    {
-        PgBatch batch(call.db());
-        messages::FindMany(batch, ids, messages);
-        batch.Run();
-    }
-    std::unordered_map<std::string, const MessageRow*> by_id;
     std::vector<const MessageRow*> refs;
-    for (const auto& m : messages) {
-        by_id.emplace(m.id, &m);
-        refs.push_back(&m);
-    }
+    for (const auto& r : rows) refs.push_back(&*r.message);
     MessageContext ctx;
     ctx.users.Put(actor.user, true);
     ctx.Load(call.db(), call.redis(), refs, actor.id());
@@ -146,10 +134,7 @@ Reply HandleQueryReminders(Call& call) {
     w.StartObject();
     PutKey(w, "reminders");
     w.StartArray();
-    for (const auto& r : rows) {
-        auto found = by_id.find(r.message_id);
-        WriteReminderWithMessage(w, r, found == by_id.end() ? nullptr : found->second, ctx);
-    }
+    for (const auto& r : rows) WriteReminderWithMessage(w, r, *r.message, ctx);
     w.EndArray();
     kCursor.Write(w, offset, limit, more);
     w.EndObject();

@@ -1,7 +1,6 @@
 #include "fcgi-app/store/reminders.h"
 
-#include "fcgi-app/channel_filter.h"
-#include "fcgi-app/store/channels.h"
+#include "fcgi-app/store/messages.h"
 
 namespace streambed::reminders {
 
@@ -31,23 +30,39 @@ const PgStatement kOwn{"reminder_own",
                        "SELECT " SB_REMINDER_COLUMNS(r, m, c) " FROM message_reminders r "
                        "JOIN messages m ON m.pk = r.message_pk JOIN channels c ON c.pk = r.channel_pk "
                        "WHERE r.message_pk = ANY($1::bigint[]) AND r.user_id = $2"};
+// clang-format off
+// Whether reminder `r`'s user can still read its message: a member of the channel (or it is
+// public_read), not banned from it, the message neither deleted nor truncated or cleared away.
+// queryReminders lists only these, and only these fall due with their message.
+#define SB_REMINDER_READABLE \
+    "EXISTS (SELECT 1 FROM messages rm JOIN channels rc ON rc.pk = rm.channel_pk " \
+    "  JOIN channel_types rt ON rt.name = rc.type " \
+    "  LEFT JOIN members me ON me.channel_pk = rc.pk AND me.user_id = r.user_id " \
+    "  WHERE rm.pk = r.message_pk AND rm.deleted_at IS NULL " \
+    "  AND (me.user_id IS NOT NULL OR rt.policy = 'public_read') " \
+    "  AND NOT EXISTS (SELECT 1 FROM channel_bans xb WHERE xb.channel_pk = rc.pk AND xb.user_id = r.user_id " \
+    "    AND (xb.expires IS NULL OR xb.expires > now())) " \
+    "  AND rm.created_at > coalesce(greatest(rc.truncated_at, me.history_cleared_at), '-infinity'))"
+// A reminder with its message (message columns from kWithMessageColumn on): queryReminders and the
+// due ones are written with the message, read in the same statement.
+#define SB_REMINDER_WITH_MESSAGE_FROM \
+    " JOIN messages msg ON msg.pk = r.message_pk JOIN channels ch ON ch.pk = r.channel_pk "
+// clang-format on
+constexpr int kWithMessageColumn = 7;
+
+// clang-format off
 // Claimed with SKIP LOCKED: two streambed-push processes (a rolling restart) never notify twice.
-// Each says whether its user can still read the message (queryReminders' rule, List below).
+// Then whether each user can still read the message, after the message.
 const PgStatement kTakeDue{
     "reminder_take_due",
     "WITH due AS (SELECT user_id, message_pk FROM message_reminders "
     "  WHERE remind_at <= now() AND notified_at IS NULL AND remind_at IS NOT NULL "
-    "  ORDER BY remind_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-    "UPDATE message_reminders AS r SET notified_at = now() FROM due "
-    "WHERE r.user_id = due.user_id AND r.message_pk = due.message_pk" SB_RETURNING_REMINDER
-    ", EXISTS (SELECT 1 FROM messages m JOIN channels c ON c.pk = m.channel_pk "
-    "  JOIN channel_types ct ON ct.name = c.type "
-    "  LEFT JOIN members me ON me.channel_pk = c.pk AND me.user_id = r.user_id "
-    "  WHERE m.pk = r.message_pk AND m.deleted_at IS NULL "
-    "  AND (me.user_id IS NOT NULL OR ct.policy = 'public_read') "
-    "  AND NOT EXISTS (SELECT 1 FROM channel_bans xb WHERE xb.channel_pk = c.pk AND xb.user_id = r.user_id "
-    "    AND (xb.expires IS NULL OR xb.expires > now())) "
-    "  AND m.created_at > coalesce(greatest(c.truncated_at, me.history_cleared_at), '-infinity'))"};
+    "  ORDER BY remind_at LIMIT $1 FOR UPDATE SKIP LOCKED), "
+    "claimed AS (UPDATE message_reminders AS c SET notified_at = now() FROM due "
+    "  WHERE c.user_id = due.user_id AND c.message_pk = due.message_pk RETURNING c.*) "
+    "SELECT " SB_REMINDER_COLUMNS(r, msg, ch) ", " SB_MESSAGE_COLUMNS ", " SB_REMINDER_READABLE
+    " FROM claimed r" SB_REMINDER_WITH_MESSAGE_FROM};
+// clang-format on
 
 ReminderRow Read(const PgResult& r, int i) {
     ReminderRow row;
@@ -100,21 +115,25 @@ std::vector<ReminderRow> List(Pg& db, const std::string& where, const std::strin
     std::string limit_param = "$" + std::to_string(params.values().size());
     params.Add(offset);
     std::string offset_param = "$" + std::to_string(params.values().size());
-    std::string sql =
-        "SELECT " SB_REMINDER_COLUMNS(r, m, c) " FROM message_reminders r "
-        "JOIN messages m ON m.pk = r.message_pk JOIN channels c ON c.pk = r.channel_pk "
-        "JOIN channel_types ct ON ct.name = c.type " SB_JOIN_OWN_MEMBER("me", "$1")
-        "WHERE r.user_id = $1 AND " + ChannelVisibleSql(false) +
-        " AND m.deleted_at IS NULL "
-        "AND m.created_at > coalesce(greatest(c.truncated_at, me.history_cleared_at), '-infinity') AND (" + where +
-        ") ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " + offset_param;
-    return ReadAll(db.RunDynamic(sql, params));
+    // clang-format off
+    std::string sql = "SELECT " SB_REMINDER_COLUMNS(r, msg, ch) ", " SB_MESSAGE_COLUMNS
+                      " FROM message_reminders r" SB_REMINDER_WITH_MESSAGE_FROM
+                      "WHERE r.user_id = $1 AND " SB_REMINDER_READABLE " AND (" +
+                      where + ") ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " + offset_param;
+    // clang-format on
+    PgResult r = db.RunDynamic(sql, params);
+    std::vector<ReminderRow> rows = ReadAll(r);
+    for (int i = 0; i < r.rows(); ++i) rows[static_cast<size_t>(i)].message = ReadMessage(r, i, kWithMessageColumn);
+    return rows;
 }
 
 std::vector<ReminderRow> TakeDue(Pg& db, int limit) {
     PgResult r = db.Run(kTakeDue, PgParams().Add(limit));
     std::vector<ReminderRow> rows = ReadAll(r);
-    for (int i = 0; i < r.rows(); ++i) rows[static_cast<size_t>(i)].readable = r.Bool(i, 7);
+    for (int i = 0; i < r.rows(); ++i) {
+        rows[static_cast<size_t>(i)].message = ReadMessage(r, i, kWithMessageColumn);
+        rows[static_cast<size_t>(i)].readable = r.Bool(i, kWithMessageColumn + kMessageColumnCount);
+    }
     return rows;
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fcgi-app/model.h"
 #include "fcgi-app/store/pg.h"
 
 namespace streambed::reminders {
@@ -19,7 +20,9 @@ struct ReminderRow {
     std::optional<int64_t> remind_at;
     int64_t created_at = 0;
     int64_t updated_at = 0;
-    // TakeDue only: whether the user can still read the message (a member of its channel or a
+    // List and TakeDue: the message, read with the reminder.
+    std::optional<MessageRow> message;
+    // TakeDue: whether the user can still read the message (a member of its channel or a
     // public_read one, not banned, the message neither deleted nor truncated or cleared away).
     bool readable = true;
 };
@@ -38,9 +41,9 @@ void Own(PgBatch& batch, const std::vector<int64_t>& message_pks, std::string_vi
          std::vector<ReminderRow>& into);
 
 // The reminders of the user bound to $1 of `params` on messages it can still read (a member of
-// the channel, or a public_read channel, the message neither deleted nor truncated or cleared
-// away). `where` is a condition over reminders `r`, messages `m` and channels `c`; `order` sorts
-// them; both bind their values in `params` (handlers/reminders.cpp).
+// the channel, or a public_read channel, not banned, the message neither deleted nor truncated or
+// cleared away), each with its message. `where` is a condition over reminders `r`, messages `msg`
+// and channels `ch`; `order` sorts them; both bind their values in `params` (handlers/reminders.cpp).
 std::vector<ReminderRow> List(Pg& db, const std::string& where, const std::string& order, PgParams params, int limit,
                               int offset);
 
