@@ -1,5 +1,9 @@
 #include "common/ids.h"
 
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
 namespace streambed {
 
 namespace {
@@ -31,6 +35,21 @@ std::optional<Cid> ParseCid(std::string_view cid) {
     std::string_view id = cid.substr(colon + 1);
     if (!IsValidChannelType(type) || !IsValidChannelId(id)) return std::nullopt;
     return Cid{std::string(type), std::string(id)};
+}
+
+std::string NewUuid() {
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness for an id");
+    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
+    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+    static const char kHex[] = "0123456789abcdef";
+    std::string id;
+    for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
+        id += kHex[b[i] >> 4];
+        id += kHex[b[i] & 15];
+    }
+    return id;
 }
 
 }  // namespace streambed

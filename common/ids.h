@@ -20,4 +20,7 @@ struct Cid {
 // "type:id" with both parts valid; nullopt otherwise.
 std::optional<Cid> ParseCid(std::string_view cid);
 
+// A random (version 4) UUID, as getstream.io ids its messages, polls, options and votes.
+std::string NewUuid();
+
 }  // namespace streambed

@@ -66,7 +66,9 @@ void MessageContext::Load(PgBatch& batch, const std::vector<const MessageRow*>& 
     std::vector<int64_t> reacted_pks;
     std::vector<int64_t> all_pks;
     std::vector<std::string> quoted_ids;
+    std::vector<std::string> poll_ids;
     for (const MessageRow* m : messages) {
+        if (m->poll_id && polls.find(*m->poll_id) == polls.end()) poll_ids.push_back(*m->poll_id);
         if (m->reaction_groups_json != "{}") reacted_pks.push_back(m->pk);
         all_pks.push_back(m->pk);
         users.Want(m->user_id);
@@ -82,7 +84,22 @@ void MessageContext::Load(PgBatch& batch, const std::vector<const MessageRow*>& 
     reactions::Own(batch, reacted_pks, caller, own_rows_);
     // Any message may carry the caller's reminder: a lookup by the primary key per message.
     reminders::Own(batch, all_pks, caller, reminder_rows_);
+    // Only messages that carry a poll cost a read: three statements for all their polls.
+    polls::Load(batch, poll_ids, caller, poll_rows_, own_vote_rows_);
     users.Load(batch);
+}
+
+void MessageContext::PutPoll(polls::PollRow poll, std::vector<polls::VoteRow> own) {
+    users.Want(poll.created_by);
+    // An anonymous poll's votes are written without their users: none to load.
+    if (!poll.anonymous()) {
+        for (const auto& v : poll.latest_votes) users.Want(v.user_id);
+        for (const auto& v : poll.latest_answers) users.Want(v.user_id);
+    }
+    for (const auto& v : own) users.Want(v.user_id);
+    own_poll_votes[poll.id] = std::move(own);
+    std::string id = poll.id;
+    polls.insert_or_assign(std::move(id), std::move(poll));
 }
 
 void MessageContext::Settle(Pg& db, RedisClient& redis) {
@@ -100,11 +117,19 @@ void MessageContext::Settle(Pg& db, RedisClient& redis) {
         own_reactions[r.message_pk].push_back(std::move(r));
     }
     for (auto& r : reminder_rows_) own_reminders.emplace(r.message_pk, std::move(r));
+    std::unordered_map<std::string, std::vector<polls::VoteRow>> own_by_poll;
+    for (auto& v : own_vote_rows_) own_by_poll[v.poll_id].push_back(std::move(v));
+    for (auto& p : poll_rows_) {
+        auto own = std::move(own_by_poll[p.id]);
+        PutPoll(std::move(p), std::move(own));
+    }
     quoted_rows_.clear();
     latest_rows_.clear();
     own_rows_.clear();
     reminder_rows_.clear();
-    // Users named only by quoted messages or reactions: the batch could not know them.
+    poll_rows_.clear();
+    own_vote_rows_.clear();
+    // Users named only by quoted messages, reactions or polls: the batch could not know them.
     PgBatch more(db);
     users.Load(more);
     more.Run();

@@ -12,6 +12,7 @@
 #include "common/redis.h"
 #include "fcgi-app/model.h"
 #include "fcgi-app/store/pg.h"
+#include "fcgi-app/store/polls.h"
 #include "fcgi-app/store/reminders.h"
 #include "fcgi-app/store/users.h"
 
@@ -55,20 +56,28 @@ struct MessageContext {
     std::unordered_map<int64_t, std::vector<ReactionRow>> own_reactions;
     std::unordered_map<int64_t, reminders::ReminderRow> own_reminders;  // by message pk
     std::unordered_map<std::string, MessageRow> quoted;                 // by id
+    std::unordered_map<std::string, polls::PollRow> polls;              // the messages' polls, by id
+    std::unordered_map<std::string, std::vector<polls::VoteRow>> own_poll_votes;  // by poll id
 
-    // Runs `write` with the caller's own reactions and reminders set aside: an event goes to every
-    // watcher, and may be written from a context loaded for the caller's own reply.
+    // Runs `write` with the caller's own reactions, reminders and poll votes set aside: an event
+    // goes to every watcher, and may be written from a context loaded for the caller's own reply.
     template <typename Write>
     void WithoutCallersOwn(Write&& write) {
         auto reactions = std::exchange(own_reactions, {});
         auto reminders = std::exchange(own_reminders, {});
+        auto votes = std::exchange(own_poll_votes, {});
         write();
         own_reactions = std::move(reactions);
         own_reminders = std::move(reminders);
+        own_poll_votes = std::move(votes);
     }
 
-    // Loads what `messages` refer to. `caller` personalises own_reactions and own_reminders
-    // (empty: none).
+    // A poll read apart from its message (the poll routes, their events): kept with the caller's
+    // own votes, and its users wanted.
+    void PutPoll(polls::PollRow poll, std::vector<polls::VoteRow> own);
+
+    // Loads what `messages` refer to. `caller` personalises own_reactions, own_reminders and
+    // own_poll_votes (empty: none).
     // `users` may already hold other wanted users: they are loaded in the same query.
     void Load(Pg& db, RedisClient& redis, const std::vector<const MessageRow*>& messages, const std::string& caller);
     // The same with other reads: the quoted messages, reactions and wanted users go out with
@@ -82,6 +91,8 @@ private:
     std::vector<ReactionRow> latest_rows_;
     std::vector<ReactionRow> own_rows_;
     std::vector<reminders::ReminderRow> reminder_rows_;
+    std::vector<polls::PollRow> poll_rows_;
+    std::vector<polls::VoteRow> own_vote_rows_;
 };
 
 }  // namespace streambed

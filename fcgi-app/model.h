@@ -32,6 +32,7 @@ struct ChannelTypeRow {
     bool url_enrichment = false;
     bool user_message_reminders = false;
     bool shared_locations = false;
+    bool polls = false;
     int max_message_length = 5000;
     // The config as WriteChannelConfig writes it, made on first use. A reload of the type replaces
     // the whole row, and this with it.
@@ -64,6 +65,7 @@ inline constexpr ChannelTypeFlag kChannelTypeFlags[] = {
     {"url_enrichment", &ChannelTypeRow::url_enrichment, false},
     {"user_message_reminders", &ChannelTypeRow::user_message_reminders, false},
     {"shared_locations", &ChannelTypeRow::shared_locations, false},
+    {"polls", &ChannelTypeRow::polls, false},
 };
 
 struct ChannelRow {
@@ -141,6 +143,7 @@ struct MessageRow {
     std::string reaction_groups_json = "{}";
     // sql/140: {latitude, longitude, created_by_device_id, end_at?, updated_at} (wire times), or none.
     std::optional<std::string> shared_location_json;
+    std::optional<std::string> poll_id;  // the poll the message carries (sql/150_polls.sql)
     int64_t created_at = 0;
     int64_t updated_at = 0;
     std::optional<int64_t> deleted_at;

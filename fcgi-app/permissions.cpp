@@ -44,6 +44,10 @@ std::vector<std::string_view> Capabilities(const ChannelTypeRow& type, const Cha
             if (type.quotes) add("quote-message");
             add("send-links");
             if (type.uploads) add("upload-file");
+            if (type.polls) {
+                add("send-poll");
+                add("cast-poll-vote");
+            }
         }
         if (type.read_events) add("read-events");
         if (type.typing_events) {
@@ -57,6 +61,7 @@ std::vector<std::string_view> Capabilities(const ChannelTypeRow& type, const Cha
         add("pin-message");
         if (s.member) add("leave-channel");
         if (type.search) add("search-messages");
+        if (type.polls) add("query-poll-votes");
         if (type.custom_events) add("send-custom-events");
     }
     if (moderator) {

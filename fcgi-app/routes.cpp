@@ -55,6 +55,20 @@ Router BuildRoutes() {
     r.Add("PATCH", "/api/messages/{id}/reminders/", kStream, HandleUpdateReminder);
     r.Add("DELETE", "/api/messages/{id}/reminders/", kStream, HandleDeleteReminder);
     r.Add("POST", "/api/reminders/query/", kStream, HandleQueryReminders);
+    // Polls: created by a user, sent in a message, voted on in its channel
+    r.Add("POST", "/api/polls/", kStream, HandleCreatePoll);
+    r.Add("PUT", "/api/polls/", kStream, HandleUpdatePoll);
+    r.Add("POST", "/api/polls/query/", kStream, HandleQueryPolls);
+    r.Add("GET", "/api/polls/{id}/", kStream, HandleGetPoll);
+    r.Add("PATCH", "/api/polls/{id}/", kStream, HandlePartialUpdatePoll);
+    r.Add("DELETE", "/api/polls/{id}/", kStream, HandleDeletePoll);
+    r.Add("POST", "/api/polls/{id}/options/", kStream, HandleCreatePollOption);
+    r.Add("PUT", "/api/polls/{id}/options/", kStream, HandleUpdatePollOption);
+    r.Add("GET", "/api/polls/{id}/options/{option_id}/", kStream, HandleGetPollOption);
+    r.Add("DELETE", "/api/polls/{id}/options/{option_id}/", kStream, HandleDeletePollOption);
+    r.Add("POST", "/api/polls/{id}/votes/", kStream, HandleQueryPollVotes);
+    r.Add("POST", "/api/messages/{id}/polls/{poll_id}/vote/", kStream, HandleCastPollVote);
+    r.Add("DELETE", "/api/messages/{id}/polls/{poll_id}/vote/{vote_id}/", kStream, HandleRemovePollVote);
     // Live locations: the author's device keeps its shared location moving
     r.Add("GET", "/api/users/live_locations/", kStream, HandleGetLiveLocations);
     r.Add("PUT", "/api/users/live_locations/", kStream, HandleUpdateLiveLocation);

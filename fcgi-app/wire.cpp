@@ -223,6 +223,14 @@ void WriteMessageFields(JsonWriter& w, const MessageRow& m, const MessageContext
         PutKey(w, "shared_location");
         WriteSharedLocation(w, m);
     }
+    if (m.poll_id) {
+        PutString(w, "poll_id", *m.poll_id);
+        if (auto poll = ctx.polls.find(*m.poll_id); poll != ctx.polls.end()) {
+            auto mine = ctx.own_poll_votes.find(*m.poll_id);
+            PutKey(w, "poll");
+            WritePoll(w, poll->second, ctx.users, mine == ctx.own_poll_votes.end() ? nullptr : &mine->second);
+        }
+    }
     WriteCustomFields(w, m.custom_json, IsReservedMessageField);
 }
 
@@ -243,6 +251,124 @@ void WriteSharedLocation(JsonWriter& w, const MessageRow& m) {
             it->value.Accept(w);
         }
     }
+    w.EndObject();
+}
+
+bool IsReservedPollField(std::string_view key) {
+    // clang-format off
+    static const std::unordered_set<std::string_view> kReserved = {
+        "id", "name", "description", "voting_visibility", "enforce_unique_vote", "max_votes_allowed",
+        "allow_user_suggested_options", "allow_answers", "is_closed", "options", "vote_counts_by_option",
+        "vote_count", "answers_count", "latest_votes_by_option", "latest_answers", "own_votes", "created_by",
+        "created_by_id", "created_at", "updated_at", "user_id", "user", "poll_id", "text", "position", "votes",
+        "custom"};
+    // clang-format on
+    return kReserved.count(key) > 0;
+}
+
+void WritePollVote(JsonWriter& w, const polls::VoteRow& v, const UserDirectory& users, bool with_user) {
+    w.StartObject();
+    PutString(w, "id", v.id);
+    PutString(w, "poll_id", v.poll_id);
+    PutOptString(w, "option_id", v.option_id);
+    if (v.answer_text) {
+        PutString(w, "answer_text", *v.answer_text);
+        PutBool(w, "is_answer", true);
+    }
+    if (with_user) {
+        PutString(w, "user_id", v.user_id);
+        PutKey(w, "user");
+        WriteUserById(w, users, v.user_id);
+    }
+    PutTime(w, "created_at", v.created_at);
+    PutTime(w, "updated_at", v.updated_at);
+    w.EndObject();
+}
+
+void WritePoll(JsonWriter& w, const polls::PollRow& p, const UserDirectory& users,
+               const std::vector<polls::VoteRow>* own) {
+    const polls::Settings& s = p.settings;
+    bool with_users = !p.anonymous();
+    w.StartObject();
+    PutString(w, "id", p.id);
+    PutString(w, "name", s.name);
+    PutString(w, "description", s.description);
+    PutString(w, "voting_visibility", s.voting_visibility);
+    PutBool(w, "enforce_unique_vote", s.enforce_unique_vote);
+    if (s.max_votes_allowed)
+        PutInt(w, "max_votes_allowed", *s.max_votes_allowed);
+    else
+        PutNull(w, "max_votes_allowed");
+    PutBool(w, "allow_user_suggested_options", s.allow_user_suggested_options);
+    PutBool(w, "allow_answers", s.allow_answers);
+    PutBool(w, "is_closed", s.is_closed);
+    PutKey(w, "options");
+    w.StartArray();
+    for (const auto& o : p.options) {
+        w.StartObject();
+        PutString(w, "id", o.id);
+        PutString(w, "text", o.text);
+        PutInt(w, "position", o.position);
+        WriteCustomFields(w, o.custom_json, IsReservedPollField);
+        w.EndObject();
+    }
+    w.EndArray();
+    // Options without votes are left out, as getstream.io does: the SDK takes every option listed
+    // with the highest count as a winner, and with all at zero that would be all of them.
+    PutKey(w, "vote_counts_by_option");
+    w.StartObject();
+    for (const auto& o : p.options)
+        if (o.vote_count > 0) PutInt(w, o.id, o.vote_count);
+    w.EndObject();
+    PutInt(w, "vote_count", p.vote_count);
+    PutInt(w, "answers_count", p.answers_count);
+    // Who voted for what is not told in an anonymous poll; the tallies are.
+    PutKey(w, "latest_votes_by_option");
+    w.StartObject();
+    if (with_users) {
+        for (const auto& o : p.options) {
+            bool any = false;
+            for (const auto& v : p.latest_votes) {
+                if (v.option_id != o.id) continue;
+                if (!any) {
+                    PutKey(w, o.id);
+                    w.StartArray();
+                    any = true;
+                }
+                WritePollVote(w, v, users, true);
+            }
+            if (any) w.EndArray();
+        }
+    }
+    w.EndObject();
+    PutKey(w, "latest_answers");
+    w.StartArray();
+    for (const auto& v : p.latest_answers) WritePollVote(w, v, users, with_users);
+    w.EndArray();
+    PutKey(w, "own_votes");
+    w.StartArray();
+    if (own != nullptr)
+        for (const auto& v : *own) WritePollVote(w, v, users, true);
+    w.EndArray();
+    PutString(w, "created_by_id", p.created_by);
+    PutKey(w, "created_by");
+    WriteUserById(w, users, p.created_by);
+    PutTime(w, "created_at", p.created_at);
+    PutTime(w, "updated_at", p.updated_at);
+    WriteCustomFields(w, s.custom_json, IsReservedPollField);
+    w.EndObject();
+}
+
+void WritePollOption(JsonWriter& w, const polls::PollRow& poll, const polls::OptionRow& o) {
+    w.StartObject();
+    PutString(w, "id", o.id);
+    PutString(w, "poll_id", poll.id);
+    PutString(w, "text", o.text);
+    PutInt(w, "position", o.position);
+    PutInt(w, "vote_count", o.vote_count);
+    PutTime(w, "created_at", o.created_at);
+    PutTime(w, "updated_at", o.updated_at);
+    WriteCustomFields(w, o.custom_json, IsReservedPollField);
     w.EndObject();
 }
 

@@ -73,6 +73,18 @@ void WriteSharedLocation(JsonWriter& w, const MessageRow& message);
 // (the routes add the message and the user; message.reminder has neither).
 void WriteReminder(JsonWriter& w, const reminders::ReminderRow& reminder, const std::function<void()>& extra = {});
 
+// getstream.io's PollResponse: settings, options, tallies and the latest votes and answers (their
+// users left out in an anonymous poll), with `own` as the reader's own_votes (none: an empty list,
+// as in events, which go to every watcher).
+void WritePoll(JsonWriter& w, const polls::PollRow& poll, const UserDirectory& users,
+               const std::vector<polls::VoteRow>* own);
+// PollVoteResponse; `with_user` false leaves out who cast it.
+void WritePollVote(JsonWriter& w, const polls::VoteRow& vote, const UserDirectory& users, bool with_user);
+// PollOptionResponse (the option routes).
+void WritePollOption(JsonWriter& w, const polls::PollRow& poll, const polls::OptionRow& option);
+// Keys of a poll or an option that custom data cannot take.
+bool IsReservedPollField(std::string_view key);
+
 // ChannelAPIResponse (§3.7): one channel's state for the caller.
 struct ChannelState {
     const ChannelRow* channel = nullptr;

@@ -1,7 +1,7 @@
 // Channel types (getstream.io's server-side createChannelType, getChannelType, updateChannelType,
 // listChannelTypes): the ChannelConfig every channel of a type reports and obeys. Server tokens only.
 //
-// Only settings streambed backs can be turned on. The others (polls, reminders, ...)
+// Only settings streambed backs can be turned on. The others (reminders, ...)
 // make the UI kit call routes this server does not have (STREAM-PROTOCOL.md §9, trap 17), so they
 // may be set to false and nothing else; commands, automod and message retention keep the one value
 // streambed has.
@@ -22,7 +22,7 @@ namespace {
 
 // Settings of getstream.io's whose features streambed does not have (the backed ones are
 // kChannelTypeFlags).
-constexpr std::array<std::string_view, 4> kUnbackedFlags = {"polls", "reminders", "mark_messages_pending",
+constexpr std::array<std::string_view, 3> kUnbackedFlags = {"reminders", "mark_messages_pending",
                                                             "skip_last_msg_update_for_system_msgs"};
 // The most a type may set; STREAMBED_MAX_MESSAGE_LENGTH (5,000 by default) caps every type's limit too.
 constexpr int64_t kMaxMessageLengthLimit = 20000;

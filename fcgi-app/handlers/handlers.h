@@ -60,6 +60,21 @@ Reply HandleUpdateReminder(Call& call);
 Reply HandleDeleteReminder(Call& call);
 Reply HandleQueryReminders(Call& call);
 
+// handlers/polls.cpp
+Reply HandleCreatePoll(Call& call);
+Reply HandleGetPoll(Call& call);
+Reply HandleUpdatePoll(Call& call);
+Reply HandlePartialUpdatePoll(Call& call);
+Reply HandleDeletePoll(Call& call);
+Reply HandleCreatePollOption(Call& call);
+Reply HandleGetPollOption(Call& call);
+Reply HandleUpdatePollOption(Call& call);
+Reply HandleDeletePollOption(Call& call);
+Reply HandleCastPollVote(Call& call);
+Reply HandleRemovePollVote(Call& call);
+Reply HandleQueryPolls(Call& call);
+Reply HandleQueryPollVotes(Call& call);
+
 // handlers/reactions.cpp
 Reply HandleSendReaction(Call& call);
 Reply HandleDeleteReaction(Call& call);

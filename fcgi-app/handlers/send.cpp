@@ -1,11 +1,10 @@
 #include "fcgi-app/handlers/send.h"
 
-#include <openssl/rand.h>
-
 #include <unordered_set>
 
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/ids.h"
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/push_queue.h"
@@ -16,6 +15,7 @@
 #include "fcgi-app/realtime.h"
 #include "fcgi-app/store/channels.h"
 #include "fcgi-app/store/messages.h"
+#include "fcgi-app/store/polls.h"
 #include "fcgi-app/store/push.h"
 #include "fcgi-app/store/threads.h"
 
@@ -28,21 +28,6 @@ const PgStatement kExistingUsers{"send_existing_users", "SELECT id FROM users WH
 // Channels with more members than this skip the per-member notifications of a new message
 // (livestreams: their members watch, and a notification per member per message would not scale).
 constexpr int kNotifyMemberLimit = 1000;
-
-std::string NewMessageId() {
-    unsigned char b[16];
-    RAND_bytes(b, sizeof b);
-    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // UUID v4
-    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-    static const char kHex[] = "0123456789abcdef";
-    std::string id;
-    for (int i = 0; i < 16; ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
-        id += kHex[b[i] >> 4];
-        id += kHex[b[i] & 15];
-    }
-    return id;
-}
 
 // notification.thread_message_new to the thread's other participants who are still members, each
 // with its own counts: the kit's thread list shows "new replies" from it, and its unread threads
@@ -157,7 +142,7 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         if (id->empty() || id->size() > 255) throw BadRequest("message.id must be 1 to 255 characters", "message.id");
         fresh.id = std::string(*id);
     } else {
-        fresh.id = NewMessageId();
+        fresh.id = NewUuid();
     }
     fresh.text = std::string(json::OptString(m, "text", "message.text").value_or(""));
     size_t max_length = static_cast<size_t>(std::min(open.type->max_message_length, call.config().max_message_length));
@@ -179,8 +164,27 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
                              "message.shared_location");
         fresh.shared_location_json = StoredLocation(*location, nullptr, false, "message.shared_location");
     }
-    if (fresh.text.empty() && fresh.attachments_json == "[]" && !fresh.shared_location_json && type != "system")
-        throw BadRequest("a message needs text, attachments or a shared location", "message.text");
+    // A poll goes out in a message of its creator's, once (getstream.io's rules): the unique index
+    // on messages.poll_id settles two sends of one poll at the same moment.
+    std::optional<polls::PollRow> poll;
+    if (auto poll_id = json::OptString(m, "poll_id", "message.poll_id"); poll_id && !poll_id->empty()) {
+        if (!open.type->polls)
+            throw BadRequest("polls are not enabled for channel type " + open.type->name, "message.poll_id");
+        RequireCapability(open.caps, "send-poll");
+        if (json::OptString(m, "parent_id", "message.parent_id").value_or("") != "")
+            throw BadRequest("a poll is sent in a channel message, not in a thread reply", "message.poll_id");
+        poll = polls::Find(call.db(), *poll_id, "", nullptr);
+        if (!poll) throw BadRequest("poll " + std::string(*poll_id) + " does not exist", "message.poll_id");
+        if (poll->created_by != actor.id())
+            throw BadRequest("a poll can be sent only by the user who created it", "message.poll_id");
+        if (poll->message_id)
+            throw BadRequest("poll " + poll->id + " was sent already, in message " + *poll->message_id,
+                             "message.poll_id");
+        fresh.poll_id = poll->id;
+    }
+    if (fresh.text.empty() && fresh.attachments_json == "[]" && !fresh.shared_location_json && !fresh.poll_id &&
+        type != "system")
+        throw BadRequest("a message needs text, attachments, a shared location or a poll", "message.text");
     if (const JsonValue* mentions = json::OptArray(m, "mentioned_users", "message.mentioned_users")) {
         if (mentions->Size() > 100) throw BadRequest("at most 100 mentioned users", "message.mentioned_users");
         std::vector<std::string> ids;
@@ -256,6 +260,7 @@ SentMessage SendMessage(Call& call, const Actor& actor, const OpenChannel& open,
         context.users.Want(parent->mentioned_users);
         context.users.Want(parent->thread_participants);
     }
+    if (poll) context.PutPoll(std::move(*poll), {});
     if (quoted_row) {
         context.users.Want(quoted_row->user_id);
         context.users.Want(quoted_row->mentioned_users);

@@ -56,6 +56,7 @@ MessageRow ReadMessage(const PgResult& r, int row, int c) {
     m.deleted_at = r.OptInt(row, c + 26);
     m.message_text_updated_at = r.OptInt(row, c + 27);
     m.shared_location_json = r.OptStr(row, c + 28);
+    m.poll_id = r.OptStr(row, c + 29);
     return m;
 }
 
@@ -87,10 +88,11 @@ const PgStatement kAppend{
     "  event_seq = event_seq + $16 "
     "  FROM t WHERE pk = $2 RETURNING last_stamp, event_seq - $16 + 1 AS first_seq), "
     "ins AS (INSERT INTO messages (id, channel_pk, user_id, type, text, html, attachments, mentioned_users, "
-    "  custom, parent_id, show_in_channel, quoted_message_id, silent, shadowed, shared_location, created_at, "
-    "  updated_at) "
+    "  custom, parent_id, show_in_channel, quoted_message_id, silent, shadowed, shared_location, poll_id, "
+    "  created_at, updated_at) "
     "  SELECT $1::text, $2::bigint, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text[], $9::jsonb, "
-    "         $10::text, $11::boolean, $12::text, $13::boolean, $14::boolean, $20::jsonb, s.last_stamp, s.last_stamp "
+    "         $10::text, $11::boolean, $12::text, $13::boolean, $14::boolean, $20::jsonb, $21::text, s.last_stamp, "
+    "         s.last_stamp "
     "  FROM stamp s RETURNING *), "
     "ev AS (INSERT INTO channel_events (channel_pk, seq, type, payload) "
     "  SELECT $2, s.first_seq, 'message.new', "
@@ -269,7 +271,7 @@ std::optional<Appended> Append(Pg& db, const MessageRow& m, const AppendWrites& 
     p.Add(m.id).Add(m.channel_pk).Add(m.user_id).Add(m.type).Add(m.text).Add(m.html).Add(m.attachments_json);
     p.AddArray(m.mentioned_users).Add(m.custom_json).Add(m.parent_id).Add(m.show_in_channel).Add(m.quoted_message_id);
     p.Add(m.silent).Add(m.shadowed).Add(writes.shown_in_channel).Add(writes.events).Add(writes.event_template);
-    p.Add(writes.mark_read).Add(writes.unhide).Add(m.shared_location_json);
+    p.Add(writes.mark_read).Add(writes.unhide).Add(m.shared_location_json).Add(m.poll_id);
     try {
         PgResult r = db.Run(kAppend, p);
         if (r.empty()) throw NotFound("channel does not exist");
@@ -279,6 +281,12 @@ std::optional<Appended> Append(Pg& db, const MessageRow& m, const AppendWrites& 
         // The one unique key a client's input can hit.
         if (e.IsUniqueViolation() && std::string_view(e.what()).find("messages_id_key") != std::string_view::npos)
             return std::nullopt;
+        // A poll sent twice at the same moment: the second send finds it sent.
+        if (e.IsUniqueViolation() && std::string_view(e.what()).find("messages_poll") != std::string_view::npos)
+            throw BadRequest("poll " + m.poll_id.value_or("") + " was sent already", "message.poll_id");
+        if (e.sqlstate() == "23503" &&
+            std::string_view(e.what()).find("messages_poll_id_fkey") != std::string_view::npos)
+            throw BadRequest("poll " + m.poll_id.value_or("") + " does not exist", "message.poll_id");
         throw;
     }
 }

@@ -19,8 +19,8 @@ namespace streambed {
     "array_to_json(msg.thread_participants)::text, msg.silent, msg.shadowed, msg.pinned, "                       \
     "sb_micros(msg.pinned_at), msg.pinned_by, sb_micros(msg.pin_expires), msg.reaction_groups::text, "           \
     "sb_micros(msg.created_at), sb_micros(msg.updated_at), sb_micros(msg.deleted_at), "                          \
-    "sb_micros(msg.message_text_updated_at), msg.shared_location::text"
-constexpr int kMessageColumnCount = 29;
+    "sb_micros(msg.message_text_updated_at), msg.shared_location::text, msg.poll_id"
+constexpr int kMessageColumnCount = 30;
 MessageRow ReadMessage(const PgResult& r, int row, int first_column);
 
 namespace messages {

@@ -81,14 +81,14 @@ describe('channel types (server tokens)', () => {
   });
 
   it('refuses what this server does not back, unknown settings and bad values (400), and user tokens (403)', async () => {
-    await expectError(server.updateChannelType(TYPE, { polls: true }), 400, 4, /polls/);
+    await expectError(server.updateChannelType(TYPE, { reminders: true }), 400, 4, /reminders/);
     await expectError(server.updateChannelType(TYPE, { mark_messages_pending: true }), 400, 4, /mark_messages_pending/);
     await expectError(server.updateChannelType(TYPE, { commands: ['giphy'] }), 400, 4, /commands/);
     await expectError(server.updateChannelType(TYPE, { favourite_colour: 'blue' }), 400, 4, /favourite_colour/);
     await expectError(server.updateChannelType(TYPE, { delivery_events: 'yes' }), 400, 4, /delivery_events/);
     await expectError(server.updateChannelType(TYPE, { max_message_length: 0 }), 400, 4, /max_message_length/);
     await expectError(server.createChannelType({ name: 'has space' }), 400, 4, /name/);
-    assert.equal((await server.updateChannelType(TYPE, { polls: false })).polls, false, 'false is accepted');
+    assert.equal((await server.updateChannelType(TYPE, { reminders: false })).reminders, false, 'false is accepted');
     const u = uniqueId('plain');
     await upsertUsers(u);
     const res = await api('PUT', `/api/channeltypes/${TYPE}/`, { token: userToken(u), body: { delivery_events: false } });

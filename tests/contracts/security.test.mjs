@@ -205,6 +205,26 @@ const SPECS = {
     check: (f, role, res) => assert.deepEqual(res.json.active_live_locations, [], res.text.slice(0, 200)) },
   'POST /api/reminders/query/': { need: 'own', body: () => ({}),
     check: (f, role, res) => assert.deepEqual(res.json.reminders, [], res.text.slice(0, 200)) },
+  // Polls: the fixture's poll is the owner's, not sent (its type has no polls), so it is the
+  // owner's alone: every role is told it does not exist. A vote names a message that carries no
+  // poll: readers learn that (404), others are refused by the channel (403). The allowed paths
+  // are tests/contracts/polls.test.mjs.
+  'POST /api/polls/': { need: 'own', body: (f, role) => ({ name: `${role}'s poll`, options: [{ text: 'a' }] }) },
+  'POST /api/polls/query/': { need: 'own', body: () => ({}),
+    check: (f, role, res) => assert.equal(res.json.polls.some((p) => p.id === f.poll), false, res.text.slice(0, 200)) },
+  'PUT /api/polls/': { need: 'admin', body: (f) => ({ id: f.poll, name: 'taken over' }), deny: [404] },
+  'GET /api/polls/{id}/': { need: 'admin', path: { id: (f) => f.poll }, deny: [404] },
+  'PATCH /api/polls/{id}/': { need: 'admin', path: { id: (f) => f.poll }, body: () => ({ set: { is_closed: true } }), deny: [404] },
+  'DELETE /api/polls/{id}/': { need: 'admin', path: { id: (f) => f.poll }, deny: [404] },
+  'POST /api/polls/{id}/options/': { need: 'admin', path: { id: (f) => f.poll }, body: () => ({ text: 'mine' }), deny: [404] },
+  'PUT /api/polls/{id}/options/': { need: 'admin', path: { id: (f) => f.poll }, body: (f) => ({ id: f.pollOption, text: 'renamed' }), deny: [404] },
+  'GET /api/polls/{id}/options/{option_id}/': { need: 'admin', path: { id: (f) => f.poll, option_id: (f) => f.pollOption }, deny: [404] },
+  'DELETE /api/polls/{id}/options/{option_id}/': { need: 'admin', path: { id: (f) => f.poll, option_id: (f) => f.pollOption }, deny: [404] },
+  'POST /api/polls/{id}/votes/': { need: 'admin', path: { id: (f) => f.poll }, body: () => ({}), deny: [404] },
+  'POST /api/messages/{id}/polls/{poll_id}/vote/': { need: 'read', path: { id: (f) => f.message, poll_id: (f) => f.poll },
+    body: (f) => ({ vote: { option_id: f.pollOption } }), ok: [404], deny: [403] },
+  'DELETE /api/messages/{id}/polls/{poll_id}/vote/{vote_id}/': { need: 'read',
+    path: { id: (f) => f.message, poll_id: (f) => f.poll, vote_id: 'none' }, ok: [404], deny: [403] },
   'GET /api/og/': { need: 'own', query: (f) => ({ url: f.image }),
     check: (f, role, res) => assert.equal(res.json.image_url, f.image, res.text.slice(0, 200)) },
   'GET /api/search/': { need: 'own', query: (f) => ({ payload: { filter_conditions: { cid: f.cid }, query: 'owner' } }),
@@ -319,7 +339,8 @@ async function fixture() {
   await server.addDevice(`dev-${id}-owner`, 'firebase', users.owner);
   const image = (await ch.sendImage(PNG, 'owner.png', 'image/png', { id: users.owner })).file;
   const file = (await ch.sendFile(Buffer.from('the owner\'s notes'), 'owner.txt', 'text/plain', { id: users.owner })).file;
-  return { id, cid: ch.cid, users, message: message.id, image, file };
+  const { poll } = await server.createPoll({ name: 'the owner\'s poll', options: [{ text: 'yes' }, { text: 'no' }] }, users.owner);
+  return { id, cid: ch.cid, users, message: message.id, image, file, poll: poll.id, pollOption: poll.options[0].id };
 }
 
 function requestFor(spec, method, pattern, f, role) {
@@ -389,6 +410,10 @@ describe('access-control matrix: every route × outsider, banned member, member,
     assert.equal(users[0].role, 'user');
     const { devices } = await server.getDevices(shared.users.owner);
     assert.ok(devices.some((d) => d.id === `dev-${shared.id}-owner`));
+    const { poll } = await server.getPoll(shared.poll);
+    assert.equal(poll.name, 'the owner\'s poll');
+    assert.equal(poll.is_closed, false);
+    assert.deepEqual(poll.options.map((o) => o.text), ['yes', 'no']);
   });
 });
 
