@@ -281,6 +281,24 @@ void LockPoll(Call& call, const PollTarget& t) {
     if (!polls::Lock(call.db(), t.poll.id)) throw NotFound("poll " + t.poll.id + " does not exist");
 }
 
+// New settings, under the poll's lock (LockPoll): a poll's voters were promised its visibility,
+// so it cannot change once anyone has voted (an anonymous poll made public would name them).
+void UpdateSettings(Call& call, const PollTarget& t, const polls::Settings& settings,
+                    const std::vector<polls::NewOption>* options) {
+    LockPoll(call, t);
+    if (settings.voting_visibility != t.poll.settings.voting_visibility) {
+        auto now = polls::Find(call.db(), t.poll.id, "", nullptr);
+        if (now && now->vote_count + now->answers_count > 0)
+            throw BadRequest("voting_visibility cannot change once the poll has votes", "voting_visibility");
+    }
+    try {
+        polls::Update(call.db(), t.poll.pk, settings, options);
+    } catch (const PgError& e) {
+        if (!e.IsUniqueViolation()) throw;
+        throw BadRequest("option texts must be unique", "options");
+    }
+}
+
 // The message a vote route names, carrying the poll it names, and the voter's standing there.
 ActingOnMessage OpenVoteTarget(Call& call, const JsonValue* body) {
     ActingOnMessage target = LoadActorOnMessage(call, NamedIn(call, body), true, call.Param("id"));
@@ -340,13 +358,7 @@ Reply HandleUpdatePoll(Call& call) {
     std::optional<std::vector<polls::NewOption>> options;
     if (json::OptArray(body, "options", "options") != nullptr) options = OptionsOf(body);
     PgTransaction tx(call.db());
-    LockPoll(call, t);
-    try {
-        polls::Update(call.db(), t.poll.pk, settings, options ? &*options : nullptr);
-    } catch (const PgError& e) {
-        if (!e.IsUniqueViolation()) throw;
-        throw BadRequest("option texts must be unique", "options");
-    }
+    UpdateSettings(call, t, settings, options ? &*options : nullptr);
     bool closing = settings.is_closed && !t.poll.settings.is_closed;
     MessageContext ctx = CommitPollChange(call, tx, t, closing ? "poll.closed" : "poll.updated", nullptr);
     return PollReply(ctx, ctx.polls.at(t.poll.id));
@@ -400,8 +412,7 @@ Reply HandlePartialUpdatePoll(Call& call) {
     if (settings.custom_json.size() > kMaxCustomBytes) throw BadRequest("poll custom data is larger than 5 KB", "set");
     CheckSettings(settings);
     PgTransaction tx(call.db());
-    LockPoll(call, t);
-    polls::Update(call.db(), t.poll.pk, settings, nullptr);
+    UpdateSettings(call, t, settings, nullptr);
     bool closing = settings.is_closed && !t.poll.settings.is_closed;
     MessageContext ctx = CommitPollChange(call, tx, t, closing ? "poll.closed" : "poll.updated", nullptr);
     return PollReply(ctx, ctx.polls.at(t.poll.id));

@@ -191,6 +191,10 @@ describe('polls', () => {
     assert.equal(votes[0].user_id, undefined);
     await expectError(r.ca.queryPollVotes(poll.id, { user_id: r.bob }), 400, 4, /anonymous/);
     assert.equal((await r.cb.queryPollVotes(poll.id)).votes[0].user_id, r.bob, 'one\'s own vote keeps its user');
+    // Made public now, it would name its voters: refused once anyone voted.
+    await expectError(r.ca.partialUpdatePoll(poll.id, { set: { voting_visibility: 'public' } }), 400, 4, /voting_visibility/);
+    await expectError(r.ca.updatePoll({ id: poll.id, name: 'Secret?' }), 400, 4, /voting_visibility/);
+    assert.equal((await r.ca.getPoll(poll.id)).poll.voting_visibility, 'anonymous');
   });
 
   it('a poll is its creator\'s until sent, then its channel\'s: others get 404 or 403; one poll, one message, in a channel with polls', async () => {
