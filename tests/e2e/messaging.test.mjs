@@ -1,14 +1,14 @@
 // Live messaging between the page (the kit in Chromium) and a second client (the SDK in Node):
 // messages both ways, typing, delivery and read receipts, reactions, threads, edit and delete,
-// image attachments, saved for later, shared locations, link previews.
+// image attachments, saved for later, shared locations, polls, link previews.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  BASE_URL, assertNoProblems, channelHeaderTitle, composer, launchBrowser, message, messageList, openApp, screenshot, sendFromPage,
-  waitForCount,
+  BASE_URL, assertNoProblems, channelHeaderTitle, composer, exactly, launchBrowser, message, messageList, openApp, screenshot,
+  sendFromPage, waitForCount,
 } from './lib/browser.mjs';
 import { connectUser, makeChannel, makeChannelType, makeUsers, nextEvent, serverClient } from './lib/fixtures.mjs';
 import { png } from '../contracts/lib/images.mjs';
@@ -385,6 +385,84 @@ describe('messages between the page and a second client', () => {
       assert.equal(event.message.shared_location.channel_cid, c.channel.cid);
       await messageList(c.page).locator('.str-chat__message-attachment-geolocation').waitFor();
       await screenshot(c.page, 'shared-location');
+      assertNoProblems(c.app);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('creates a poll from the composer (a type with polls) and votes in it; the second client gets both, and its vote counts live', async () => {
+    const type = await makeChannelType({ polls: true });
+    const c = await conversation('Lunch poll', [], { type });
+    try {
+      const post = (re) => (r) => r.request().method() === 'POST' && re.test(new URL(r.url()).pathname);
+      const created = c.page.waitForResponse(post(/^\/api\/polls\/$/));
+      const sent = c.page.waitForResponse(post(/^\/api\/channels\/[^/]+\/[^/]+\/message\/$/));
+      const received = nextEvent(c.sdk, 'message.new', (e) => e.message?.poll_id);
+      await c.page.getByRole('button', { name: 'Open Attachment Selector' }).click();
+      await c.page.getByRole('menuitem', { name: 'Poll' }).click();
+      const dialog = c.page.getByTestId('poll-creation-dialog');
+      await dialog.getByLabel('Question', { exact: true }).fill('Lunch?');
+      // The kit shows one empty option and adds the next empty one as soon as none is left.
+      const options = dialog.getByPlaceholder('Add an option');
+      await options.nth(0).fill('Pizza');
+      await options.nth(1).fill('Sushi');
+      const send = dialog.getByRole('button', { name: 'Send poll' });
+      await send.and(c.page.locator(':enabled')).waitFor();
+      await send.click();
+      const createdRes = await created;
+      assert.equal(createdRes.status(), 200);
+      const { poll } = await createdRes.json();
+      assert.equal(poll.name, 'Lunch?');
+      const sentRes = await sent;
+      assert.equal(sentRes.status(), 200);
+      assert.equal((await sentRes.json()).message.poll_id, poll.id);
+      const event = await received;
+      assert.equal(event.message.user.id, c.me.id);
+      assert.equal(event.message.poll_id, poll.id);
+      assert.equal(event.message.poll.id, poll.id);
+      assert.equal(event.message.poll.name, 'Lunch?');
+      assert.deepEqual(event.message.poll.options.map((o) => o.text), ['Pizza', 'Sushi']);
+      const optionId = Object.fromEntries(event.message.poll.options.map((o) => [o.text, o.id]));
+
+      // The poll in the page's message: its question, and each option votable with no votes yet.
+      const shown = messageList(c.page).locator('.str-chat__poll')
+        .filter({ has: c.page.locator('.str-chat__poll-title', { hasText: exactly('Lunch?') }) });
+      await shown.waitFor();
+      await waitForCount(shown.locator('.str-chat__poll-option'), 2);
+      const option = (text) => shown.locator('.str-chat__poll-option')
+        .filter({ has: c.page.locator('.str-chat__poll-option-text', { hasText: exactly(text) }) });
+      const votes = (text, n) => option(text).locator('.str-chat__poll-option-vote-count', { hasText: exactly(String(n)) });
+      const pressed = (text, yes) => option(text).and(c.page.locator(`[role="button"][aria-pressed="${yes}"]`));
+      await votes('Pizza', 0).waitFor();
+      await votes('Sushi', 0).waitFor();
+      await pressed('Pizza', false).waitFor();
+
+      // The page votes for Pizza.
+      const voted = c.page.waitForResponse(post(/^\/api\/messages\/[^/]+\/polls\/[^/]+\/vote\/$/));
+      const casted = nextEvent(c.sdk, 'poll.vote_casted', (e) => e.poll?.id === poll.id);
+      await option('Pizza').click();
+      const votedRes = await voted;
+      assert.equal(votedRes.status(), 200);
+      assert.equal((await votedRes.json()).vote.option_id, optionId.Pizza);
+      const cast = await casted;
+      assert.equal(cast.poll_vote.user_id, c.me.id);
+      assert.equal(cast.poll_vote.option_id, optionId.Pizza);
+      assert.equal(cast.poll.vote_counts_by_option[optionId.Pizza], 1);
+      await pressed('Pizza', true).waitFor();
+      await option('Pizza').locator('.str-chat__checkbox--checked').waitFor();
+      await votes('Pizza', 1).waitFor();
+      await votes('Sushi', 0).waitFor();
+      await pressed('Sushi', false).waitFor();
+      await screenshot(c.page, 'poll-voted');
+
+      // The second client votes for Pizza too; the page counts it live and keeps its own vote marked.
+      const { vote } = await c.sdk.castPollVote(event.message.id, poll.id, { option_id: optionId.Pizza });
+      assert.equal(vote.user_id, c.other.id);
+      await votes('Pizza', 2).waitFor();
+      await votes('Sushi', 0).waitFor();
+      await pressed('Pizza', true).waitFor();
+      await screenshot(c.page, 'poll-two-votes');
       assertNoProblems(c.app);
     } finally {
       await c.close();
