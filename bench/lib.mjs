@@ -97,6 +97,29 @@ export function loadAverage() {
   return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
+// The machine's CPU time so far: [busy, total] in clock ticks, over every core (/proc/stat).
+function cpuTicks() {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = fields[3] + (fields[4] ?? 0);  // idle and iowait
+  return [total - idle, total];
+}
+
+// Waits until the machine is quiet: less than `busy` of its CPU in use over half a second, at
+// most `limitMs`. A scenario that starts while the last one's sockets are still being torn down
+// (presence, watching events, the gateways' cleanup) measures that work too. Returns the share
+// of CPU in use at the end.
+export async function quiet({ busy = 0.15, limitMs = 20000 } = {}) {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const [b0, t0] = cpuTicks();
+    await sleep(500);
+    const [b1, t1] = cpuTicks();
+    const share = t1 > t0 ? (b1 - b0) / (t1 - t0) : 0;
+    if (share < busy || Date.now() >= deadline) return share;
+  }
+}
+
 // --- Histograms ([[value_us, count], ...] from sbload) ---------------------------------------
 export function mergeHist(list) {
   const m = new Map();
