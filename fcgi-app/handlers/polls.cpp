@@ -10,6 +10,7 @@
 // allows it. An anonymous poll tells no one but the voter who voted for what: its votes go out
 // without their users, and the voter's own connections get their vote with its user as well.
 
+#include <functional>
 #include <unordered_set>
 
 #include "common/clock.h"
@@ -250,29 +251,28 @@ MessageContext CommitPollChange(Call& call, PgTransaction& tx, const PollTarget&
     return ctx;
 }
 
-Reply PollReply(const MessageContext& ctx, const polls::PollRow& poll) {
+// {"<key>": ...} with what `write` writes there: the poll routes' replies.
+Reply Wrapped(std::string_view key, const std::function<void(JsonWriter&)>& write) {
     JsonBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
-    PutKey(w, "poll");
-    auto own = ctx.own_poll_votes.find(poll.id);
-    WritePoll(w, poll, ctx.users, own == ctx.own_poll_votes.end() ? nullptr : &own->second);
+    PutKey(w, key);
+    write(w);
     w.EndObject();
     return Reply::Json(JsonText(buf));
 }
 
+Reply PollReply(const MessageContext& ctx, const polls::PollRow& poll) {
+    auto own = ctx.own_poll_votes.find(poll.id);
+    return Wrapped("poll", [&](JsonWriter& w) {
+        WritePoll(w, poll, ctx.users, own == ctx.own_poll_votes.end() ? nullptr : &own->second);
+    });
+}
+
 Reply OptionReply(const MessageContext& ctx, const std::string& poll_id, const std::string& option_id) {
     const polls::PollRow& poll = ctx.polls.at(poll_id);
-    for (const auto& o : poll.options) {
-        if (o.id != option_id) continue;
-        JsonBuffer buf;
-        JsonWriter w(buf);
-        w.StartObject();
-        PutKey(w, "poll_option");
-        WritePollOption(w, poll, o);
-        w.EndObject();
-        return Reply::Json(JsonText(buf));
-    }
+    for (const auto& o : poll.options)
+        if (o.id == option_id) return Wrapped("poll_option", [&](JsonWriter& w) { WritePollOption(w, poll, o); });
     throw NotFound("poll option " + option_id + " does not exist");
 }
 
@@ -311,13 +311,7 @@ ActingOnMessage OpenVoteTarget(Call& call, const JsonValue* body) {
 }
 
 Reply VoteReply(const MessageContext& ctx, const polls::VoteRow& vote) {
-    JsonBuffer buf;
-    JsonWriter w(buf);
-    w.StartObject();
-    PutKey(w, "vote");
-    WritePollVote(w, vote, ctx.users, true);
-    w.EndObject();
-    return Reply::Json(JsonText(buf));
+    return Wrapped("vote", [&](JsonWriter& w) { WritePollVote(w, vote, ctx.users, true); });
 }
 
 }  // namespace

@@ -127,15 +127,12 @@ FlagRow Flag(Pg& db, std::string_view user_id, const std::optional<std::string>&
 }
 
 std::vector<FlaggedMessage> MessageFlags(Pg& db, const std::string& where, PgParams params, int limit, int offset) {
-    params.Add(limit);
-    std::string limit_param = "$" + std::to_string(params.values().size());
-    params.Add(offset);
-    std::string offset_param = "$" + std::to_string(params.values().size());
+    std::string page = params.AddPage(limit, offset);
     PgResult r = db.RunDynamic(
         "SELECT f.pk, f.user_id, f.target_message_id, f.reason, sb_micros(f.created_at), " SB_MESSAGE_COLUMNS
         " FROM flags f JOIN messages msg ON msg.id = f.target_message_id JOIN channels ch ON ch.pk = msg.channel_pk "
         "WHERE f.target_message_id IS NOT NULL AND (" +
-            where + ") ORDER BY f.created_at DESC, f.pk DESC LIMIT " + limit_param + " OFFSET " + offset_param,
+            where + ") ORDER BY f.created_at DESC, f.pk DESC" + page,
         params);
     std::vector<FlaggedMessage> out;
     out.reserve(r.rows());
@@ -153,10 +150,7 @@ void BanUser(Pg& db, std::string_view user_id, std::optional<int64_t> expires, c
 
 std::vector<BanRow> Bans(Pg& db, const std::string& where, const std::string& order, PgParams params, int limit,
                          int offset) {
-    params.Add(limit);
-    std::string limit_param = "$" + std::to_string(params.values().size());
-    params.Add(offset);
-    std::string offset_param = "$" + std::to_string(params.values().size());
+    std::string page = params.AddPage(limit, offset);
     PgResult r = db.RunDynamic(
         "SELECT bans.user_id, bans.banned_by, bans.reason, bans.shadow, sb_micros(bans.expires), "
         "sb_micros(bans.created_at), bans.cid FROM ("
@@ -167,7 +161,7 @@ std::vector<BanRow> Bans(Pg& db, const std::string& where, const std::string& or
         "NULL "
         "  FROM users u WHERE u.banned) bans "
         "WHERE (" +
-            where + ") ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " + offset_param,
+            where + ") ORDER BY " + order + page,
         params);
     std::vector<BanRow> out;
     out.reserve(r.rows());

@@ -105,6 +105,14 @@ public:
     PgParams& AddArray(const std::vector<std::string>& items);
     // A bigint[] literal: {1,2}.
     PgParams& AddArray(const std::vector<int64_t>& items);
+    // " LIMIT $n OFFSET $m" for a page of a dynamic query, its two values bound as the next
+    // parameters.
+    std::string AddPage(int limit, int offset) {
+        Add(limit);
+        std::string page = " LIMIT $" + std::to_string(values_.size());
+        Add(offset);
+        return page + " OFFSET $" + std::to_string(values_.size());
+    }
 
     const std::vector<std::optional<std::string>>& values() const { return values_; }
 

@@ -250,21 +250,23 @@ std::optional<int64_t> Lock(Pg& db, std::string_view poll_id) {
     return r.Int(0, 0);
 }
 
-bool AddOption(Pg& db, int64_t pk, const NewOption& option) {
+namespace {
+
+// An option written by `statement` ($1 poll, $2 id, $3 text, $4 custom); the poll's updated_at
+// moves with it.
+bool WriteOption(Pg& db, const PgStatement& statement, int64_t pk, const NewOption& option) {
     PgParams p;
     p.Add(pk).Add(option.id).Add(option.text).Add(option.custom_json);
-    bool added = db.Run(kAddOption, p).affected() > 0;
-    if (added) db.Run(kTouch, PgParams().Add(pk));
-    return added;
+    if (db.Run(statement, p).affected() == 0) return false;
+    db.Run(kTouch, PgParams().Add(pk));
+    return true;
 }
 
-bool UpdateOption(Pg& db, int64_t pk, const NewOption& option) {
-    PgParams p;
-    p.Add(pk).Add(option.id).Add(option.text).Add(option.custom_json);
-    bool updated = db.Run(kUpdateOption, p).affected() > 0;
-    if (updated) db.Run(kTouch, PgParams().Add(pk));
-    return updated;
-}
+}  // namespace
+
+bool AddOption(Pg& db, int64_t pk, const NewOption& option) { return WriteOption(db, kAddOption, pk, option); }
+
+bool UpdateOption(Pg& db, int64_t pk, const NewOption& option) { return WriteOption(db, kUpdateOption, pk, option); }
 
 bool DeleteOption(Pg& db, int64_t pk, std::string_view option_id) {
     bool deleted = db.Run(kDeleteOption, PgParams().Add(pk).Add(option_id)).affected() > 0;
@@ -296,13 +298,8 @@ std::optional<VoteRow> DeleteVote(Pg& db, int64_t pk, std::string_view vote_id) 
 
 std::vector<std::string> QueryIds(Pg& db, const std::string& where, const std::string& order, PgParams params,
                                   int limit, int offset) {
-    params.Add(limit);
-    std::string limit_param = "$" + std::to_string(params.values().size());
-    params.Add(offset);
-    std::string offset_param = "$" + std::to_string(params.values().size());
-    PgResult r = db.RunDynamic("SELECT p.id FROM polls p WHERE (" + where + ") ORDER BY " + order + " LIMIT " +
-                                   limit_param + " OFFSET " + offset_param,
-                               params);
+    std::string page = params.AddPage(limit, offset);
+    PgResult r = db.RunDynamic("SELECT p.id FROM polls p WHERE (" + where + ") ORDER BY " + order + page, params);
     std::vector<std::string> ids;
     for (int i = 0; i < r.rows(); ++i) ids.emplace_back(r.Str(i, 0));
     return ids;
@@ -310,12 +307,9 @@ std::vector<std::string> QueryIds(Pg& db, const std::string& where, const std::s
 
 std::vector<VoteRow> QueryVotes(Pg& db, const std::string& where, const std::string& order, PgParams params, int limit,
                                 int offset) {
-    params.Add(limit);
-    std::string limit_param = "$" + std::to_string(params.values().size());
-    params.Add(offset);
-    std::string offset_param = "$" + std::to_string(params.values().size());
+    std::string page = params.AddPage(limit, offset);
     PgResult r = db.RunDynamic("SELECT " SB_VOTE_COLUMNS(v) " FROM poll_votes v WHERE v.poll_pk = $1 AND (" + where +
-                                   ") ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " + offset_param,
+                                   ") ORDER BY " + order + page,
                                params);
     return ReadVotes(r);
 }

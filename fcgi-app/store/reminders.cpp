@@ -111,15 +111,12 @@ void Own(PgBatch& batch, const std::vector<int64_t>& message_pks, std::string_vi
 
 std::vector<ReminderRow> List(Pg& db, const std::string& where, const std::string& order, PgParams params, int limit,
                               int offset) {
-    params.Add(limit);
-    std::string limit_param = "$" + std::to_string(params.values().size());
-    params.Add(offset);
-    std::string offset_param = "$" + std::to_string(params.values().size());
+    std::string page = params.AddPage(limit, offset);
     // clang-format off
     std::string sql = "SELECT " SB_REMINDER_COLUMNS(r, msg, ch) ", " SB_MESSAGE_COLUMNS
                       " FROM message_reminders r" SB_REMINDER_WITH_MESSAGE_FROM
                       "WHERE r.user_id = $1 AND " SB_REMINDER_READABLE " AND (" +
-                      where + ") ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " + offset_param;
+                      where + ") ORDER BY " + order + page;
     // clang-format on
     PgResult r = db.RunDynamic(sql, params);
     std::vector<ReminderRow> rows = ReadAll(r);

@@ -208,13 +208,10 @@ void QueueReply(Pg& db, const MessageRow& parent, const MessageRow& reply) {
 
 std::vector<ThreadRow> List(Pg& db, const std::string& where, const std::string& order, PgParams params, int limit,
                             int offset) {
-    params.Add(limit);
-    std::string limit_param = "$" + std::to_string(params.values().size());
-    params.Add(offset);
-    std::string offset_param = "$" + std::to_string(params.values().size());
+    std::string page = params.AddPage(limit, offset);
     std::string sql = "SELECT " SB_THREAD_OUTER_COLUMNS " FROM (SELECT " SB_THREAD_INNER_COLUMNS SB_THREAD_LIST_FROM
                       "AND (" +
-                      where + ")) q ORDER BY " + order + " LIMIT " + limit_param + " OFFSET " + offset_param;
+                      where + ")) q ORDER BY " + order + page;
     PgResult r = db.RunDynamic(sql, params);
     std::vector<ThreadRow> out;
     out.reserve(r.rows());

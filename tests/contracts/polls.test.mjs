@@ -21,6 +21,17 @@ async function sendPoll(client, ch, data) {
   return [poll, message];
 }
 
+// The Poll of `client`'s PollManager, once message.new has brought it (the REST reply of the send
+// may come first).
+async function pollOf(client, id) {
+  for (let i = 0; i < 100; i++) {
+    const poll = client.polls.fromState(id);
+    if (poll) return poll;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`poll ${id} never reached the SDK's PollManager`);
+}
+
 const optionIds = (poll) => Object.fromEntries(poll.data.options.map((o) => [o.text, o.id]));
 
 before(async () => {
@@ -57,7 +68,7 @@ describe('polls', () => {
     const event = await bobEvents.waitFor((e) => e.type === 'message.new' && e.message.id === message.id);
     assert.equal(event.message.poll.id, poll.id);
     assert.deepEqual(event.message.poll.own_votes, []);
-    assert.deepEqual(r.cb.polls.fromState(poll.id).data.options.map((o) => o.text), ['Pizza', 'Sushi'], 'hydrated from message.new');
+    assert.deepEqual((await pollOf(r.cb, poll.id)).data.options.map((o) => o.text), ['Pizza', 'Sushi'], 'hydrated from message.new');
 
     const { messages } = await r.chB.query({ messages: { limit: 5 } });
     const seen = messages.find((m) => m.id === message.id);
@@ -71,7 +82,7 @@ describe('polls', () => {
     const { Pizza, Sushi } = optionIds(poll);
     const aliceEvents = recordEvents(r.ca);
     const bobEvents = recordEvents(r.cb);
-    const bobPoll = r.cb.polls.fromState(poll.id) ?? (await r.cb.polls.getPoll(poll.id));
+    const bobPoll = await pollOf(r.cb, poll.id);
 
     const { vote } = await bobPoll.castVote(Pizza, message.id);
     assert.equal(vote.option_id, Pizza);
@@ -156,7 +167,7 @@ describe('polls', () => {
     await r.ca.updatePollOption(poll.id, { id: option.id, text: 'Burgers and fries' });
     assert.equal((await r.cb.getPollOption(poll.id, option.id)).poll_option.text, 'Burgers and fries');
 
-    const bobPoll = r.cb.polls.fromState(poll.id);
+    const bobPoll = await pollOf(r.cb, poll.id);
     await r.ca.closePoll(poll.id);
     await bobEvents.waitFor((e) => e.type === 'poll.closed' && e.poll.id === poll.id);
     assert.equal(bobPoll.data.is_closed, true, 'the SDK\'s Poll state is closed');
@@ -176,7 +187,7 @@ describe('polls', () => {
     const { Pizza } = optionIds(poll);
     const aliceEvents = recordEvents(r.ca);
     const bobEvents = recordEvents(r.cb);
-    const bobPoll = r.cb.polls.fromState(poll.id);
+    const bobPoll = await pollOf(r.cb, poll.id);
     await bobPoll.castVote(Pizza, message.id);
     const seen = await aliceEvents.waitFor((e) => e.type === 'poll.vote_casted' && e.poll.id === poll.id);
     assert.equal(seen.poll_vote.user_id, undefined);
