@@ -23,6 +23,7 @@
 #include "fcgi-app/handlers/send.h"
 #include "fcgi-app/handlers/support.h"
 #include "fcgi-app/outbox.h"
+#include "fcgi-app/poll_votes.h"
 #include "fcgi-app/store/polls.h"
 #include "fcgi-app/wire.h"
 
@@ -505,53 +506,23 @@ Reply HandleCastPollVote(Call& call) {
     auto poll = polls::Find(call.db(), call.Param("poll_id"), actor.id(), &t.own);
     if (!poll) throw NotFound("poll " + call.Param("poll_id") + " does not exist");
     t.poll = std::move(*poll);
-    const polls::Settings& s = t.poll.settings;
-    if (s.is_closed) throw BadRequest("the poll is closed", "poll_id");
-
-    const polls::VoteRow* same = nullptr;    // the voter's vote for this very option, or answer
-    const polls::VoteRow* moving = nullptr;  // the vote a unique-vote poll moves
-    size_t option_votes = 0;
-    for (const auto& v : t.own) {
-        if (v.is_answer()) {
-            if (answer) same = &v;
-            continue;
-        }
-        ++option_votes;
-        if (option_id && v.option_id == *option_id)
-            same = &v;
-        else if (!moving)
-            moving = &v;
-    }
+    std::optional<std::string> chosen;
+    if (option_id) chosen = std::string(*option_id);
+    polls::VotePlan plan = polls::PlanVote(t.poll, t.own, chosen, answer.has_value());
     polls::VoteRow cast;
     std::string type = "poll.vote_casted";
-    if (option_id) {
-        bool known = false;
-        for (const auto& o : t.poll.options) known = known || o.id == *option_id;
-        if (!known) throw BadRequest("poll option " + std::string(*option_id) + " does not exist", "vote.option_id");
-        std::optional<std::string> chosen = std::string(*option_id);
-        if (same != nullptr) {
-            MessageContext ctx = PollContext(call, actor, t.poll, {});
-            return VoteReply(ctx, *same);
-        }
-        if (s.enforce_unique_vote && moving != nullptr) {
-            cast = polls::ChangeVote(call.db(), moving->id, chosen, std::nullopt);
+    switch (plan.kind) {
+        case polls::VotePlan::Kind::kRefuse:
+            throw BadRequest(plan.refusal, plan.field);
+        case polls::VotePlan::Kind::kKeep:
+            return VoteReply(PollContext(call, actor, t.poll, {}), *plan.vote);
+        case polls::VotePlan::Kind::kMove:
+            cast = polls::ChangeVote(call.db(), plan.vote->id, chosen, answer);
             type = "poll.vote_changed";
-        } else {
-            int64_t limit = s.enforce_unique_vote ? 1 : s.max_votes_allowed.value_or(kMaxOptions);
-            if (static_cast<int64_t>(option_votes) >= limit)
-                throw BadRequest(
-                    "you have cast the most votes this poll allows (" + std::to_string(limit) + "): remove one first",
-                    "vote.option_id");
-            cast = polls::InsertVote(call.db(), t.poll.pk, NewUuid(), actor.id(), chosen, std::nullopt);
-        }
-    } else {
-        if (!s.allow_answers) throw BadRequest("this poll does not take answers", "vote.answer_text");
-        if (same != nullptr) {
-            cast = polls::ChangeVote(call.db(), same->id, std::nullopt, answer);
-            type = "poll.vote_changed";
-        } else {
-            cast = polls::InsertVote(call.db(), t.poll.pk, NewUuid(), actor.id(), std::nullopt, answer);
-        }
+            break;
+        case polls::VotePlan::Kind::kAdd:
+            cast = polls::InsertVote(call.db(), t.poll.pk, NewUuid(), actor.id(), chosen, answer);
+            break;
     }
     MessageContext ctx = CommitPollChange(call, tx, t, type, &cast);
     return VoteReply(ctx, cast);
