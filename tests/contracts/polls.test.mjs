@@ -262,6 +262,20 @@ describe('polls', () => {
     assert.equal(res.status, 400, res.text);
   });
 
+  it('an edit keeps the message\'s poll; a deleted message takes no more votes', async () => {
+    const [poll, message] = await sendPoll(r.ca, r.chA, { name: 'Edited?' });
+    const bobEvents = recordEvents(r.cb);
+    await r.ca.updateMessage({ id: message.id, text: 'now with words', poll_id: 'another' });
+    const updated = await bobEvents.waitFor((e) => e.type === 'message.updated' && e.message.id === message.id);
+    assert.equal(updated.message.text, 'now with words');
+    assert.equal(updated.message.poll_id, poll.id, 'poll_id is the message\'s own: an edit cannot move it');
+    assert.equal(updated.message.poll.name, 'Edited?');
+    await r.ca.partialUpdateMessage(message.id, { set: { text: 'once more' } });
+    assert.equal((await r.cb.getMessage(message.id)).message.poll.id, poll.id);
+    await r.ca.deleteMessage(message.id);
+    await expectError(r.cb.castPollVote(message.id, poll.id, { option_id: poll.data.options[0].id }), 400, 4, /deleted/);
+  });
+
   it('deleting a poll: poll.deleted to the channel, the message stays without it', async () => {
     const [poll, message] = await sendPoll(r.ca, r.chA, { name: 'Gone soon' });
     const bobEvents = recordEvents(r.cb);
