@@ -311,6 +311,18 @@ ActingOnMessage OpenVoteTarget(Call& call, const JsonValue* body) {
     return target;
 }
 
+// The poll of a vote route, read with the voter's votes under its row lock, which the caller's
+// open transaction holds until it ends.
+PollTarget LockVotedPoll(Call& call, ActingOnMessage target) {
+    PollTarget t{std::move(target.actor), {}, {}, std::move(target.access.message), std::move(target.access.channel)};
+    const std::string& poll_id = call.Param("poll_id");
+    std::optional<polls::PollRow> poll;
+    if (polls::Lock(call.db(), poll_id)) poll = polls::Find(call.db(), poll_id, t.actor.id(), &t.own);
+    if (!poll) throw NotFound("poll " + poll_id + " does not exist");
+    t.poll = std::move(*poll);
+    return t;
+}
+
 Reply VoteReply(const MessageContext& ctx, const polls::VoteRow& vote) {
     return Wrapped("vote", [&](JsonWriter& w) { WritePollVote(w, vote, ctx.users, true); });
 }
@@ -490,7 +502,7 @@ Reply HandleDeletePollOption(Call& call) {
 // added, up to max_votes_allowed. A second answer replaces the first.
 Reply HandleCastPollVote(Call& call) {
     auto body = ParseJsonObject(call.request().body);
-    auto [actor, access] = OpenVoteTarget(call, &body);
+    ActingOnMessage target = OpenVoteTarget(call, &body);
     const JsonValue* vote = json::OptObject(body, "vote", "vote");
     if (vote == nullptr) throw BadRequest("vote is required", "vote");
     auto option_id = json::OptString(*vote, "option_id", "vote.option_id");
@@ -499,13 +511,8 @@ Reply HandleCastPollVote(Call& call) {
     if (option_id.has_value() == answer.has_value())
         throw BadRequest("a vote has either an option_id or an answer_text", "vote");
 
-    PollTarget t{actor, {}, {}, access.message, access.channel};
     PgTransaction tx(call.db());
-    if (!polls::Lock(call.db(), call.Param("poll_id")))
-        throw NotFound("poll " + call.Param("poll_id") + " does not exist");
-    auto poll = polls::Find(call.db(), call.Param("poll_id"), actor.id(), &t.own);
-    if (!poll) throw NotFound("poll " + call.Param("poll_id") + " does not exist");
-    t.poll = std::move(*poll);
+    PollTarget t = LockVotedPoll(call, std::move(target));
     std::optional<std::string> chosen;
     if (option_id) chosen = std::string(*option_id);
     polls::VotePlan plan = polls::PlanVote(t.poll, t.own, chosen, answer.has_value());
@@ -515,13 +522,13 @@ Reply HandleCastPollVote(Call& call) {
         case polls::VotePlan::Kind::kRefuse:
             throw BadRequest(plan.refusal, plan.field);
         case polls::VotePlan::Kind::kKeep:
-            return VoteReply(PollContext(call, actor, t.poll, {}), *plan.vote);
+            return VoteReply(PollContext(call, t.actor, t.poll, {}), *plan.vote);
         case polls::VotePlan::Kind::kMove:
             cast = polls::ChangeVote(call.db(), plan.vote->id, chosen, answer);
             type = "poll.vote_changed";
             break;
         case polls::VotePlan::Kind::kAdd:
-            cast = polls::InsertVote(call.db(), t.poll.pk, NewUuid(), actor.id(), chosen, answer);
+            cast = polls::InsertVote(call.db(), t.poll.pk, NewUuid(), t.actor.id(), chosen, answer);
             break;
     }
     MessageContext ctx = CommitPollChange(call, tx, t, type, &cast);
@@ -530,14 +537,9 @@ Reply HandleCastPollVote(Call& call) {
 
 // DELETE /api/messages/{id}/polls/{poll_id}/vote/{vote_id}/: one of the voter's own votes.
 Reply HandleRemovePollVote(Call& call) {
-    auto [actor, access] = OpenVoteTarget(call, nullptr);
-    PollTarget t{actor, {}, {}, access.message, access.channel};
+    ActingOnMessage target = OpenVoteTarget(call, nullptr);
     PgTransaction tx(call.db());
-    if (!polls::Lock(call.db(), call.Param("poll_id")))
-        throw NotFound("poll " + call.Param("poll_id") + " does not exist");
-    auto poll = polls::Find(call.db(), call.Param("poll_id"), actor.id(), &t.own);
-    if (!poll) throw NotFound("poll " + call.Param("poll_id") + " does not exist");
-    t.poll = std::move(*poll);
+    PollTarget t = LockVotedPoll(call, std::move(target));
     if (t.poll.settings.is_closed) throw BadRequest("the poll is closed", "poll_id");
     bool own = false;
     for (const auto& v : t.own) own = own || v.id == call.Param("vote_id");
